@@ -1,0 +1,99 @@
+# mlp: `make` builds ./mlp; `make test` runs the cmocka suite; `make help` lists the rest.
+
+# CFLAGS and LDFLAGS are the user's (e.g. make CFLAGS=-O3); what the build needs is added in
+# XCFLAGS/XLDFLAGS so that overriding CFLAGS on the command line cannot drop it.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+XCFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -MMD -MP -Iinclude
+XLDFLAGS :=
+LDLIBS  := -lm -lpthread
+ifeq ($(CI),true)
+XCFLAGS += -Werror
+endif
+
+# SAN=1: everything (program and tests) built with AddressSanitizer and UBSan in build/san.
+ifeq ($(SAN),1)
+BUILD   := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+XCFLAGS += $(SANFLAGS)
+XLDFLAGS += $(SANFLAGS)
+MLP     := $(BUILD)/mlp
+else
+BUILD   := build/release
+MLP     := ./mlp
+endif
+
+DATASET ?= mnist
+DATADIR := data$(if $(filter fashion,$(DATASET)),/fashion,)
+
+SRC      := $(wildcard src/*.c)
+LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC)))
+TEST_SRC := $(wildcard tests/test_*.c)
+TESTS    := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
+
+.PHONY: all test asan data train bench clean format check-cmocka help
+
+all: $(MLP)
+
+$(MLP): $(BUILD)/main.o $(LIB_OBJ)
+	$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/testutil.o: tests/testutil.c | $(BUILD)
+	$(CC) $(XCFLAGS) $(CFLAGS) -Itests -c -o $@ $<
+
+$(BUILD)/test_%.o: tests/test_%.c | $(BUILD)
+	$(CC) $(XCFLAGS) $(CFLAGS) -Itests -c -o $@ $<
+
+$(BUILD)/test_%: $(BUILD)/test_%.o $(BUILD)/testutil.o $(LIB_OBJ)
+	$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+$(BUILD):
+	mkdir -p $@
+
+# Debian's cmocka 1.1.5 needs these four headers before <cmocka.h>.
+check-cmocka:
+	@printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <cmocka.h>\n' \
+	  | $(CC) -E -x c - >/dev/null 2>&1 || \
+	  { echo "make test: cmocka not found; install it: sudo apt-get install libcmocka-dev (Debian/Ubuntu)" >&2; exit 1; }
+
+# Every test program runs even if one fails; the target fails if any did.
+test: check-cmocka $(MLP) $(TESTS)
+	@fail=0; for t in $(TESTS); do MLP_BIN=$(MLP) ./$$t || fail=1; done; \
+	  if [ $$fail = 0 ]; then echo "all tests passed"; else echo "some tests FAILED" >&2; exit 1; fi
+
+asan:
+	$(MAKE) SAN=1 test
+
+data:
+	bash data/fetch $(DATASET)
+
+train: $(MLP)
+	@bash data/fetch --quiet $(DATASET)
+	$(MLP) train $(DATADIR)
+
+bench: $(MLP)
+	@bash data/fetch --quiet mnist
+	$(MLP) bench data
+
+format:
+	clang-format -i src/*.c include/*.h tests/*.c tests/*.h
+
+clean:
+	rm -rf build mlp
+
+help:
+	@echo "make            build ./mlp"
+	@echo "make test       build and run the cmocka suite (SAN=1: under ASan+UBSan)"
+	@echo "make asan       the suite under AddressSanitizer and UBSan"
+	@echo "make data       fetch and verify MNIST into data/ (DATASET=fashion: data/fashion/)"
+	@echo "make train      fetch MNIST if missing, then ./mlp train data/"
+	@echo "make bench      time training epochs of the default network on MNIST"
+	@echo "make clean      remove build products"
+
+# keep object files of test programs between runs
+.SECONDARY:
+
+-include $(wildcard $(BUILD)/*.d)

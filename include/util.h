@@ -1,0 +1,92 @@
+/*
+ * util: the pieces every module shares and none owns.
+ *
+ *  - mlp_status / mlp_error: library code never prints or exits; it returns a status and
+ *    leaves one line in a caller-owned mlp_error. mlp_fail() formats and returns in one step,
+ *    so every failure site is a single statement.
+ *  - checked size arithmetic: every count * size taken from a file or a flag goes through
+ *    mlp_mul_size()/mlp_add_size(), which refuse to wrap.
+ *  - the random number generator: a splitmix64 state the caller owns and passes in, so runs
+ *    are reproducible from the seed alone and nothing is global.
+ *  - CRC-32 and little-endian field helpers for the model file.
+ */
+#ifndef MLP_UTIL_H
+#define MLP_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    MLP_OK = 0,
+    MLP_ENOMEM,  /* an allocation failed or would be too large */
+    MLP_EIO,     /* a file could not be opened, read or written */
+    MLP_EFORMAT, /* a file's contents are malformed or inconsistent */
+    MLP_EARG     /* a caller passed values that make no sense together */
+} mlp_status;
+
+typedef struct {
+    char msg[256];
+} mlp_error;
+
+/* Formats one line into err (if non-NULL) and returns code. */
+mlp_status mlp_fail(mlp_error *err, mlp_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static inline bool mlp_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (b != 0 && a > SIZE_MAX / b)
+        return false; /* the caller reports it; never wrap */
+    *out = a * b;
+    return true;
+}
+
+static inline bool mlp_add_size(size_t a, size_t b, size_t *out)
+{
+    if (a > SIZE_MAX - b)
+        return false;
+    *out = a + b;
+    return true;
+}
+
+/* malloc of n * size bytes, NULL when the product overflows or memory is short. */
+void *mlp_alloc_array(size_t n, size_t size);
+
+/* --- random numbers: splitmix64 (Steele, Lea, Flood 2014), state passed by the caller --- */
+uint64_t mlp_rng_u64(uint64_t *state);
+/* uniform in [0, n), without modulo bias; n > 0 */
+uint64_t mlp_rng_below(uint64_t *state, uint64_t n);
+/* uniform float in [0, 1) with 24 random bits */
+float mlp_rng_uniform(uint64_t *state);
+/* standard normal, Box-Muller; consumes exactly two draws */
+double mlp_rng_normal(uint64_t *state);
+
+/* --- CRC-32 (IEEE 802.3, reflected, as in zlib/PNG); crc = 0 to start --- */
+uint32_t mlp_crc32(uint32_t crc, const void *data, size_t len);
+
+/* --- little-endian fields, written and read byte by byte, whatever the host --- */
+static inline void mlp_put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static inline uint32_t mlp_get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint32_t mlp_get_u32be(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* Monotonic wall-clock seconds, for timings printed to the user. */
+double mlp_now(void);
+
+#endif

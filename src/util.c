@@ -1,0 +1,90 @@
+/*
+ * util: error formatting, checked allocation, the seeded generator, CRC-32, the clock.
+ * Nothing here keeps state between calls: the generator's state belongs to the caller.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "util.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+mlp_status mlp_fail(mlp_error *err, mlp_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void *mlp_alloc_array(size_t n, size_t size)
+{
+    size_t bytes;
+    if (!mlp_mul_size(n, size, &bytes))
+        return NULL;
+    return malloc(bytes ? bytes : 1);
+}
+
+uint64_t mlp_rng_u64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+uint64_t mlp_rng_below(uint64_t *state, uint64_t n)
+{
+    /* Rejection sampling: draws in the incomplete last block of size n are thrown away,
+     * so every value in [0, n) is equally likely. */
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t r;
+    do {
+        r = mlp_rng_u64(state);
+    } while (r >= limit);
+    return r % n;
+}
+
+float mlp_rng_uniform(uint64_t *state)
+{
+    return (float)(mlp_rng_u64(state) >> 40) * (1.0f / 16777216.0f);
+}
+
+double mlp_rng_normal(uint64_t *state)
+{
+    /* u1 in (0, 1] so log() is finite; 53-bit uniforms for the double result. */
+    double u1 = ((double)(mlp_rng_u64(state) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+    double u2 = (double)(mlp_rng_u64(state) >> 11) * (1.0 / 9007199254740992.0);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+uint32_t mlp_crc32(uint32_t crc, const void *data, size_t len)
+{
+    /* Half-byte table: 16 constants instead of 256, two lookups a byte. Model files are
+     * at most a few megabytes, so this is never the slow part of a save or load. */
+    static const uint32_t nibble[16] = {
+        0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
+        0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+        0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+    };
+    const unsigned char *p = data;
+    crc = ~crc;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= p[i];
+        crc = (crc >> 4) ^ nibble[crc & 15];
+        crc = (crc >> 4) ^ nibble[crc & 15];
+    }
+    return ~crc;
+}
+
+double mlp_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

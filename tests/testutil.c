@@ -1,0 +1,190 @@
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include "util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+char *tu_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/mlp-test.XXXXXX", base && base[0] ? base : "/tmp");
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    return strdup(dir);
+}
+
+void tu_rm_rf(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+void tu_path(char *out, const char *dir, const char *name)
+{
+    snprintf(out, 4096, "%s/%s", dir, name);
+}
+
+void tu_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+unsigned char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap);
+    for (;;) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        cap *= 2;
+        buf = realloc(buf, cap);
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+void tu_write_idx_images(const char *path, uint32_t n, uint32_t rows, uint32_t cols,
+                         const uint8_t *pixels)
+{
+    size_t len = (size_t)n * rows * cols;
+    unsigned char *buf = malloc(16 + len);
+    put_be32(buf, 0x00000803);
+    put_be32(buf + 4, n);
+    put_be32(buf + 8, rows);
+    put_be32(buf + 12, cols);
+    memcpy(buf + 16, pixels, len);
+    tu_write_file(path, buf, 16 + len);
+    free(buf);
+}
+
+void tu_write_idx_labels(const char *path, uint32_t n, const uint8_t *labels)
+{
+    unsigned char *buf = malloc(8 + (size_t)n);
+    put_be32(buf, 0x00000801);
+    put_be32(buf + 4, n);
+    memcpy(buf + 8, labels, n);
+    tu_write_file(path, buf, 8 + (size_t)n);
+    free(buf);
+}
+
+static void write_synthetic_set(const char *dir, const char *prefix, uint32_t n, uint32_t dim,
+                                uint32_t rows, uint32_t cols, uint32_t classes,
+                                const uint8_t *proto, uint64_t *rng)
+{
+    uint8_t *px = malloc((size_t)n * dim), *y = malloc(n);
+    for (uint32_t i = 0; i < n; i++) {
+        y[i] = (uint8_t)mlp_rng_below(rng, classes);
+        for (uint32_t k = 0; k < dim; k++) {
+            /* the prototype, with a third of its pixels replaced by noise */
+            bool noisy = mlp_rng_below(rng, 3) == 0;
+            px[(size_t)i * dim + k] =
+                noisy ? (uint8_t)mlp_rng_below(rng, 256) : proto[(size_t)y[i] * dim + k];
+        }
+    }
+    char path[4096], name[64];
+    snprintf(name, sizeof name, "%s-images-idx3-ubyte", prefix);
+    tu_path(path, dir, name);
+    tu_write_idx_images(path, n, rows, cols, px);
+    snprintf(name, sizeof name, "%s-labels-idx1-ubyte", prefix);
+    tu_path(path, dir, name);
+    tu_write_idx_labels(path, n, y);
+    free(px);
+    free(y);
+}
+
+void tu_write_synthetic(const char *dir, uint32_t n_train, uint32_t n_test, uint32_t rows,
+                        uint32_t cols, uint32_t classes, uint64_t seed)
+{
+    uint32_t dim = rows * cols;
+    uint64_t rng = seed;
+    uint8_t *proto = malloc((size_t)classes * dim);
+    for (size_t k = 0; k < (size_t)classes * dim; k++)
+        proto[k] = mlp_rng_below(&rng, 2) ? 255 : 0;
+    write_synthetic_set(dir, "train", n_train, dim, rows, cols, classes, proto, &rng);
+    write_synthetic_set(dir, "t10k", n_test, dim, rows, cols, classes, proto, &rng);
+    free(proto);
+}
+
+static void read_capped(const char *path, char *out, size_t cap)
+{
+    size_t len = 0;
+    unsigned char *buf = tu_read_file(path, &len);
+    assert_non_null(buf);
+    if (len >= cap)
+        len = cap - 1;
+    memcpy(out, buf, len);
+    out[len] = '\0';
+    free(buf);
+}
+
+int tu_run_mlp(const char *args, char *out, size_t out_cap, char *err, size_t err_cap)
+{
+    const char *bin = getenv("MLP_BIN");
+    char *dir = tu_tmpdir();
+    char cmd[16384], o[4096], e[4096];
+    tu_path(o, dir, "stdout");
+    tu_path(e, dir, "stderr");
+    snprintf(cmd, sizeof cmd, "%s %s >'%s' 2>'%s'", bin && bin[0] ? bin : "./mlp", args, o, e);
+    int ws = system(cmd);
+    read_capped(o, out, out_cap);
+    read_capped(e, err, err_cap);
+    tu_rm_rf(dir);
+    free(dir);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+}
+
+size_t tu_count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+void tu_check_close(const char *what, const double *a, const double *b, size_t n, double atol,
+                    double rtol)
+{
+    double worst = 0.0;
+    size_t worst_i = 0, bad = 0, first_bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double diff = fabs(a[i] - b[i]);
+        if (!(diff <= atol + rtol * fabs(b[i]))) {
+            if (bad++ == 0)
+                first_bad = i;
+        }
+        if (!(diff <= worst)) {
+            worst = diff;
+            worst_i = i;
+        }
+    }
+    if (bad) {
+        print_error("%s: %zu of %zu differ; first at %zu (%.9g vs %.9g); worst at %zu (%.9g vs "
+                    "%.9g)\n",
+                    what, bad, n, first_bad, a[first_bad], b[first_bad], worst_i, a[worst_i],
+                    b[worst_i]);
+        fail();
+    }
+}

@@ -1,0 +1,50 @@
+/*
+ * testutil: what several test programs need. Temporary directories, IDX files written byte
+ * by byte, a synthetic dataset that a small network can learn, running the built ./mlp,
+ * and an array comparison that says where arrays differ.
+ */
+#ifndef MLP_TESTUTIL_H
+#define MLP_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+
+/* A fresh directory under $TMPDIR (or /tmp); removed with rm_rf(). */
+char *tu_tmpdir(void);
+void tu_rm_rf(const char *dir);
+
+/* path = dir + "/" + name, in a static-free caller buffer of 4096 bytes */
+void tu_path(char *out, const char *dir, const char *name);
+
+void tu_write_file(const char *path, const void *data, size_t len);
+/* Reads a whole file; *len gets its size. The caller frees. NULL if it cannot be read. */
+unsigned char *tu_read_file(const char *path, size_t *len);
+
+/* IDX files: images (n, rows, cols) and labels (n). */
+void tu_write_idx_images(const char *path, uint32_t n, uint32_t rows, uint32_t cols,
+                         const uint8_t *pixels);
+void tu_write_idx_labels(const char *path, uint32_t n, const uint8_t *labels);
+
+/* Writes the four standard files of a learnable dataset: each class is a fixed random
+ * prototype image, each example that prototype with noise. */
+void tu_write_synthetic(const char *dir, uint32_t n_train, uint32_t n_test, uint32_t rows,
+                        uint32_t cols, uint32_t classes, uint64_t seed);
+
+/* Runs "$MLP_BIN args" (default ./mlp) with stdout and stderr captured into out/err
+ * (each cap bytes, NUL-terminated). Returns the exit status, or -1 if it did not exit. */
+int tu_run_mlp(const char *args, char *out, size_t out_cap, char *err, size_t err_cap);
+
+/* Number of '\n'-terminated lines in s. */
+size_t tu_count_lines(const char *s);
+
+/* Asserts |a[i] - b[i]| <= atol + rtol * |b[i]| for all i; on failure prints the worst
+ * difference and the first bad index. */
+void tu_check_close(const char *what, const double *a, const double *b, size_t n, double atol,
+                    double rtol);
+
+#endif
