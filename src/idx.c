@@ -1,0 +1,251 @@
+/*
+ * idx: IDX reader. Checks every header field against the file's length before it
+ * allocates, converts pixels to floats once at load time, and never reads a byte it
+ * has not accounted for. Knows nothing about networks.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "idx.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define IDX_MAGIC_IMAGES 0x00000803u /* unsigned bytes, 3 dimensions */
+#define IDX_MAGIC_LABELS 0x00000801u /* unsigned bytes, 1 dimension */
+
+/* An open IDX file whose header has been read and checked against its length. */
+typedef struct {
+    FILE *f;
+    size_t dims[3];
+    size_t n_values; /* product of dims: the bytes that follow the header */
+} idx_file;
+
+static const char *const idx_names[4][2] = {
+    {"train-images-idx3-ubyte", "train-images.idx3-ubyte"},
+    {"train-labels-idx1-ubyte", "train-labels.idx1-ubyte"},
+    {"t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"},
+    {"t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"},
+};
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+mlp_status mlp_idx_path(char *path, size_t cap, const char *dir, mlp_idx_file which, mlp_error *err)
+{
+    const char *sep = (dir[0] && dir[strlen(dir) - 1] == '/') ? "" : "/";
+    for (int k = 0; k < 2; k++) {
+        int len = snprintf(path, cap, "%s%s%s", dir, sep, idx_names[which][k]);
+        if (len < 0 || (size_t)len >= cap)
+            return mlp_fail(err, MLP_EARG, "%s: directory name too long", dir);
+        if (exists(path))
+            return MLP_OK;
+    }
+    /* Neither spelling exists: report the standard name, and say so if a .gz is there. */
+    snprintf(path, cap, "%s%s%s", dir, sep, idx_names[which][0]);
+    char gz[4096];
+    int len = snprintf(gz, sizeof gz, "%s.gz", path);
+    if (len > 0 && (size_t)len < sizeof gz && exists(gz))
+        return mlp_fail(err, MLP_EIO, "%s: not found, but %s is; decompress it first: gunzip -k %s",
+                        path, gz, gz);
+    return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(ENOENT));
+}
+
+/* Opens path and checks its header: magic, dimension count, non-zero dimensions, and that
+ * the file's length is exactly header + product of dimensions. */
+static mlp_status idx_open(idx_file *x, const char *path, uint32_t magic, mlp_error *err)
+{
+    const size_t ndim = magic & 0xff;
+    unsigned char hdr[4 + 4 * 3];
+    const size_t hdr_len = 4 + 4 * ndim;
+    struct stat st;
+
+    x->f = fopen(path, "rb");
+    if (!x->f)
+        return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(errno));
+    if (fstat(fileno(x->f), &st) != 0)
+        return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return mlp_fail(err, MLP_EIO, "%s: not a regular file", path);
+    if ((size_t)st.st_size < hdr_len || fread(hdr, 1, hdr_len, x->f) != hdr_len)
+        return mlp_fail(err, MLP_EFORMAT, "%s: truncated header (%lld bytes)", path,
+                        (long long)st.st_size);
+
+    uint32_t got = mlp_get_u32be(hdr);
+    if (got != magic) {
+        const char *want = magic == IDX_MAGIC_IMAGES ? "images" : "labels";
+        if ((got >> 8) == 0x08 && (got & 0xff) != ndim)
+            return mlp_fail(err, MLP_EFORMAT, "%s: IDX file with %u dimensions, %s need %zu", path,
+                            (unsigned)(got & 0xff), want, ndim);
+        if ((got >> 16) == 0)
+            return mlp_fail(err, MLP_EFORMAT,
+                            "%s: IDX element type 0x%02x, only 0x08 (unsigned byte) is supported",
+                            path, (unsigned)((got >> 8) & 0xff));
+        return mlp_fail(err, MLP_EFORMAT, "%s: bad magic 0x%08x, not an IDX %s file (0x%08x)", path,
+                        (unsigned)got, want, (unsigned)magic);
+    }
+
+    x->n_values = 1;
+    for (size_t i = 0; i < ndim; i++) {
+        x->dims[i] = mlp_get_u32be(hdr + 4 + 4 * i);
+        if (x->dims[i] == 0)
+            return mlp_fail(err, MLP_EFORMAT, "%s: dimension %zu is zero", path, i + 1);
+        if (!mlp_mul_size(x->n_values, x->dims[i], &x->n_values))
+            return mlp_fail(err, MLP_EFORMAT, "%s: dimensions overflow", path);
+    }
+    size_t want_len;
+    if (!mlp_add_size(x->n_values, hdr_len, &want_len))
+        return mlp_fail(err, MLP_EFORMAT, "%s: dimensions overflow", path);
+    if ((size_t)st.st_size != want_len)
+        return mlp_fail(err, MLP_EFORMAT, "%s: file is %lld bytes but its header describes %zu",
+                        path, (long long)st.st_size, want_len);
+    return MLP_OK;
+}
+
+static mlp_status read_images(mlp_set *s, const char *path, mlp_error *err)
+{
+    idx_file x = {0};
+    mlp_status st = idx_open(&x, path, IDX_MAGIC_IMAGES, err);
+    if (st != MLP_OK)
+        goto out;
+    s->n = x.dims[0];
+    s->rows = x.dims[1];
+    s->cols = x.dims[2];
+    s->dim = s->rows * s->cols; /* cannot overflow: n * rows * cols was checked */
+    s->x = mlp_alloc_array(x.n_values, sizeof(float));
+    if (!s->x) {
+        st = mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu pixels", path, x.n_values);
+        goto out;
+    }
+    /* Convert in chunks: the bytes never need to be held whole. */
+    unsigned char buf[1 << 16];
+    for (size_t done = 0; done < x.n_values;) {
+        size_t want = x.n_values - done < sizeof buf ? x.n_values - done : sizeof buf;
+        if (fread(buf, 1, want, x.f) != want) {
+            st = mlp_fail(err, MLP_EIO, "%s: read error", path);
+            goto out;
+        }
+        for (size_t i = 0; i < want; i++)
+            s->x[done + i] = (float)buf[i] / 255.0f;
+        done += want;
+    }
+out:
+    if (x.f)
+        fclose(x.f);
+    return st;
+}
+
+static mlp_status read_labels(mlp_set *s, const char *path, mlp_error *err)
+{
+    idx_file x = {0};
+    mlp_status st = idx_open(&x, path, IDX_MAGIC_LABELS, err);
+    if (st != MLP_OK)
+        goto out;
+    if (x.dims[0] != s->n) {
+        st = mlp_fail(err, MLP_EFORMAT, "%s: %zu labels for %zu images", path, x.dims[0], s->n);
+        goto out;
+    }
+    s->y = malloc(x.n_values);
+    if (!s->y) {
+        st = mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu labels", path, x.n_values);
+        goto out;
+    }
+    if (fread(s->y, 1, x.n_values, x.f) != x.n_values)
+        st = mlp_fail(err, MLP_EIO, "%s: read error", path);
+out:
+    if (x.f)
+        fclose(x.f);
+    return st;
+}
+
+mlp_status mlp_idx_load_set(mlp_set *s, const char *images_path, const char *labels_path,
+                            mlp_error *err)
+{
+    mlp_status st = read_images(s, images_path, err);
+    if (st == MLP_OK)
+        st = read_labels(s, labels_path, err);
+    if (st != MLP_OK)
+        mlp_set_free(s);
+    return st;
+}
+
+static mlp_status load_dir_set(mlp_set *s, const char *dir, mlp_idx_file images,
+                               mlp_idx_file labels, mlp_error *err)
+{
+    char ipath[4096], lpath[4096];
+    mlp_status st = mlp_idx_path(ipath, sizeof ipath, dir, images, err);
+    if (st == MLP_OK)
+        st = mlp_idx_path(lpath, sizeof lpath, dir, labels, err);
+    if (st == MLP_OK)
+        st = mlp_idx_load_set(s, ipath, lpath, err);
+    return st;
+}
+
+mlp_status mlp_idx_load_test(mlp_set *s, const char *dir, mlp_error *err)
+{
+    return load_dir_set(s, dir, MLP_IDX_TEST_IMAGES, MLP_IDX_TEST_LABELS, err);
+}
+
+size_t mlp_set_classes(const mlp_set *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if ((size_t)s->y[i] + 1 > k)
+            k = (size_t)s->y[i] + 1;
+    return k;
+}
+
+mlp_status mlp_idx_load(mlp_data *d, const char *dir, mlp_error *err)
+{
+    char tpath[4096];
+    mlp_status st = load_dir_set(&d->train, dir, MLP_IDX_TRAIN_IMAGES, MLP_IDX_TRAIN_LABELS, err);
+    if (st == MLP_OK)
+        st = mlp_idx_load_test(&d->test, dir, err);
+    if (st != MLP_OK)
+        goto out;
+
+    d->n_classes = mlp_set_classes(&d->train);
+    if (d->n_classes < 2) {
+        mlp_idx_path(tpath, sizeof tpath, dir, MLP_IDX_TRAIN_LABELS, NULL);
+        st = mlp_fail(err, MLP_EFORMAT, "%s: every label is %u; training needs two classes or more",
+                      tpath, (unsigned)d->train.y[0]);
+        goto out;
+    }
+    if (d->test.rows != d->train.rows || d->test.cols != d->train.cols) {
+        mlp_idx_path(tpath, sizeof tpath, dir, MLP_IDX_TEST_IMAGES, NULL);
+        st = mlp_fail(err, MLP_EFORMAT, "%s: images are %zux%zu, training images are %zux%zu",
+                      tpath, d->test.rows, d->test.cols, d->train.rows, d->train.cols);
+        goto out;
+    }
+    for (size_t i = 0; i < d->test.n; i++) {
+        if (d->test.y[i] >= d->n_classes) {
+            mlp_idx_path(tpath, sizeof tpath, dir, MLP_IDX_TEST_LABELS, NULL);
+            st = mlp_fail(err, MLP_EFORMAT,
+                          "%s: label %u at index %zu, but training labels only go up to %zu", tpath,
+                          (unsigned)d->test.y[i], i, d->n_classes - 1);
+            goto out;
+        }
+    }
+out:
+    if (st != MLP_OK)
+        mlp_data_free(d);
+    return st;
+}
+
+void mlp_set_free(mlp_set *s)
+{
+    free(s->x);
+    free(s->y);
+    *s = (mlp_set){0};
+}
+
+void mlp_data_free(mlp_data *d)
+{
+    mlp_set_free(&d->train);
+    mlp_set_free(&d->test);
+    d->n_classes = 0;
+}

@@ -1,0 +1,316 @@
+/* idx: valid files load exactly; every kind of malformed file is refused, naming the file. */
+#include "testutil.h"
+
+#include "idx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+    char *dir;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = tu_tmpdir();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tu_rm_rf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* A valid 3-image 2x3 training set and 2-image test set. */
+static const uint8_t train_px[18] = {0, 255, 51, 102, 1,  2,  3,  4,  5,
+                                     6, 7,   8,  9,   10, 11, 12, 13, 14};
+static const uint8_t train_y[3] = {0, 2, 1};
+static const uint8_t test_px[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+static const uint8_t test_y[2] = {2, 0};
+
+static void write_valid(const char *dir)
+{
+    char p[4096];
+    tu_path(p, dir, "train-images-idx3-ubyte");
+    tu_write_idx_images(p, 3, 2, 3, train_px);
+    tu_path(p, dir, "train-labels-idx1-ubyte");
+    tu_write_idx_labels(p, 3, train_y);
+    tu_path(p, dir, "t10k-images-idx3-ubyte");
+    tu_write_idx_images(p, 2, 2, 3, test_px);
+    tu_path(p, dir, "t10k-labels-idx1-ubyte");
+    tu_write_idx_labels(p, 2, test_y);
+}
+
+/* Loads f->dir, expecting failure with a message that contains want (and the file name). */
+static void expect_fail(fixture *f, const char *file, const char *want)
+{
+    mlp_data d = {0};
+    mlp_error err = {{0}};
+    mlp_status st = mlp_idx_load(&d, f->dir, &err);
+    if (st == MLP_OK || !strstr(err.msg, want) || (file && !strstr(err.msg, file))) {
+        print_error("status %d, message '%s', wanted '%s' naming %s\n", st, err.msg, want,
+                    file ? file : "-");
+        fail();
+    }
+    assert_null(d.train.x);
+    assert_null(d.test.y);
+    assert_null(strchr(err.msg, '\n'));
+}
+
+static void test_valid_dataset_loads_exactly(void **state)
+{
+    fixture *f = *state;
+    mlp_data d = {0};
+    mlp_error err;
+    write_valid(f->dir);
+    assert_int_equal(mlp_idx_load(&d, f->dir, &err), MLP_OK);
+    assert_int_equal(d.train.n, 3);
+    assert_int_equal(d.train.rows, 2);
+    assert_int_equal(d.train.cols, 3);
+    assert_int_equal(d.train.dim, 6);
+    assert_int_equal(d.test.n, 2);
+    assert_int_equal(d.n_classes, 3);
+    for (int i = 0; i < 18; i++)
+        assert_true(d.train.x[i] == (float)train_px[i] / 255.0f);
+    assert_true(d.train.x[1] == 1.0f);
+    assert_true(d.train.x[0] == 0.0f);
+    assert_memory_equal(d.train.y, train_y, 3);
+    assert_memory_equal(d.test.y, test_y, 2);
+    mlp_data_free(&d);
+    assert_null(d.train.x);
+}
+
+static void test_dotted_spelling_accepted(void **state)
+{
+    fixture *f = *state;
+    char a[4096], b[4096];
+    mlp_data d = {0};
+    mlp_error err;
+    write_valid(f->dir);
+    tu_path(a, f->dir, "train-images-idx3-ubyte");
+    tu_path(b, f->dir, "train-images.idx3-ubyte");
+    assert_int_equal(rename(a, b), 0);
+    tu_path(a, f->dir, "t10k-labels-idx1-ubyte");
+    tu_path(b, f->dir, "t10k-labels.idx1-ubyte");
+    assert_int_equal(rename(a, b), 0);
+    assert_int_equal(mlp_idx_load(&d, f->dir, &err), MLP_OK);
+    assert_int_equal(d.train.n, 3);
+    mlp_data_free(&d);
+}
+
+static void test_missing_file(void **state)
+{
+    fixture *f = *state;
+    char p[4096];
+    write_valid(f->dir);
+    tu_path(p, f->dir, "t10k-labels-idx1-ubyte");
+    remove(p);
+    expect_fail(f, "t10k-labels-idx1-ubyte", "No such file");
+}
+
+static void test_only_gz_present_says_gunzip(void **state)
+{
+    fixture *f = *state;
+    char a[4096], b[4096];
+    write_valid(f->dir);
+    tu_path(a, f->dir, "train-images-idx3-ubyte");
+    tu_path(b, f->dir, "train-images-idx3-ubyte.gz");
+    assert_int_equal(rename(a, b), 0);
+    expect_fail(f, "train-images-idx3-ubyte.gz", "gunzip");
+}
+
+static void test_directory_instead_of_file(void **state)
+{
+    fixture *f = *state;
+    char p[4096];
+    write_valid(f->dir);
+    tu_path(p, f->dir, "train-labels-idx1-ubyte");
+    remove(p);
+    assert_int_equal(mkdir(p, 0755), 0);
+    expect_fail(f, "train-labels-idx1-ubyte", "not a regular file");
+}
+
+/* Replaces the training image file with raw bytes. */
+static void put_train_images(fixture *f, const unsigned char *bytes, size_t len)
+{
+    char p[4096];
+    write_valid(f->dir);
+    tu_path(p, f->dir, "train-images-idx3-ubyte");
+    tu_write_file(p, bytes, len);
+}
+
+static void test_truncated_headers(void **state)
+{
+    fixture *f = *state;
+    unsigned char hdr[16] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 3};
+    for (size_t len = 0; len < 16; len++) {
+        put_train_images(f, hdr, len);
+        expect_fail(f, "train-images-idx3-ubyte", "truncated header");
+    }
+}
+
+static void test_bad_magic_type_and_dims(void **state)
+{
+    fixture *f = *state;
+    unsigned char h[16 + 18] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 3};
+    memcpy(h + 16, train_px, 18);
+
+    h[0] = 0x1f; /* a gzip file starts 1f 8b */
+    h[1] = 0x8b;
+    put_train_images(f, h, sizeof h);
+    expect_fail(f, "train-images-idx3-ubyte", "bad magic");
+    h[0] = h[1] = 0;
+
+    h[2] = 0x0d; /* float elements */
+    put_train_images(f, h, sizeof h);
+    expect_fail(f, "train-images-idx3-ubyte", "element type 0x0d");
+    h[2] = 8;
+
+    h[3] = 1; /* a label file where images belong */
+    put_train_images(f, h, sizeof h);
+    expect_fail(f, "train-images-idx3-ubyte", "1 dimensions");
+    h[3] = 3;
+
+    char p[4096];
+    write_valid(f->dir);
+    tu_path(p, f->dir, "train-labels-idx1-ubyte");
+    tu_write_file(p, h, sizeof h); /* images where labels belong */
+    expect_fail(f, "train-labels-idx1-ubyte", "3 dimensions");
+}
+
+static void test_zero_dimensions(void **state)
+{
+    fixture *f = *state;
+    for (int d = 0; d < 3; d++) {
+        unsigned char h[16] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 3};
+        memset(h + 4 + 4 * d, 0, 4);
+        put_train_images(f, h, sizeof h);
+        expect_fail(f, "train-images-idx3-ubyte", "is zero");
+    }
+}
+
+static void test_huge_dimensions_refused_before_allocation(void **state)
+{
+    fixture *f = *state;
+    /* 0xffffffff^3 overflows 64 bits; 0x7fffffff x 0x7fffffff x 1 does not, but the file
+     * is 16 bytes long, so it must be refused by the length check, not by malloc. */
+    unsigned char h1[16] = {0,    0,    8,    3,    0xff, 0xff, 0xff, 0xff,
+                            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    put_train_images(f, h1, sizeof h1);
+    expect_fail(f, "train-images-idx3-ubyte", "overflow");
+    unsigned char h2[16] = {0, 0, 8, 3, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 1};
+    put_train_images(f, h2, sizeof h2);
+    expect_fail(f, "train-images-idx3-ubyte", "header describes");
+}
+
+static void test_length_must_match_exactly(void **state)
+{
+    fixture *f = *state;
+    unsigned char h[16 + 19] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 3};
+    put_train_images(f, h, 16 + 17); /* one pixel short */
+    expect_fail(f, "train-images-idx3-ubyte", "header describes 34");
+    put_train_images(f, h, 16 + 19); /* one byte of trailing garbage */
+    expect_fail(f, "train-images-idx3-ubyte", "file is 35 bytes");
+}
+
+static void test_label_count_must_match(void **state)
+{
+    fixture *f = *state;
+    char p[4096];
+    write_valid(f->dir);
+    tu_path(p, f->dir, "train-labels-idx1-ubyte");
+    tu_write_idx_labels(p, 2, train_y);
+    expect_fail(f, "train-labels-idx1-ubyte", "2 labels for 3 images");
+}
+
+static void test_train_and_test_sizes_must_agree(void **state)
+{
+    fixture *f = *state;
+    char p[4096];
+    write_valid(f->dir);
+    tu_path(p, f->dir, "t10k-images-idx3-ubyte");
+    tu_write_idx_images(p, 2, 3, 2, test_px); /* 3x2, not 2x3 */
+    expect_fail(f, "t10k-images-idx3-ubyte", "3x2");
+}
+
+static void test_test_label_beyond_training_classes(void **state)
+{
+    fixture *f = *state;
+    char p[4096];
+    const uint8_t bad[2] = {1, 3};
+    write_valid(f->dir);
+    tu_path(p, f->dir, "t10k-labels-idx1-ubyte");
+    tu_write_idx_labels(p, 2, bad);
+    expect_fail(f, "t10k-labels-idx1-ubyte", "label 3 at index 1");
+}
+
+static void test_single_class_refused(void **state)
+{
+    fixture *f = *state;
+    char p[4096];
+    const uint8_t zeros[3] = {0, 0, 0};
+    write_valid(f->dir);
+    tu_path(p, f->dir, "train-labels-idx1-ubyte");
+    tu_write_idx_labels(p, 3, zeros);
+    expect_fail(f, "train-labels-idx1-ubyte", "two classes");
+}
+
+static void test_any_image_size_and_class_count(void **state)
+{
+    fixture *f = *state;
+    mlp_data d = {0};
+    mlp_error err;
+    tu_write_synthetic(f->dir, 50, 20, 5, 7, 26, 3);
+    assert_int_equal(mlp_idx_load(&d, f->dir, &err), MLP_OK);
+    assert_int_equal(d.train.dim, 35);
+    assert_int_equal(d.n_classes, mlp_set_classes(&d.train));
+    assert_true(d.n_classes > 20 && d.n_classes <= 26);
+    mlp_data_free(&d);
+}
+
+static void test_load_test_only(void **state)
+{
+    fixture *f = *state;
+    mlp_set s = {0};
+    mlp_error err;
+    char p[4096];
+    write_valid(f->dir);
+    tu_path(p, f->dir, "train-images-idx3-ubyte");
+    remove(p); /* the test files alone are enough */
+    assert_int_equal(mlp_idx_load_test(&s, f->dir, &err), MLP_OK);
+    assert_int_equal(s.n, 2);
+    assert_true(s.x[11] == 12.0f / 255.0f);
+    mlp_set_free(&s);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_valid_dataset_loads_exactly),
+        T(test_dotted_spelling_accepted),
+        T(test_missing_file),
+        T(test_only_gz_present_says_gunzip),
+        T(test_directory_instead_of_file),
+        T(test_truncated_headers),
+        T(test_bad_magic_type_and_dims),
+        T(test_zero_dimensions),
+        T(test_huge_dimensions_refused_before_allocation),
+        T(test_length_must_match_exactly),
+        T(test_label_count_must_match),
+        T(test_train_and_test_sizes_must_agree),
+        T(test_test_label_beyond_training_classes),
+        T(test_single_class_refused),
+        T(test_any_image_size_and_class_count),
+        T(test_load_test_only),
+    };
+    return cmocka_run_group_tests_name("idx", tests, NULL, NULL);
+}
