@@ -1,0 +1,84 @@
+/*
+ * net: the network's layout, its parameters, the forward pass and the cost.
+ *
+ * A network of n_layers weight layers maps sizes[0] inputs to sizes[n_layers] class scores.
+ * Every weight and bias lives in ONE flat float array, params, laid out layer after layer:
+ *
+ *     params = W0 b0 W1 b1 ... ;   W_l is (sizes[l+1], sizes[l]) row-major, b_l is (sizes[l+1])
+ *
+ * so row j of W_l holds the weights of neuron j of layer l+1, one per input. grads has the
+ * same layout, so the gradient-descent step is one loop over n_params and the model file holds
+ * one array. W[], b[], dW[], db[] are views into those two arrays and are never freed.
+ *
+ * The forward pass runs a whole mini-batch of B <= max_batch rows at once and caches every
+ * layer's activations in acts, which is what backprop reads:
+ *
+ *     a[0] (B, sizes[0])        the input batch, written by the caller
+ *     a[l] (B, sizes[l])        = act(a[l-1] . W[l-1]^T + b[l-1]),  l = 1 .. n_layers
+ *
+ * Hidden layers use net->act. The output layer is fixed by the cost: sigmoid outputs for the
+ * quadratic cost (the lessons' "compare the output to the desired answer"), softmax outputs
+ * for cross-entropy.
+ */
+#ifndef MLP_NET_H
+#define MLP_NET_H
+
+#include "util.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MLP_MAX_LAYERS 8          /* weight layers, so at most 7 hidden layers */
+#define MLP_MAX_WIDTH  (1u << 20) /* neurons (or inputs) in one layer */
+#define MLP_MAX_BATCH  (1u << 16)
+
+typedef enum { MLP_ACT_SIGMOID = 0, MLP_ACT_TANH = 1, MLP_ACT_RELU = 2 } mlp_act;
+typedef enum { MLP_COST_QUADRATIC = 0, MLP_COST_XENT = 1 } mlp_cost;
+
+typedef struct mlp_net {
+    size_t n_layers;                  /* weight layers; sizes[] has n_layers + 1 entries */
+    size_t sizes[MLP_MAX_LAYERS + 1]; /* e.g. {784, 16, 16, 10} */
+    mlp_act act;                      /* hidden activation */
+    mlp_cost cost;                    /* cost, and with it the output activation */
+    size_t max_batch;                 /* rows the caches hold */
+    size_t n_params;                  /* weights and biases, all layers */
+    float *params;                    /* (n_params): W0 b0 W1 b1 ... */
+    float *grads;                     /* (n_params): same layout as params */
+    float *acts;                      /* forward cache, (max_batch, sum(sizes)) in layer order */
+    float *wish; /* backward cache, (max_batch, sum(sizes)): dC/dz per neuron */
+    float *W[MLP_MAX_LAYERS], *b[MLP_MAX_LAYERS];   /* views into params */
+    float *dW[MLP_MAX_LAYERS], *db[MLP_MAX_LAYERS]; /* views into grads */
+    float *a[MLP_MAX_LAYERS + 1]; /* views into acts: a[l] is (max_batch, sizes[l]) */
+    float *d[MLP_MAX_LAYERS + 1]; /* views into wish: d[l] is (max_batch, sizes[l]) */
+} mlp_net;
+
+/* Number of parameters of a layout; false (and *n untouched) if it overflows or is invalid. */
+bool mlp_net_count_params(const size_t *sizes, size_t n_sizes, size_t *n);
+
+/* Allocates a network with the given layer sizes (n_sizes >= 2) for batches of up to max_batch
+ * rows. Parameters start at zero; call mlp_net_init_params() or load them. */
+mlp_status mlp_net_init(mlp_net *net, const size_t *sizes, size_t n_sizes, mlp_act act,
+                        mlp_cost cost, size_t max_batch, mlp_error *err);
+
+/* Random weights from the seed, scaled so activations neither vanish nor saturate at the start:
+ * Glorot/Xavier uniform, U(-r, r) with r = sqrt(6 / (fan_in + fan_out)), for sigmoid, tanh and
+ * the output layer (Glorot & Bengio 2010); He normal, N(0, 2 / fan_in), for ReLU layers
+ * (He et al. 2015). Biases start at zero. */
+void mlp_net_init_params(mlp_net *net, uint64_t seed);
+
+/* Forward pass on the B rows in a[0]; fills a[1..n_layers]. */
+void mlp_net_forward(mlp_net *net, size_t B);
+
+/* Sum over the B rows of the cost of a[n_layers] against labels y (B). Quadratic:
+ * 0.5 * sum_j (a_j - [j == y])^2. Cross-entropy: -ln a_y. */
+double mlp_net_cost(const mlp_net *net, const uint8_t *y, size_t B);
+
+/* Index of the largest output of row i: the predicted class. */
+size_t mlp_net_predict_row(const mlp_net *net, size_t i);
+
+void mlp_net_free(mlp_net *net); /* safe on a zeroed or half-built net */
+
+const char *mlp_act_name(mlp_act act);
+const char *mlp_cost_name(mlp_cost cost);
+
+#endif

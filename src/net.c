@@ -1,0 +1,238 @@
+/*
+ * net: parameter layout and allocation, initialisation, the forward pass and the cost.
+ * The only module that computes offsets into params. Backward lives in backprop.c, the
+ * update in sgd.c.
+ */
+#include "net.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *mlp_act_name(mlp_act act)
+{
+    switch (act) {
+    case MLP_ACT_SIGMOID:
+        return "sigmoid";
+    case MLP_ACT_TANH:
+        return "tanh";
+    case MLP_ACT_RELU:
+        return "relu";
+    }
+    return "?";
+}
+
+const char *mlp_cost_name(mlp_cost cost)
+{
+    return cost == MLP_COST_XENT ? "xent" : "quadratic";
+}
+
+bool mlp_net_count_params(const size_t *sizes, size_t n_sizes, size_t *n)
+{
+    size_t total = 0;
+    if (n_sizes < 2 || n_sizes > MLP_MAX_LAYERS + 1)
+        return false;
+    for (size_t l = 0; l + 1 < n_sizes; l++) {
+        size_t w;
+        if (sizes[l] == 0 || sizes[l + 1] == 0 || !mlp_mul_size(sizes[l], sizes[l + 1], &w) ||
+            !mlp_add_size(total, w, &total) || !mlp_add_size(total, sizes[l + 1], &total))
+            return false;
+    }
+    *n = total;
+    return true;
+}
+
+mlp_status mlp_net_init(mlp_net *net, const size_t *sizes, size_t n_sizes, mlp_act act,
+                        mlp_cost cost, size_t max_batch, mlp_error *err)
+{
+    size_t n_params, n_units = 0, n_cache, n_wish;
+
+    memset(net, 0, sizeof *net);
+    if (n_sizes < 2 || n_sizes > MLP_MAX_LAYERS + 1)
+        return mlp_fail(err, MLP_EARG, "a network needs 1 to %d weight layers, not %zu",
+                        MLP_MAX_LAYERS, n_sizes - (n_sizes > 0));
+    for (size_t l = 0; l < n_sizes; l++) {
+        if (sizes[l] == 0 || sizes[l] > MLP_MAX_WIDTH)
+            return mlp_fail(err, MLP_EARG, "layer %zu has %zu neurons; allowed: 1 to %u", l,
+                            sizes[l], MLP_MAX_WIDTH);
+        n_units += sizes[l];
+    }
+    if (max_batch == 0 || max_batch > MLP_MAX_BATCH)
+        return mlp_fail(err, MLP_EARG, "batch of %zu rows; allowed: 1 to %u", max_batch,
+                        MLP_MAX_BATCH);
+    if (!mlp_net_count_params(sizes, n_sizes, &n_params) ||
+        !mlp_mul_size(max_batch, n_units, &n_cache) ||
+        !mlp_mul_size(max_batch, n_units - sizes[0], &n_wish))
+        return mlp_fail(err, MLP_ENOMEM, "network too large for this machine's address space");
+
+    net->n_layers = n_sizes - 1;
+    memcpy(net->sizes, sizes, n_sizes * sizeof *sizes);
+    net->act = act;
+    net->cost = cost;
+    net->max_batch = max_batch;
+    net->n_params = n_params;
+    net->params = mlp_alloc_array(n_params, sizeof(float));
+    net->grads = mlp_alloc_array(n_params, sizeof(float));
+    net->acts = mlp_alloc_array(n_cache, sizeof(float));
+    net->wish = mlp_alloc_array(n_wish, sizeof(float));
+    if (!net->params || !net->grads || !net->acts || !net->wish) {
+        mlp_net_free(net);
+        return mlp_fail(err, MLP_ENOMEM, "out of memory for a network of %zu parameters", n_params);
+    }
+    memset(net->params, 0, n_params * sizeof(float));
+    memset(net->grads, 0, n_params * sizeof(float));
+
+    /* Point the views. Offsets are computed here and nowhere else. */
+    float *p = net->params, *g = net->grads, *a = net->acts, *d = net->wish;
+    net->a[0] = a;
+    a += max_batch * sizes[0];
+    for (size_t l = 0; l < net->n_layers; l++) {
+        size_t in = sizes[l], out = sizes[l + 1];
+        net->W[l] = p;
+        net->dW[l] = g;
+        p += out * in;
+        g += out * in;
+        net->b[l] = p;
+        net->db[l] = g;
+        p += out;
+        g += out;
+        net->a[l + 1] = a;
+        net->d[l + 1] = d;
+        a += max_batch * out;
+        d += max_batch * out;
+    }
+    return MLP_OK;
+}
+
+void mlp_net_init_params(mlp_net *net, uint64_t seed)
+{
+    uint64_t rng = seed;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        size_t in = net->sizes[l], out = net->sizes[l + 1];
+        bool last = l + 1 == net->n_layers;
+        float *W = net->W[l];
+        if (!last && net->act == MLP_ACT_RELU) {
+            double sd = sqrt(2.0 / (double)in);
+            for (size_t i = 0; i < out * in; i++)
+                W[i] = (float)(sd * mlp_rng_normal(&rng));
+        } else {
+            float r = (float)sqrt(6.0 / (double)(in + out));
+            for (size_t i = 0; i < out * in; i++)
+                W[i] = r * (2.0f * mlp_rng_uniform(&rng) - 1.0f);
+        }
+        memset(net->b[l], 0, out * sizeof(float));
+    }
+}
+
+static float sigmoid(float z)
+{
+    return 1.0f / (1.0f + expf(-z));
+}
+
+static void activate(float *y, size_t n, mlp_act act)
+{
+    switch (act) {
+    case MLP_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            y[i] = sigmoid(y[i]);
+        break;
+    case MLP_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            y[i] = tanhf(y[i]);
+        break;
+    case MLP_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        break;
+    }
+}
+
+/* Softmax of each row of y (B, n), in place. Subtracting the row's maximum first keeps
+ * expf() from overflowing; the result is unchanged. */
+static void softmax_rows(float *y, size_t B, size_t n)
+{
+    for (size_t i = 0; i < B; i++) {
+        float *r = y + i * n, mx = r[0], sum = 0.0f;
+        for (size_t j = 1; j < n; j++)
+            mx = r[j] > mx ? r[j] : mx;
+        for (size_t j = 0; j < n; j++) {
+            r[j] = expf(r[j] - mx);
+            sum += r[j];
+        }
+        for (size_t j = 0; j < n; j++)
+            r[j] /= sum;
+    }
+}
+
+/* y(B,out) = x(B,in) . W(out,in)^T + b(out): the weighted sums of one layer, every row of the
+ * batch. The plain triple loop: the reference every faster kernel is tested against. */
+static void dense_forward(float *y, const float *x, const float *W, const float *b, size_t B,
+                          size_t in, size_t out)
+{
+    for (size_t i = 0; i < B; i++) {
+        for (size_t j = 0; j < out; j++) {
+            const float *xi = x + i * in, *wj = W + j * in;
+            float s = b[j];
+            for (size_t k = 0; k < in; k++)
+                s += xi[k] * wj[k];
+            y[i * out + j] = s;
+        }
+    }
+}
+
+void mlp_net_forward(mlp_net *net, size_t B)
+{
+    for (size_t l = 0; l < net->n_layers; l++) {
+        size_t in = net->sizes[l], out = net->sizes[l + 1];
+        dense_forward(net->a[l + 1], net->a[l], net->W[l], net->b[l], B, in, out);
+        if (l + 1 < net->n_layers)
+            activate(net->a[l + 1], B * out, net->act);
+        else if (net->cost == MLP_COST_XENT)
+            softmax_rows(net->a[l + 1], B, out);
+        else
+            activate(net->a[l + 1], B * out, MLP_ACT_SIGMOID);
+    }
+}
+
+double mlp_net_cost(const mlp_net *net, const uint8_t *y, size_t B)
+{
+    const size_t K = net->sizes[net->n_layers];
+    const float *out = net->a[net->n_layers];
+    double total = 0.0;
+    for (size_t i = 0; i < B; i++) {
+        const float *o = out + i * K;
+        if (net->cost == MLP_COST_XENT) {
+            /* Clamp a probability that underflowed to 0, so one confident mistake costs
+             * at most -ln(FLT_MIN) ~ 87 instead of infinity. A NaN stays NaN. */
+            float p = o[y[i]] < FLT_MIN ? FLT_MIN : o[y[i]];
+            total -= log((double)p);
+        } else {
+            for (size_t j = 0; j < K; j++) {
+                double e = (double)o[j] - (j == y[i] ? 1.0 : 0.0);
+                total += 0.5 * e * e;
+            }
+        }
+    }
+    return total;
+}
+
+size_t mlp_net_predict_row(const mlp_net *net, size_t i)
+{
+    const size_t K = net->sizes[net->n_layers];
+    const float *o = net->a[net->n_layers] + i * K;
+    size_t best = 0;
+    for (size_t j = 1; j < K; j++)
+        if (o[j] > o[best])
+            best = j;
+    return best;
+}
+
+void mlp_net_free(mlp_net *net)
+{
+    free(net->params);
+    free(net->grads);
+    free(net->acts);
+    free(net->wish);
+    memset(net, 0, sizeof *net);
+}
