@@ -1,0 +1,186 @@
+/* sgd: the step by hand, shuffling, batching with a partial last batch. */
+#include "testutil.h"
+
+#include "backprop.h"
+#include "sgd.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void test_step_by_hand(void **state)
+{
+    (void)state;
+    mlp_net net;
+    mlp_error err;
+    const size_t s[] = {2, 1};
+    assert_int_equal(mlp_net_init(&net, s, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, &err),
+                     MLP_OK);
+    /* params (w0, w1, b) = (1, -2, 0.5), grads (0.5, -0.25, 2), lr 0.1 */
+    const float p[3] = {1.0f, -2.0f, 0.5f}, g[3] = {0.5f, -0.25f, 2.0f};
+    memcpy(net.params, p, sizeof p);
+    memcpy(net.grads, g, sizeof g);
+    mlp_sgd_step(&net, 0.1f, 0.0f);
+    assert_true(fabsf(net.params[0] - 0.95f) < 1e-7f);
+    assert_true(fabsf(net.params[1] - -1.975f) < 1e-7f);
+    assert_true(fabsf(net.params[2] - 0.3f) < 1e-7f);
+    /* with weight decay 0.5: w -= 0.1 * (g + 0.5 w); the bias is not decayed */
+    memcpy(net.params, p, sizeof p);
+    mlp_sgd_step(&net, 0.1f, 0.5f);
+    assert_true(fabsf(net.params[0] - (1.0f - 0.1f * (0.5f + 0.5f))) < 1e-7f);
+    assert_true(fabsf(net.params[1] - (-2.0f - 0.1f * (-0.25f - 1.0f))) < 1e-7f);
+    assert_true(fabsf(net.params[2] - 0.3f) < 1e-7f);
+    mlp_net_free(&net);
+}
+
+static void test_schedule(void **state)
+{
+    (void)state;
+    mlp_sgd_opts o = {
+        .batch = 1, .epochs = 5, .lr = 1.0f, .lr_end = 0.2f, .schedule = MLP_SCHED_LINEAR};
+    assert_true(mlp_sgd_lr(&o, 1) == 1.0f);
+    assert_true(fabsf(mlp_sgd_lr(&o, 3) - 0.6f) < 1e-7f);
+    assert_true(fabsf(mlp_sgd_lr(&o, 5) - 0.2f) < 1e-7f);
+    assert_true(fabsf(mlp_sgd_lr(&o, 9) - 0.2f) < 1e-7f); /* past the plan: the last rate */
+    o.schedule = MLP_SCHED_CONSTANT;
+    assert_true(mlp_sgd_lr(&o, 5) == 1.0f);
+    o.schedule = MLP_SCHED_LINEAR;
+    o.epochs = 1;
+    assert_true(mlp_sgd_lr(&o, 1) == 1.0f);
+}
+
+static void test_shuffle_is_a_seeded_permutation(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    size_t a[N], b[N], seen[N] = {0};
+    for (size_t i = 0; i < N; i++)
+        a[i] = b[i] = i;
+    uint64_t r1 = 5, r2 = 5;
+    mlp_sgd_shuffle(a, N, &r1);
+    mlp_sgd_shuffle(b, N, &r2);
+    assert_memory_equal(a, b, sizeof a);
+    size_t fixed = 0;
+    for (size_t i = 0; i < N; i++) {
+        seen[a[i]]++;
+        fixed += a[i] == i;
+    }
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
+    assert_true(fixed < 10);    /* a real shuffle leaves about one element in place */
+    mlp_sgd_shuffle(b, N, &r2); /* the next epoch gets another order */
+    assert_memory_not_equal(a, b, sizeof a);
+}
+
+/* An epoch of n rows in batches of `batch` equals, step for step, the same batches done by
+ * hand in the order the shuffle gives; the last partial batch is used. */
+static void test_epoch_equals_manual_batches(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    mlp_data d = {0};
+    mlp_error err;
+    tu_write_synthetic(dir, 7, 2, 2, 3, 3, 1);
+    assert_int_equal(mlp_idx_load(&d, dir, &err), MLP_OK);
+
+    const size_t s[] = {6, 4, 3};
+    mlp_net a, b;
+    mlp_sgd sa, sb;
+    assert_int_equal(mlp_net_init(&a, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 3, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(&b, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 3, &err), MLP_OK);
+    mlp_net_init_params(&a, 2);
+    mlp_net_init_params(&b, 2);
+    const mlp_sgd_opts o = {.batch = 3, .epochs = 1, .lr = 0.5f, .l2 = 0.01f};
+    assert_int_equal(mlp_sgd_init(&sa, 7, &o, 9, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&sb, 7, &o, 9, &err), MLP_OK);
+
+    mlp_epoch_stats st;
+    mlp_sgd_epoch(&sa, &a, &d.train, 1, &st);
+    assert_int_equal(st.n, 7);
+    assert_true(st.correct <= 7);
+    assert_true(st.cost > 0 && isfinite(st.cost));
+
+    /* by hand: batches of 3, 3 and 1 */
+    mlp_sgd_shuffle(sb.order, 7, &sb.rng);
+    assert_memory_equal(sa.order, sb.order, 7 * sizeof(size_t));
+    double cost = 0;
+    const size_t starts[3] = {0, 3, 6}, sizes[3] = {3, 3, 1};
+    for (int k = 0; k < 3; k++) {
+        uint8_t y[3];
+        mlp_sgd_gather(&b, y, &d.train, sb.order + starts[k], sizes[k]);
+        for (size_t i = 0; i < sizes[k]; i++) {
+            size_t row = sb.order[starts[k] + i];
+            assert_memory_equal(b.a[0] + i * 6, d.train.x + row * 6, 6 * sizeof(float));
+            assert_int_equal(y[i], d.train.y[row]);
+        }
+        mlp_net_forward(&b, sizes[k]);
+        cost += mlp_net_cost(&b, y, sizes[k]);
+        mlp_backprop(&b, y, sizes[k]);
+        mlp_sgd_step(&b, 0.5f, 0.01f);
+    }
+    assert_memory_equal(a.params, b.params, a.n_params * sizeof(float));
+    assert_true(fabs(st.cost - cost / 7) < 1e-12);
+
+    /* without the last partial batch the result would differ */
+    mlp_net c;
+    mlp_sgd sc;
+    assert_int_equal(mlp_net_init(&c, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 3, &err), MLP_OK);
+    mlp_net_init_params(&c, 2);
+    assert_int_equal(mlp_sgd_init(&sc, 6, &o, 9, &err), MLP_OK);
+    mlp_sgd_epoch(&sc, &c, &d.train, 1, &st);
+    assert_memory_not_equal(a.params, c.params, a.n_params * sizeof(float));
+
+    mlp_sgd_free(&sa);
+    mlp_sgd_free(&sb);
+    mlp_sgd_free(&sc);
+    mlp_net_free(&a);
+    mlp_net_free(&b);
+    mlp_net_free(&c);
+    mlp_data_free(&d);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+static void test_training_lowers_the_cost(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    mlp_data d = {0};
+    mlp_error err;
+    tu_write_synthetic(dir, 400, 10, 4, 4, 4, 3);
+    assert_int_equal(mlp_idx_load(&d, dir, &err), MLP_OK);
+    const size_t s[] = {16, 8, 4};
+    mlp_net net;
+    mlp_sgd sgd;
+    assert_int_equal(mlp_net_init(&net, s, 3, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 10, &err),
+                     MLP_OK);
+    mlp_net_init_params(&net, 1);
+    const mlp_sgd_opts o = {
+        .batch = 10, .epochs = 11, .lr = 3.0f, .lr_end = 0.3f, .schedule = MLP_SCHED_LINEAR};
+    assert_int_equal(mlp_sgd_init(&sgd, d.train.n, &o, 1, &err), MLP_OK);
+    mlp_epoch_stats first, last;
+    mlp_sgd_epoch(&sgd, &net, &d.train, 1, &first);
+    assert_true(first.lr == 3.0f);
+    for (size_t e = 2; e <= 11; e++)
+        mlp_sgd_epoch(&sgd, &net, &d.train, e, &last);
+    assert_true(fabsf(last.lr - 0.3f) < 1e-6f);
+    assert_true(last.cost < 0.5 * first.cost);
+    assert_true(last.correct > first.correct);
+    mlp_sgd_free(&sgd);
+    mlp_net_free(&net);
+    mlp_data_free(&d);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_step_by_hand),
+        cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_shuffle_is_a_seeded_permutation),
+        cmocka_unit_test(test_epoch_equals_manual_batches),
+        cmocka_unit_test(test_training_lowers_the_cost),
+    };
+    return cmocka_run_group_tests_name("sgd", tests, NULL, NULL);
+}
