@@ -1,0 +1,32 @@
+/*
+ * eval: runs a network over a labelled set in batches and measures it: accuracy, mean cost,
+ * the confusion matrix and per-class precision and recall.
+ */
+#ifndef MLP_EVAL_H
+#define MLP_EVAL_H
+
+#include "idx.h"
+#include "net.h"
+
+typedef struct {
+    size_t n;          /* rows evaluated */
+    size_t correct;    /* rows whose largest output is their label */
+    double cost;       /* mean cost per row */
+    size_t classes;    /* the network's outputs */
+    size_t *confusion; /* (classes, classes): [true label][predicted class] counts */
+} mlp_eval_result;
+
+/* Evaluates net on every row of s. Fails if a label is not below the network's class count
+ * or the images do not have the network's input size. */
+mlp_status mlp_eval(mlp_net *net, const mlp_set *s, mlp_eval_result *r, mlp_error *err);
+
+/* Fraction of correct rows, 0 when empty. */
+double mlp_eval_accuracy(const mlp_eval_result *r);
+/* Of the rows predicted as class c, the fraction that are c (NaN if none were predicted). */
+double mlp_eval_precision(const mlp_eval_result *r, size_t c);
+/* Of the rows labelled c, the fraction predicted as c (NaN if there are none). */
+double mlp_eval_recall(const mlp_eval_result *r, size_t c);
+
+void mlp_eval_free(mlp_eval_result *r);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * model: reads and writes model.bin. Knows the file format and nothing else.
+ *
+ * Format (version 1). Every integer is little-endian, every float IEEE-754 binary32
+ * little-endian, whatever the host:
+ *
+ *   offset  size   field
+ *   0       4      magic "MLPM"
+ *   4       4      u32 format version (1)
+ *   8       4      u32 bytes per float (4)
+ *   12      4      f32 1.0 (0x3f800000): a foreign float format fails here
+ *   16      4      u32 L, weight layers (1 .. MLP_MAX_LAYERS)
+ *   20      4(L+1) u32 layer sizes, inputs first, classes last
+ *   ..      4      u32 hidden activation: 0 sigmoid, 1 tanh, 2 relu
+ *   ..      4      u32 cost: 0 quadratic (sigmoid outputs), 1 cross-entropy (softmax outputs)
+ *   ..      8      u32 rows, u32 cols of the input images (rows * cols = inputs)
+ *   ..      4      u32 epochs trained
+ *   ..      4      u32 mini-batch size
+ *   ..      4      f32 learning rate (of the first epoch)
+ *   ..      4      u32 learning-rate schedule: 0 constant, 1 linear
+ *   ..      4      f32 learning rate of the last epoch (linear schedule)
+ *   ..      4      f32 L2 weight decay
+ *   ..      8      u64 seed
+ *   ..      4      u32 training images
+ *   ..      4      f32 test accuracy of these parameters, in [0, 1]; -1 when not measured
+ *   ..      4      u32 N, bytes of the command line that trained the model (< 4096)
+ *   ..      N      the command line, without a terminating NUL
+ *   ..      8      u64 P, number of parameters; must equal what the layer sizes imply
+ *   ..      4P     f32 parameters in the layout of net.h: W0 b0 W1 b1 ...
+ *   ..      4      u32 CRC-32 (IEEE, as zlib) of every byte before it
+ *
+ * The file ends there. Saving writes a temporary file in the same directory, flushes and
+ * syncs it, then renames it over the destination: a failed or interrupted save leaves the
+ * previous file as it was, never half of a new one.
+ */
+#ifndef MLP_MODEL_H
+#define MLP_MODEL_H
+
+#include "net.h"
+
+#define MLP_MODEL_VERSION     1
+#define MLP_MODEL_MAX_CMDLINE 4095
+#define MLP_MODEL_MAX_CLASSES 256 /* labels are bytes */
+
+typedef struct {
+    uint32_t rows, cols;                     /* input image shape */
+    uint32_t epochs;                         /* epochs trained */
+    uint32_t batch;                          /* mini-batch size */
+    float lr;                                /* learning rate of the first epoch */
+    uint32_t schedule;                       /* mlp_schedule */
+    float lr_end;                            /* learning rate of the last epoch */
+    float l2;                                /* weight decay */
+    uint64_t seed;                           /* seed of initialisation and shuffling */
+    uint32_t n_train;                        /* training images */
+    float test_accuracy;                     /* [0, 1], or -1 when not measured */
+    char cmdline[MLP_MODEL_MAX_CMDLINE + 1]; /* NUL-terminated */
+} mlp_model_meta;
+
+mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_model_meta *meta,
+                          mlp_error *err);
+
+/* Reads path into a new network (net must not hold one) able to run batches of max_batch
+ * rows. Refuses, naming the file and the problem, anything inconsistent: bad magic or
+ * version, sizes out of range, a length that is not exactly what the header implies, a
+ * parameter that is NaN or infinite, or a checksum mismatch. */
+mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_model_meta *meta,
+                          mlp_error *err);
+
+#endif

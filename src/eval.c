@@ -1,0 +1,74 @@
+/*
+ * eval: batched forward passes over a whole set, and the counts made from them.
+ */
+#include "eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+mlp_status mlp_eval(mlp_net *net, const mlp_set *s, mlp_eval_result *r, mlp_error *err)
+{
+    const size_t K = net->sizes[net->n_layers];
+    const size_t step = net->max_batch;
+    const size_t dim = s->dim;
+    size_t K2;
+
+    memset(r, 0, sizeof *r);
+    if (s->dim != net->sizes[0])
+        return mlp_fail(err, MLP_EARG, "images have %zu pixels, the network takes %zu inputs",
+                        s->dim, net->sizes[0]);
+    for (size_t i = 0; i < s->n; i++)
+        if (s->y[i] >= K)
+            return mlp_fail(err, MLP_EARG, "label %u at index %zu, but the network has %zu classes",
+                            (unsigned)s->y[i], i, K);
+
+    r->classes = K;
+    if (!mlp_mul_size(K, K, &K2) || !(r->confusion = mlp_alloc_array(K2, sizeof *r->confusion)))
+        return mlp_fail(err, MLP_ENOMEM, "out of memory for a %zu-class confusion matrix", K);
+    memset(r->confusion, 0, K2 * sizeof *r->confusion);
+
+    double cost = 0.0;
+    for (size_t start = 0; start < s->n; start += step) {
+        size_t B = s->n - start < step ? s->n - start : step;
+        const uint8_t *y = s->y + start;
+        memcpy(net->a[0], s->x + start * dim, B * dim * sizeof(float));
+        mlp_net_forward(net, B);
+        cost += mlp_net_cost(net, y, B);
+        for (size_t i = 0; i < B; i++) {
+            size_t p = mlp_net_predict_row(net, i);
+            r->confusion[y[i] * K + p]++;
+            r->correct += p == y[i];
+        }
+    }
+    r->n = s->n;
+    r->cost = s->n ? cost / (double)s->n : 0.0;
+    return MLP_OK;
+}
+
+double mlp_eval_accuracy(const mlp_eval_result *r)
+{
+    return r->n ? (double)r->correct / (double)r->n : 0.0;
+}
+
+double mlp_eval_precision(const mlp_eval_result *r, size_t c)
+{
+    size_t predicted = 0;
+    for (size_t t = 0; t < r->classes; t++)
+        predicted += r->confusion[t * r->classes + c];
+    return predicted ? (double)r->confusion[c * r->classes + c] / (double)predicted : NAN;
+}
+
+double mlp_eval_recall(const mlp_eval_result *r, size_t c)
+{
+    size_t labelled = 0;
+    for (size_t p = 0; p < r->classes; p++)
+        labelled += r->confusion[c * r->classes + p];
+    return labelled ? (double)r->confusion[c * r->classes + c] / (double)labelled : NAN;
+}
+
+void mlp_eval_free(mlp_eval_result *r)
+{
+    free(r->confusion);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,306 @@
+/* model: bit-exact round trip; every truncation, flipped byte and bad field is refused;
+ * a failed save leaves the previous file intact. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include "model.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    char *dir;
+    char path[4096];
+    mlp_net net;
+    mlp_model_meta meta;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    mlp_error err;
+    const size_t s[] = {6, 4, 3};
+    f->dir = tu_tmpdir();
+    tu_path(f->path, f->dir, "m.bin");
+    assert_int_equal(mlp_net_init(&f->net, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 1, &err), MLP_OK);
+    mlp_net_init_params(&f->net, 77);
+    f->net.b[0][1] = -0.0f; /* signed zero must survive too */
+    f->meta = (mlp_model_meta){.rows = 2,
+                               .cols = 3,
+                               .epochs = 12,
+                               .batch = 10,
+                               .lr = 0.3f,
+                               .schedule = 1,
+                               .lr_end = 0.01f,
+                               .l2 = 1e-5f,
+                               .seed = 0x123456789abcdefu,
+                               .n_train = 777,
+                               .test_accuracy = 0.875f};
+    strcpy(f->meta.cmdline, "mlp train data --hidden 4 --epochs 12");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    mlp_net_free(&f->net);
+    tu_rm_rf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void save(fixture *f)
+{
+    mlp_error err;
+    assert_int_equal(mlp_model_save(f->path, &f->net, &f->meta, &err), MLP_OK);
+}
+
+/* Loading path must fail with one line naming the file (and containing want, if given). */
+static void expect_refused(const char *path, const char *want)
+{
+    mlp_net net;
+    mlp_model_meta meta;
+    mlp_error err = {{0}};
+    mlp_status st = mlp_model_load(path, &net, 1, &meta, &err);
+    if (st == MLP_OK || !strstr(err.msg, path) || strchr(err.msg, '\n') ||
+        (want && !strstr(err.msg, want))) {
+        print_error("status %d, message '%s', wanted '%s'\n", st, err.msg, want ? want : "");
+        fail();
+    }
+    assert_null(net.params);
+}
+
+static void test_round_trip_bit_for_bit(void **state)
+{
+    fixture *f = *state;
+    mlp_net net;
+    mlp_model_meta meta;
+    mlp_error err;
+    save(f);
+    assert_int_equal(mlp_model_load(f->path, &net, 5, &meta, &err), MLP_OK);
+    assert_int_equal(net.n_layers, 2);
+    assert_int_equal(net.sizes[0], 6);
+    assert_int_equal(net.sizes[2], 3);
+    assert_int_equal(net.act, MLP_ACT_TANH);
+    assert_int_equal(net.cost, MLP_COST_XENT);
+    assert_int_equal(net.max_batch, 5);
+    assert_memory_equal(net.params, f->net.params, net.n_params * sizeof(float));
+    assert_int_equal(meta.rows, 2);
+    assert_int_equal(meta.cols, 3);
+    assert_int_equal(meta.epochs, 12);
+    assert_int_equal(meta.batch, 10);
+    assert_true(meta.lr == 0.3f);
+    assert_int_equal(meta.schedule, 1);
+    assert_true(meta.lr_end == 0.01f);
+    assert_true(meta.l2 == 1e-5f);
+    assert_true(meta.seed == 0x123456789abcdefu);
+    assert_int_equal(meta.n_train, 777);
+    assert_true(meta.test_accuracy == 0.875f);
+    assert_string_equal(meta.cmdline, f->meta.cmdline);
+
+    /* saving what was loaded gives the same bytes */
+    size_t n1, n2;
+    unsigned char *b1 = tu_read_file(f->path, &n1);
+    char p2[4096];
+    tu_path(p2, f->dir, "again.bin");
+    assert_int_equal(mlp_model_save(p2, &net, &meta, &err), MLP_OK);
+    unsigned char *b2 = tu_read_file(p2, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(b1, b2, n1);
+    /* the documented layout: magic, version 1, and the size the header implies */
+    assert_memory_equal(b1, "MLPM\1\0\0\0", 8);
+    size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + 4 * 6 + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
+                  4 * net.n_params + 4;
+    assert_int_equal(n1, want);
+    free(b1);
+    free(b2);
+    mlp_net_free(&net);
+}
+
+static void test_every_truncation_refused(void **state)
+{
+    fixture *f = *state;
+    size_t n;
+    save(f);
+    unsigned char *b = tu_read_file(f->path, &n);
+    char p[4096];
+    tu_path(p, f->dir, "cut.bin");
+    for (size_t len = 0; len < n; len++) {
+        tu_write_file(p, b, len);
+        expect_refused(p, NULL);
+    }
+    /* and one byte too many */
+    unsigned char *longer = malloc(n + 1);
+    memcpy(longer, b, n);
+    longer[n] = 0;
+    tu_write_file(p, longer, n + 1);
+    expect_refused(p, "bytes");
+    free(longer);
+    free(b);
+}
+
+static void test_every_flipped_byte_refused(void **state)
+{
+    fixture *f = *state;
+    size_t n;
+    save(f);
+    unsigned char *b = tu_read_file(f->path, &n);
+    char p[4096];
+    tu_path(p, f->dir, "flip.bin");
+    const unsigned char masks[3] = {0x01, 0x80, 0xff};
+    for (size_t i = 0; i < n; i++) {
+        for (int m = 0; m < 3; m++) {
+            b[i] ^= masks[m];
+            tu_write_file(p, b, n);
+            expect_refused(p, NULL);
+            b[i] ^= masks[m];
+        }
+    }
+    free(b);
+}
+
+/* Sets the u32 at off and, if fix_crc, recomputes the checksum so the field check itself
+ * must catch it. */
+static void write_with_field(const char *p, unsigned char *b, size_t n, size_t off, uint32_t v,
+                             bool fix_crc)
+{
+    unsigned char *c = malloc(n);
+    memcpy(c, b, n);
+    mlp_put_u32(c + off, v);
+    if (fix_crc)
+        mlp_put_u32(c + n - 4, mlp_crc32(0, c, n - 4));
+    tu_write_file(p, c, n);
+    free(c);
+}
+
+static void test_bad_fields_refused(void **state)
+{
+    fixture *f = *state;
+    size_t n;
+    save(f);
+    unsigned char *b = tu_read_file(f->path, &n);
+    char p[4096];
+    tu_path(p, f->dir, "field.bin");
+    /* header offsets: 4 version, 8 float size, 12 one, 16 L, 20.. sizes (3), 32 act, 36 cost,
+     * 40 rows, 44 cols, 48 epochs, 52 batch, 56 lr, 60 schedule, 64 lr_end, 68 l2, 72 seed,
+     * 80 n_train, 84 test accuracy, 88 command line length; n_params after the command line */
+    const size_t cmd_off = 88, np_off = 92 + strlen(f->meta.cmdline);
+    const struct {
+        size_t off;
+        uint32_t v;
+        const char *want;
+    } cases[] = {
+        {4, 2, "version 2"},
+        {8, 8, "binary32"},
+        {12, 0x0000803f, "binary32"},
+        {16, 0, "weight layers"},
+        {16, 9, "weight layers"},
+        {16, 0xffffffff, "weight layers"},
+        {20, 0, "layer 0"},
+        {24, 0x7fffffff, "layer 1"},
+        {28, 1, "classes"},
+        {28, 257, "classes"},
+        {32, 3, "activation"},
+        {36, 0xffffffff, "cost"},
+        {40, 3, "inputs"},
+        {44, 0, "inputs"},
+        {56, 0, "settings"},
+        {56, 0x7fc00000, "settings"},
+        {60, 2, "settings"},
+        {68, 0xbf800000, "settings"},
+        {84, 0x40000000, "accuracy"},
+        {cmd_off, 0xffffffff, "command line"},
+        {cmd_off, 5000, "command line"},
+        {np_off, 0, "parameters"},
+        {np_off, 0x7fffffff, "parameters"},
+        {np_off + 4, 1, "parameters"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        write_with_field(p, b, n, cases[k].off, cases[k].v, true);
+        expect_refused(p, cases[k].want);
+        write_with_field(p, b, n, cases[k].off, cases[k].v, false);
+        expect_refused(p, NULL);
+    }
+    /* a well-formed file whose parameters are NaN: intact, but not a usable model */
+    float nan = NAN;
+    uint32_t bits;
+    memcpy(&bits, &nan, 4);
+    write_with_field(p, b, n, np_off + 8 + 4 * 5, bits, true);
+    expect_refused(p, "parameter 5 is NaN");
+    float inf = INFINITY;
+    memcpy(&bits, &inf, 4);
+    write_with_field(p, b, n, np_off + 8, bits, true);
+    expect_refused(p, "infinite");
+    /* a bad magic */
+    memcpy(b, "MLPX", 4);
+    tu_write_file(p, b, n);
+    expect_refused(p, "bad magic");
+    free(b);
+
+    char missing[4096];
+    tu_path(missing, f->dir, "missing.bin");
+    expect_refused(missing, "No such file");
+    expect_refused(f->dir, "regular file");
+}
+
+static size_t count_entries(const char *dir)
+{
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void test_failed_save_keeps_previous_file(void **state)
+{
+    fixture *f = *state;
+    mlp_error err;
+    size_t n1, n2;
+    save(f);
+    unsigned char *before = tu_read_file(f->path, &n1);
+
+    /* the temporary name is taken by a directory: the save must fail, cleanly */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", f->path, (long)getpid());
+    assert_int_equal(mkdir(tmp, 0755), 0);
+    f->net.params[0] += 1.0f;
+    assert_int_not_equal(mlp_model_save(f->path, &f->net, &f->meta, &err), MLP_OK);
+    assert_non_null(strstr(err.msg, f->path));
+    unsigned char *after = tu_read_file(f->path, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(before, after, n1);
+    rmdir(tmp);
+    free(after);
+
+    /* into a directory that does not exist: an error, and nothing created */
+    char p[4096];
+    tu_path(p, f->dir, "no/such/dir.bin");
+    assert_int_equal(mlp_model_save(p, &f->net, &f->meta, &err), MLP_EIO);
+    assert_non_null(strstr(err.msg, "No such file"));
+
+    /* a successful save leaves exactly the model, no temporary file */
+    save(f);
+    assert_int_equal(count_entries(f->dir), 1);
+    free(before);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_round_trip_bit_for_bit),          T(test_every_truncation_refused),
+        T(test_every_flipped_byte_refused),      T(test_bad_fields_refused),
+        T(test_failed_save_keeps_previous_file),
+    };
+    return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}
