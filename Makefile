@@ -11,16 +11,24 @@ ifeq ($(CI),true)
 XCFLAGS += -Werror
 endif
 
-# SAN=1: everything (program and tests) built with AddressSanitizer and UBSan in build/san.
+# SAN=1: everything (program and tests) built with AddressSanitizer and UBSan, in build/san.
+# PORTABLE=1: without the x86 SIMD kernels, only the plain C ones, in build/portable.
+# The default build puts the program at ./mlp; the others keep theirs in their build directory.
+BUILD   := build/release
 ifeq ($(SAN),1)
-BUILD   := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 XCFLAGS += $(SANFLAGS)
 XLDFLAGS += $(SANFLAGS)
-MLP     := $(BUILD)/mlp
-else
-BUILD   := build/release
+BUILD   := build/san
+endif
+ifeq ($(PORTABLE),1)
+XCFLAGS += -DMLP_PORTABLE
+BUILD   := $(BUILD:build/release=build)/portable
+endif
+ifeq ($(BUILD),build/release)
 MLP     := ./mlp
+else
+MLP     := $(BUILD)/mlp
 endif
 
 DATASET ?= mnist
@@ -31,7 +39,7 @@ LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC)))
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
 
-.PHONY: all test asan data train bench clean format check-cmocka help
+.PHONY: all test asan portable data train bench clean format check-cmocka help
 
 all: $(MLP)
 
@@ -67,6 +75,9 @@ test: check-cmocka $(MLP) $(TESTS)
 asan:
 	$(MAKE) SAN=1 test
 
+portable:
+	$(MAKE) PORTABLE=1 test
+
 data:
 	bash data/fetch $(DATASET)
 
@@ -79,7 +90,7 @@ bench: $(MLP)
 	$(MLP) bench data
 
 format:
-	clang-format -i src/*.c include/*.h tests/*.c tests/*.h
+	clang-format -i src/*.c src/*.h include/*.h tests/*.c tests/*.h
 
 clean:
 	rm -rf build mlp
@@ -88,6 +99,7 @@ help:
 	@echo "make            build ./mlp"
 	@echo "make test       build and run the cmocka suite (SAN=1: under ASan+UBSan)"
 	@echo "make asan       the suite under AddressSanitizer and UBSan"
+	@echo "make portable   the suite with the plain C kernels only (PORTABLE=1)"
 	@echo "make data       fetch and verify MNIST into data/ (DATASET=fashion: data/fashion/)"
 	@echo "make train      fetch MNIST if missing, then ./mlp train data/"
 	@echo "make bench      time training epochs of the default network on MNIST"

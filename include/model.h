@@ -20,6 +20,7 @@
  *   ..      4      u32 learning-rate schedule: 0 constant, 1 linear
  *   ..      4      f32 learning rate of the last epoch (linear schedule)
  *   ..      4      f32 L2 weight decay
+ *   ..      4      f32 momentum
  *   ..      8      u64 seed
  *   ..      4      u32 training images
  *   ..      4      f32 test accuracy of these parameters, in [0, 1]; -1 when not measured
@@ -50,6 +51,7 @@ typedef struct {
     uint32_t schedule;                       /* mlp_schedule */
     float lr_end;                            /* learning rate of the last epoch */
     float l2;                                /* weight decay */
+    float momentum;                          /* velocity decay, [0, 1) */
     uint64_t seed;                           /* seed of initialisation and shuffling */
     uint32_t n_train;                        /* training images */
     float test_accuracy;                     /* [0, 1], or -1 when not measured */

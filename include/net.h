@@ -16,6 +16,10 @@
  *     a[0] (B, sizes[0])        the input batch, written by the caller
  *     a[l] (B, sizes[l])        = act(a[l-1] . W[l-1]^T + b[l-1]),  l = 1 .. n_layers
  *
+ * The products read each layer's input through row pointers, rows[l][i] = row i of a[l].
+ * rows[0] starts out pointing into a[0]; a caller may point it at rows that lie elsewhere
+ * (sgd.c and eval.c point it at the data set's images, so a batch is never copied).
+ *
  * Hidden layers use net->act. The output layer is fixed by the cost: sigmoid outputs for the
  * quadratic cost (the lessons' "compare the output to the desired answer"), softmax outputs
  * for cross-entropy.
@@ -23,6 +27,7 @@
 #ifndef MLP_NET_H
 #define MLP_NET_H
 
+#include "kernels.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -48,8 +53,12 @@ typedef struct mlp_net {
     float *wish; /* backward cache, (max_batch, sum(sizes)): dC/dz per neuron */
     float *W[MLP_MAX_LAYERS], *b[MLP_MAX_LAYERS];   /* views into params */
     float *dW[MLP_MAX_LAYERS], *db[MLP_MAX_LAYERS]; /* views into grads */
-    float *a[MLP_MAX_LAYERS + 1]; /* views into acts: a[l] is (max_batch, sizes[l]) */
-    float *d[MLP_MAX_LAYERS + 1]; /* views into wish: d[l] is (max_batch, sizes[l]) */
+    float *a[MLP_MAX_LAYERS + 1];       /* views into acts: a[l] is (max_batch, sizes[l]) */
+    float *d[MLP_MAX_LAYERS + 1];       /* views into wish: d[l] is (max_batch, sizes[l]) */
+    const float **rows[MLP_MAX_LAYERS]; /* rows[l] (max_batch): each row of a[l], see above */
+    const float **row_ptrs;             /* (n_layers * max_batch): what rows[] point into */
+    const mlp_kernels *kern;            /* the matrix products; mlp_net_init picks "auto" */
+    mlp_pool *pool;                     /* threads they may use; NULL: the caller's alone */
 } mlp_net;
 
 /* Number of parameters of a layout; false (and *n untouched) if it overflows or is invalid. */
@@ -65,6 +74,14 @@ mlp_status mlp_net_init(mlp_net *net, const size_t *sizes, size_t n_sizes, mlp_a
  * the output layer (Glorot & Bengio 2010); He normal, N(0, 2 / fan_in), for ReLU layers
  * (He et al. 2015). Biases start at zero. */
 void mlp_net_init_params(mlp_net *net, uint64_t seed);
+
+/* The kernel activation of layer l's outputs (l = 0 .. n_layers-1): the hidden activation,
+ * sigmoid for the quadratic cost's outputs, none for softmax outputs (finished in net.c). */
+mlp_kact mlp_net_layer_act(const mlp_net *net, size_t l);
+
+/* Threads for the neurons of a[l+1], the outputs of weight layer l: every product that is
+ * split by those neurons uses this count (see kernels.h). */
+size_t mlp_net_threads(const mlp_net *net, size_t l);
 
 /* Forward pass on the B rows in a[0]; fills a[1..n_layers]. */
 void mlp_net_forward(mlp_net *net, size_t B);

@@ -10,8 +10,9 @@
  *     b -= lr * dC/db                 for every bias
  *
  * where l2 (weight decay) pulls weights towards zero, and lr follows the schedule: constant,
- * or falling linearly from lr at the first epoch to lr_end at the last. The step lives here
- * and only here.
+ * or falling linearly from lr at the first epoch to lr_end at the last. With momentum mu,
+ * each parameter keeps a velocity v = mu * v + (its gradient term above) and moves by
+ * -lr * v instead (the form PyTorch's SGD uses). The step lives here and only here.
  */
 #ifndef MLP_SGD_H
 #define MLP_SGD_H
@@ -27,7 +28,8 @@ typedef struct {
     float lr;      /* learning rate of the first epoch */
     float lr_end;  /* learning rate of the last epoch (linear schedule) */
     mlp_schedule schedule;
-    float l2; /* weight decay coefficient, >= 0 */
+    float l2;       /* weight decay coefficient, >= 0 */
+    float momentum; /* in [0, 1); 0: plain gradient descent */
 } mlp_sgd_opts;
 
 typedef struct {
@@ -36,6 +38,7 @@ typedef struct {
     size_t *order; /* (n): the visiting order of the training rows */
     uint8_t *y;    /* (batch): labels of the batch being trained */
     size_t n;      /* training rows */
+    float *vel;    /* (n_params), net's layout: velocities; NULL without momentum */
 } mlp_sgd;
 
 typedef struct {
@@ -45,20 +48,21 @@ typedef struct {
     float lr;       /* learning rate used */
 } mlp_epoch_stats;
 
-mlp_status mlp_sgd_init(mlp_sgd *s, size_t n, const mlp_sgd_opts *opt, uint64_t seed,
-                        mlp_error *err);
+/* Prepares training of net on n rows. */
+mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n, const mlp_sgd_opts *opt,
+                        uint64_t seed, mlp_error *err);
 void mlp_sgd_free(mlp_sgd *s);
 
 /* The learning rate of epoch e (1-based) under opt's schedule. */
 float mlp_sgd_lr(const mlp_sgd_opts *opt, size_t e);
 
-/* w -= lr * (g + l2 * w) for weights, b -= lr * g for biases */
-void mlp_sgd_step(mlp_net *net, float lr, float l2);
+/* The step for every parameter of net; vel is NULL or (n_params) velocities (mu used). */
+void mlp_sgd_step(mlp_net *net, float *vel, float lr, float l2, float mu);
 
 /* Fisher-Yates shuffle of order[0..n) */
 void mlp_sgd_shuffle(size_t *order, size_t n, uint64_t *rng);
 
-/* Copies rows idx[0..B) of set into net->a[0] and their labels into y. */
+/* Points the network's input rows at rows idx[0..B) of set, and copies their labels to y. */
 void mlp_sgd_gather(mlp_net *net, uint8_t *y, const mlp_set *set, const size_t *idx, size_t B);
 
 /* Epoch e (1-based) of training: one pass over the training set; fills stats. */

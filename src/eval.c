@@ -32,7 +32,8 @@ mlp_status mlp_eval(mlp_net *net, const mlp_set *s, mlp_eval_result *r, mlp_erro
     for (size_t start = 0; start < s->n; start += step) {
         size_t B = s->n - start < step ? s->n - start : step;
         const uint8_t *y = s->y + start;
-        memcpy(net->a[0], s->x + start * dim, B * dim * sizeof(float));
+        for (size_t i = 0; i < B; i++)
+            net->rows[0][i] = s->x + (start + i) * dim;
         mlp_net_forward(net, B);
         cost += mlp_net_cost(net, y, B);
         for (size_t i = 0; i < B; i++) {

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "backprop.h"
+#include "bench.h"
 #include "eval.h"
 #include "idx.h"
 #include "model.h"
@@ -24,6 +25,9 @@
 
 enum { EXIT_DATA = 1, EXIT_USAGE = 2 };
 
+/* Rows per forward pass when evaluating a whole set. */
+#define EVAL_BATCH 256
+
 /* ---------------------------------------------------------------- help */
 
 static const char *const help_main =
@@ -35,7 +39,7 @@ static const char *const help_main =
     "  train [DIR]          train a network on DIR's four IDX files (default: data)\n"
     "  eval MODEL [DIR]     evaluate MODEL on DIR's test files (default: data)\n"
     "  info MODEL           print a model's architecture and how it was trained\n"
-    "  bench [DIR]          time training epochs of the default network\n"
+    "  bench [DIR]          time training of the benchmark networks on DIR (default: data)\n"
     "  help [COMMAND]       this text, or a command's flags\n"
     "  --version            print the version\n"
     "\n"
@@ -64,10 +68,14 @@ static const char *const help_train =
     "  --lr-end X          learning rate of the last epoch (default: --lr / 50)\n"
     "  --l2 X              weight decay: each step also shrinks every weight by lr*X times\n"
     "                      itself (default: 2e-5 for quadratic, 1e-4 for xent; 0: off)\n"
+    "  --momentum X        keep a velocity v = X*v + gradient and step by -lr*v (default: 0)\n"
     "  --seed N            seed of initialisation and shuffling (default: 1)\n"
     "  --out PATH          where to save the model (default: model.bin)\n"
+    "  --threads N         threads for the matrix products (default: online CPUs)\n"
+    "  --kernels NAME      auto, avx512, avx2, portable or ref (default: auto, the fastest\n"
+    "                      this CPU runs)\n"
     "\n"
-    "The same seed and flags give a byte-identical model file.\n";
+    "The same seed and flags give a byte-identical model file, whatever --threads is.\n";
 
 static const char *const help_eval =
     "usage: mlp eval MODEL [DIR]\n"
@@ -82,12 +90,6 @@ static const char *const help_info =
     "Prints MODEL's architecture, parameter count, training settings, the test accuracy\n"
     "measured when it was saved and the command line that reproduces it.\n";
 
-static const char *const help_bench =
-    "usage: mlp bench [DIR] [--epochs N]\n"
-    "\n"
-    "Trains the default 784-16-16-10 network on DIR (default: data) for N epochs (default: 5)\n"
-    "and prints each epoch's seconds, then the median seconds per epoch and images per second.\n";
-
 static const char *help_for(const char *cmd)
 {
     if (!cmd)
@@ -99,7 +101,7 @@ static const char *help_for(const char *cmd)
     if (!strcmp(cmd, "info"))
         return help_info;
     if (!strcmp(cmd, "bench"))
-        return help_bench;
+        return mlp_bench_help;
     return NULL;
 }
 
@@ -230,6 +232,21 @@ static int parse_name(args *a, const char *v, const char *const *names, int n, i
     return usage(a->cmd, "%s: unknown value '%s'", a->flag, v);
 }
 
+/* "auto" or an implementation this build and CPU can run */
+static int parse_kernels(args *a, const char *v, const char **out)
+{
+    if (!v)
+        return usage(a->cmd, "%s needs a value", a->flag);
+    if (!mlp_kernels_get(v)) {
+        char list[128] = "auto";
+        for (const char *const *k = mlp_kernels_available(); *k; k++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), ", %s", *k);
+        return usage(a->cmd, "%s: '%s' is not available here (%s)", a->flag, v, list);
+    }
+    *out = v;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- shared printing */
 
 static void format_layout(char *buf, size_t cap, const mlp_net *net)
@@ -243,11 +260,11 @@ static void format_layout(char *buf, size_t cap, const mlp_net *net)
 /* ---------------------------------------------------------------- train */
 
 typedef struct {
-    const char *dir, *out;
+    const char *dir, *out, *kernels;
     size_t hidden[MLP_MAX_LAYERS], n_hidden;
     int act, cost, schedule;
-    size_t epochs, batch;
-    float lr, lr_end, l2;
+    size_t epochs, batch, threads;
+    float lr, lr_end, l2, momentum;
     bool lr_set, lr_end_set, l2_set;
     size_t seed;
 } train_opts;
@@ -262,6 +279,7 @@ static int parse_train(int argc, char **argv, train_opts *o)
     int rc = 0;
     *o = (train_opts){.dir = "data",
                       .out = "model.bin",
+                      .kernels = "auto",
                       .hidden = {16, 16},
                       .n_hidden = 2,
                       .epochs = 40,
@@ -299,6 +317,14 @@ static int parse_train(int argc, char **argv, train_opts *o)
             if (rc == 0 && o->l2 < 0.0f)
                 return usage(a.cmd, "--l2: must not be negative");
             o->l2_set = true;
+        } else if (flag_is(&a, "--momentum")) {
+            rc = parse_float(&a, flag_value(&a), -1.0, 0.999999, &o->momentum);
+            if (rc == 0 && o->momentum < 0.0f)
+                return usage(a.cmd, "--momentum: must be in [0, 1)");
+        } else if (flag_is(&a, "--threads")) {
+            rc = parse_size(&a, flag_value(&a), 1, MLP_MAX_THREADS, &o->threads);
+        } else if (flag_is(&a, "--kernels")) {
+            rc = parse_kernels(&a, flag_value(&a), &o->kernels);
         } else if (flag_is(&a, "--seed")) {
             rc = parse_size(&a, flag_value(&a), 0, SIZE_MAX, &o->seed);
         } else if (flag_is(&a, "--out")) {
@@ -320,9 +346,26 @@ static int parse_train(int argc, char **argv, train_opts *o)
     return rc;
 }
 
+/* The shortest decimal that reads back as exactly f, for a command line that must reproduce
+ * a run bit for bit ("0.03", not "0.0299999993"). */
+typedef struct {
+    char s[32];
+} float_text;
+
+static float_text exact(float f)
+{
+    float_text t;
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(t.s, sizeof t.s, "%.*g", digits, (double)f);
+        if (strtof(t.s, NULL) == f)
+            break;
+    }
+    return t;
+}
+
 /* The command line that reproduces a run, with every default spelled out, so a model keeps
  * meaning the same thing when defaults change. */
-static void format_cmdline(char *buf, size_t cap, const train_opts *o)
+static void format_cmdline(char *buf, size_t cap, const train_opts *o, const char *kernels)
 {
     char hidden[256] = "none";
     size_t len = 0;
@@ -331,10 +374,11 @@ static void format_cmdline(char *buf, size_t cap, const train_opts *o)
                                 o->hidden[l]);
     snprintf(buf, cap,
              "mlp train %s --hidden %s --activation %s --cost %s --epochs %zu --batch %zu "
-             "--lr %.9g --schedule %s --lr-end %.9g --l2 %.9g --seed %zu --out %s",
+             "--lr %s --schedule %s --lr-end %s --l2 %s --momentum %s --seed %zu --kernels %s "
+             "--out %s",
              o->dir, hidden, act_names[o->act], cost_names[o->cost], o->epochs, o->batch,
-             (double)o->lr, schedule_names[o->schedule], (double)o->lr_end, (double)o->l2, o->seed,
-             o->out);
+             exact(o->lr).s, schedule_names[o->schedule], exact(o->lr_end).s, exact(o->l2).s,
+             exact(o->momentum).s, o->seed, kernels, o->out);
 }
 
 /* Refuses an --out whose directory does not exist or is not writable before any training
@@ -358,6 +402,7 @@ static int check_out_path(const char *out)
 static int cmd_train(int argc, char **argv)
 {
     train_opts o;
+    mlp_pool *pool = NULL;
     mlp_data data = {0};
     mlp_net net = {0};
     mlp_sgd sgd = {0};
@@ -389,13 +434,19 @@ static int cmd_train(int argc, char **argv)
                        .lr = o.lr,
                        .lr_end = o.lr_end,
                        .schedule = (mlp_schedule)o.schedule,
-                       .l2 = o.l2};
-    if (mlp_net_init(&net, sizes, n_sizes, (mlp_act)o.act, (mlp_cost)o.cost, o.batch, &err) !=
+                       .l2 = o.l2,
+                       .momentum = o.momentum};
+    /* room for the training batch and for evaluation batches */
+    size_t max_batch = o.batch > EVAL_BATCH ? o.batch : EVAL_BATCH;
+    if (mlp_net_init(&net, sizes, n_sizes, (mlp_act)o.act, (mlp_cost)o.cost, max_batch, &err) !=
             MLP_OK ||
-        mlp_sgd_init(&sgd, data.train.n, &so, o.seed, &err) != MLP_OK) {
+        mlp_sgd_init(&sgd, &net, data.train.n, &so, o.seed, &err) != MLP_OK ||
+        mlp_pool_create(&pool, o.threads ? o.threads : mlp_pool_cpus(), &err) != MLP_OK) {
         rc = fail(&err);
         goto out;
     }
+    net.kern = mlp_kernels_get(o.kernels);
+    net.pool = pool;
     mlp_net_init_params(&net, o.seed);
 
     char layout[256];
@@ -404,12 +455,14 @@ static int cmd_train(int argc, char **argv)
            mlp_cost_name(net.cost), net.n_params);
     printf("data %s: %zu training and %zu test images of %zux%zu, %zu classes\n", o.dir,
            data.train.n, data.test.n, data.train.rows, data.train.cols, data.n_classes);
+    printf("training %zu epochs, batch %zu, learning rate %s", o.epochs, o.batch, exact(o.lr).s);
     if (o.schedule == MLP_SCHED_LINEAR)
-        printf("training %zu epochs, batch %zu, learning rate %g falling to %g, L2 %g, seed %zu\n",
-               o.epochs, o.batch, (double)o.lr, (double)o.lr_end, (double)o.l2, o.seed);
-    else
-        printf("training %zu epochs, batch %zu, learning rate %g, L2 %g, seed %zu\n", o.epochs,
-               o.batch, (double)o.lr, (double)o.l2, o.seed);
+        printf(" falling to %s", exact(o.lr_end).s);
+    if (o.momentum > 0.0f)
+        printf(", momentum %s", exact(o.momentum).s);
+    printf(", L2 %s, seed %zu\n", exact(o.l2).s, o.seed);
+    printf("kernels %s, %zu thread%s\n", net.kern->name, mlp_pool_size(pool),
+           mlp_pool_size(pool) > 1 ? "s" : "");
     fflush(stdout);
 
     double acc = -1.0;
@@ -446,10 +499,11 @@ static int cmd_train(int argc, char **argv)
     meta.schedule = (uint32_t)o.schedule;
     meta.lr_end = o.lr_end;
     meta.l2 = o.l2;
+    meta.momentum = o.momentum;
     meta.seed = o.seed;
     meta.n_train = (uint32_t)data.train.n;
     meta.test_accuracy = (float)acc;
-    format_cmdline(meta.cmdline, sizeof meta.cmdline, &o);
+    format_cmdline(meta.cmdline, sizeof meta.cmdline, &o, net.kern->name);
     if (mlp_model_save(o.out, &net, &meta, &err) != MLP_OK) {
         rc = fail(&err);
         goto out;
@@ -459,13 +513,12 @@ out:
     mlp_eval_free(&ev);
     mlp_sgd_free(&sgd);
     mlp_net_free(&net);
+    mlp_pool_destroy(pool);
     mlp_data_free(&data);
     return rc;
 }
 
 /* ---------------------------------------------------------------- eval */
-
-#define EVAL_BATCH 256
 
 static void print_eval(const mlp_eval_result *r)
 {
@@ -579,82 +632,17 @@ static int cmd_info(int argc, char **argv)
                net.sizes[l], net.sizes[l + 1]);
     printf("trained      %u epochs on %u images, batch %u, seed %llu\n", (unsigned)meta.epochs,
            (unsigned)meta.n_train, (unsigned)meta.batch, (unsigned long long)meta.seed);
+    printf("step         learning rate %s", exact(meta.lr).s);
     if (meta.schedule == MLP_SCHED_LINEAR)
-        printf("step         learning rate %g falling linearly to %g, L2 weight decay %g\n",
-               (double)meta.lr, (double)meta.lr_end, (double)meta.l2);
+        printf(" falling linearly to %s", exact(meta.lr_end).s);
     else
-        printf("step         learning rate %g (constant), L2 weight decay %g\n", (double)meta.lr,
-               (double)meta.l2);
+        printf(" (constant)");
+    printf(", momentum %s, L2 weight decay %s\n", exact(meta.momentum).s, exact(meta.l2).s);
     if (meta.test_accuracy >= 0.0f)
         printf("test         %.2f%% accuracy when saved\n", 100.0 * (double)meta.test_accuracy);
     printf("command      %s\n", meta.cmdline[0] ? meta.cmdline : "(not recorded)");
     mlp_net_free(&net);
     return 0;
-}
-
-/* ---------------------------------------------------------------- bench */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static int cmd_bench(int argc, char **argv)
-{
-    args a = {.cmd = "bench", .argc = argc, .argv = argv};
-    const char *dir = "data";
-    size_t epochs = 5;
-    int rc = 0;
-    for (a.i = 0; a.i < argc && rc == 0; a.i++) {
-        if (!is_flag(argv[a.i]))
-            dir = argv[a.i];
-        else if (flag_is(&a, "--epochs"))
-            rc = parse_size(&a, flag_value(&a), 1, 1000, &epochs);
-        else
-            return usage(a.cmd, "unknown flag '%s'", argv[a.i]);
-    }
-    if (rc)
-        return rc;
-
-    mlp_data data = {0};
-    mlp_net net = {0};
-    mlp_sgd sgd = {0};
-    mlp_error err;
-    double secs[1000];
-    if (mlp_idx_load(&data, dir, &err) != MLP_OK)
-        return fail(&err);
-    size_t sizes[4] = {data.train.dim, 16, 16, data.n_classes};
-    mlp_sgd_opts so = {.batch = 10,
-                       .epochs = epochs,
-                       .lr = 1.5f,
-                       .lr_end = 0.03f,
-                       .schedule = MLP_SCHED_LINEAR,
-                       .l2 = 2e-5f};
-    if (mlp_net_init(&net, sizes, 4, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 10, &err) != MLP_OK ||
-        mlp_sgd_init(&sgd, data.train.n, &so, 1, &err) != MLP_OK) {
-        rc = fail(&err);
-        goto out;
-    }
-    mlp_net_init_params(&net, 1);
-    printf("bench: %zu-16-16-%zu sigmoid, quadratic cost, batch 10, %zu images per epoch\n",
-           sizes[0], sizes[3], data.train.n);
-    for (size_t e = 0; e < epochs; e++) {
-        mlp_epoch_stats es;
-        double t0 = mlp_now();
-        mlp_sgd_epoch(&sgd, &net, &data.train, e + 1, &es);
-        secs[e] = mlp_now() - t0;
-        printf("epoch %zu  %.3f s\n", e + 1, secs[e]);
-        fflush(stdout);
-    }
-    qsort(secs, epochs, sizeof *secs, cmp_double);
-    double med = epochs % 2 ? secs[epochs / 2] : 0.5 * (secs[epochs / 2 - 1] + secs[epochs / 2]);
-    printf("median %.3f s/epoch  %.0f images/s\n", med, (double)data.train.n / med);
-out:
-    mlp_sgd_free(&sgd);
-    mlp_net_free(&net);
-    mlp_data_free(&data);
-    return rc;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -705,6 +693,6 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "info"))
         return cmd_info(n, rest);
     if (!strcmp(cmd, "bench"))
-        return cmd_bench(n, rest);
+        return mlp_bench_main(n, rest);
     return usage(NULL, "unknown command '%s'", cmd);
 }

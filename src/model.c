@@ -77,6 +77,7 @@ static void build_header(header *h, const mlp_net *net, const mlp_model_meta *m)
     put32(h, m->schedule);
     put32(h, float_bits(m->lr_end));
     put32(h, float_bits(m->l2));
+    put32(h, float_bits(m->momentum));
     put64(h, m->seed);
     put32(h, m->n_train);
     put32(h, float_bits(m->test_accuracy));
@@ -218,7 +219,7 @@ static mlp_status read_header(reader *r, size_t *sizes, size_t *n_sizes, uint32_
                               uint32_t *cost, mlp_model_meta *m)
 {
     unsigned char mg[4];
-    uint32_t version, fsize, one, L, v, lr, lr_end, l2, acc, cmd_len;
+    uint32_t version, fsize, one, L, v, lr, lr_end, l2, mom, acc, cmd_len;
     uint64_t n_params;
     size_t want_params, want_len;
     mlp_status st;
@@ -268,14 +269,16 @@ static mlp_status read_header(reader *r, size_t *sizes, size_t *n_sizes, uint32_
     if ((st = get32(r, &m->epochs)) != MLP_OK || (st = get32(r, &m->batch)) != MLP_OK ||
         (st = get32(r, &lr)) != MLP_OK || (st = get32(r, &m->schedule)) != MLP_OK ||
         (st = get32(r, &lr_end)) != MLP_OK || (st = get32(r, &l2)) != MLP_OK ||
-        (st = get64(r, &m->seed)) != MLP_OK || (st = get32(r, &m->n_train)) != MLP_OK ||
-        (st = get32(r, &acc)) != MLP_OK || (st = get32(r, &cmd_len)) != MLP_OK)
+        (st = get32(r, &mom)) != MLP_OK || (st = get64(r, &m->seed)) != MLP_OK ||
+        (st = get32(r, &m->n_train)) != MLP_OK || (st = get32(r, &acc)) != MLP_OK ||
+        (st = get32(r, &cmd_len)) != MLP_OK)
         return st;
     m->lr = bits_float(lr);
     m->lr_end = bits_float(lr_end);
     m->l2 = bits_float(l2);
+    m->momentum = bits_float(mom);
     if (!(m->lr > 0.0f && m->lr_end >= 0.0f && m->l2 >= 0.0f && isfinite(m->lr) &&
-          isfinite(m->lr_end) && isfinite(m->l2)) ||
+          isfinite(m->lr_end) && isfinite(m->l2) && m->momentum >= 0.0f && m->momentum < 1.0f) ||
         m->schedule > 1)
         return mlp_fail(r->err, MLP_EFORMAT, "%s: training settings out of range", p);
     m->test_accuracy = bits_float(acc);

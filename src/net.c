@@ -76,12 +76,14 @@ mlp_status mlp_net_init(mlp_net *net, const size_t *sizes, size_t n_sizes, mlp_a
     net->grads = mlp_alloc_array(n_params, sizeof(float));
     net->acts = mlp_alloc_array(n_cache, sizeof(float));
     net->wish = mlp_alloc_array(n_wish, sizeof(float));
-    if (!net->params || !net->grads || !net->acts || !net->wish) {
+    net->row_ptrs = mlp_alloc_array(net->n_layers * max_batch, sizeof *net->row_ptrs);
+    if (!net->params || !net->grads || !net->acts || !net->wish || !net->row_ptrs) {
         mlp_net_free(net);
         return mlp_fail(err, MLP_ENOMEM, "out of memory for a network of %zu parameters", n_params);
     }
     memset(net->params, 0, n_params * sizeof(float));
     memset(net->grads, 0, n_params * sizeof(float));
+    net->kern = mlp_kernels_get("auto");
 
     /* Point the views. Offsets are computed here and nowhere else. */
     float *p = net->params, *g = net->grads, *a = net->acts, *d = net->wish;
@@ -101,6 +103,11 @@ mlp_status mlp_net_init(mlp_net *net, const size_t *sizes, size_t n_sizes, mlp_a
         net->d[l + 1] = d;
         a += max_batch * out;
         d += max_batch * out;
+    }
+    for (size_t l = 0; l < net->n_layers; l++) {
+        net->rows[l] = net->row_ptrs + l * max_batch;
+        for (size_t i = 0; i < max_batch; i++)
+            net->rows[l][i] = net->a[l] + i * sizes[l];
     }
     return MLP_OK;
 }
@@ -125,29 +132,6 @@ void mlp_net_init_params(mlp_net *net, uint64_t seed)
     }
 }
 
-static float sigmoid(float z)
-{
-    return 1.0f / (1.0f + expf(-z));
-}
-
-static void activate(float *y, size_t n, mlp_act act)
-{
-    switch (act) {
-    case MLP_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++)
-            y[i] = sigmoid(y[i]);
-        break;
-    case MLP_ACT_TANH:
-        for (size_t i = 0; i < n; i++)
-            y[i] = tanhf(y[i]);
-        break;
-    case MLP_ACT_RELU:
-        for (size_t i = 0; i < n; i++)
-            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
-        break;
-    }
-}
-
 /* Softmax of each row of y (B, n), in place. Subtracting the row's maximum first keeps
  * expf() from overflowing; the result is unchanged. */
 static void softmax_rows(float *y, size_t B, size_t n)
@@ -165,34 +149,30 @@ static void softmax_rows(float *y, size_t B, size_t n)
     }
 }
 
-/* y(B,out) = x(B,in) . W(out,in)^T + b(out): the weighted sums of one layer, every row of the
- * batch. The plain triple loop: the reference every faster kernel is tested against. */
-static void dense_forward(float *y, const float *x, const float *W, const float *b, size_t B,
-                          size_t in, size_t out)
+mlp_kact mlp_net_layer_act(const mlp_net *net, size_t l)
 {
-    for (size_t i = 0; i < B; i++) {
-        for (size_t j = 0; j < out; j++) {
-            const float *xi = x + i * in, *wj = W + j * in;
-            float s = b[j];
-            for (size_t k = 0; k < in; k++)
-                s += xi[k] * wj[k];
-            y[i * out + j] = s;
-        }
+    if (l + 1 < net->n_layers) {
+        static const mlp_kact hidden[] = {MLP_KACT_SIGMOID, MLP_KACT_TANH, MLP_KACT_RELU};
+        return hidden[net->act];
     }
+    return net->cost == MLP_COST_XENT ? MLP_KACT_NONE : MLP_KACT_SIGMOID;
+}
+
+size_t mlp_net_threads(const mlp_net *net, size_t l)
+{
+    return mlp_k_threads(net->kern, net->pool, net->sizes[l], net->sizes[l + 1]);
 }
 
 void mlp_net_forward(mlp_net *net, size_t B)
 {
+    /* a[l+1](B,out) = act(a[l](B,in) . W[l](out,in)^T + b[l](out)), layer after layer */
     for (size_t l = 0; l < net->n_layers; l++) {
         size_t in = net->sizes[l], out = net->sizes[l + 1];
-        dense_forward(net->a[l + 1], net->a[l], net->W[l], net->b[l], B, in, out);
-        if (l + 1 < net->n_layers)
-            activate(net->a[l + 1], B * out, net->act);
-        else if (net->cost == MLP_COST_XENT)
-            softmax_rows(net->a[l + 1], B, out);
-        else
-            activate(net->a[l + 1], B * out, MLP_ACT_SIGMOID);
+        mlp_k_forward(net->kern, net->pool, mlp_net_threads(net, l), net->a[l + 1], net->rows[l],
+                      net->W[l], net->b[l], B, in, out, mlp_net_layer_act(net, l));
     }
+    if (net->cost == MLP_COST_XENT)
+        softmax_rows(net->a[net->n_layers], B, net->sizes[net->n_layers]);
 }
 
 double mlp_net_cost(const mlp_net *net, const uint8_t *y, size_t B)
@@ -234,5 +214,6 @@ void mlp_net_free(mlp_net *net)
     free(net->grads);
     free(net->acts);
     free(net->wish);
+    free(net->row_ptrs);
     memset(net, 0, sizeof *net);
 }

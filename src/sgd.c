@@ -10,11 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-mlp_status mlp_sgd_init(mlp_sgd *s, size_t n, const mlp_sgd_opts *opt, uint64_t seed,
-                        mlp_error *err)
+mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n, const mlp_sgd_opts *opt,
+                        uint64_t seed, mlp_error *err)
 {
     memset(s, 0, sizeof *s);
-    if (opt->batch == 0 || opt->epochs == 0 || !(opt->lr > 0.0f) || !(opt->l2 >= 0.0f) ||
+    if (opt->batch == 0 || opt->batch > net->max_batch || opt->epochs == 0 || !(opt->lr > 0.0f) ||
+        !(opt->l2 >= 0.0f) || !(opt->momentum >= 0.0f) || !(opt->momentum < 1.0f) ||
         (opt->schedule == MLP_SCHED_LINEAR && !(opt->lr_end > 0.0f)))
         return mlp_fail(err, MLP_EARG, "invalid training options");
     s->n = n;
@@ -24,7 +25,9 @@ mlp_status mlp_sgd_init(mlp_sgd *s, size_t n, const mlp_sgd_opts *opt, uint64_t 
     s->rng = seed ^ 0x73687566666c6521u; /* "shuffle!" */
     s->order = mlp_alloc_array(n, sizeof *s->order);
     s->y = malloc(opt->batch);
-    if (!s->order || !s->y) {
+    if (opt->momentum > 0.0f && (s->vel = mlp_alloc_array(net->n_params, sizeof(float))))
+        memset(s->vel, 0, net->n_params * sizeof(float)); /* at rest */
+    if (!s->order || !s->y || (opt->momentum > 0.0f && !s->vel)) {
         mlp_sgd_free(s);
         return mlp_fail(err, MLP_ENOMEM, "out of memory for the order of %zu images", n);
     }
@@ -37,6 +40,7 @@ void mlp_sgd_free(mlp_sgd *s)
 {
     free(s->order);
     free(s->y);
+    free(s->vel);
     memset(s, 0, sizeof *s);
 }
 
@@ -51,17 +55,18 @@ float mlp_sgd_lr(const mlp_sgd_opts *opt, size_t e)
     return (float)((1.0 - t) * opt->lr + t * opt->lr_end);
 }
 
-void mlp_sgd_step(mlp_net *net, float lr, float l2)
+void mlp_sgd_step(mlp_net *net, float *vel, float lr, float l2, float mu)
 {
     for (size_t l = 0; l < net->n_layers; l++) {
-        size_t nw = net->sizes[l] * net->sizes[l + 1], nb = net->sizes[l + 1];
-        float *w = net->W[l], *b = net->b[l];
-        const float *gw = net->dW[l], *gb = net->db[l];
-        /* Biases are not decayed: they shift a neuron, they do not make the net more complex. */
-        for (size_t i = 0; i < nw; i++)
-            w[i] -= lr * (gw[i] + l2 * w[i]);
-        for (size_t j = 0; j < nb; j++)
-            b[j] -= lr * gb[j];
+        size_t in = net->sizes[l], out = net->sizes[l + 1];
+        /* velocities share the parameters' layout: the same offsets as the views */
+        float *vw = vel ? vel + (net->W[l] - net->params) : NULL;
+        float *vb = vel ? vel + (net->b[l] - net->params) : NULL;
+        /* w -= lr * (g + l2 * w). Biases are not decayed: they shift a neuron, they do not
+         * make the net more complex. */
+        size_t n = mlp_net_threads(net, l);
+        mlp_k_step(net->kern, net->pool, n, net->W[l], vw, net->dW[l], out, in, lr, l2, mu);
+        mlp_k_step(net->kern, net->pool, n, net->b[l], vb, net->db[l], out, 1, lr, 0.0f, mu);
     }
 }
 
@@ -77,9 +82,9 @@ void mlp_sgd_shuffle(size_t *order, size_t n, uint64_t *rng)
 
 void mlp_sgd_gather(mlp_net *net, uint8_t *y, const mlp_set *set, const size_t *idx, size_t B)
 {
-    const size_t dim = set->dim;
+    /* No pixel is copied: the input rows are used where they lie in the set. */
     for (size_t i = 0; i < B; i++) {
-        memcpy(net->a[0] + i * dim, set->x + idx[i] * dim, dim * sizeof(float));
+        net->rows[0][i] = set->x + idx[i] * set->dim;
         y[i] = set->y[idx[i]];
     }
 }
@@ -100,7 +105,7 @@ void mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, size_t e, mlp
         for (size_t i = 0; i < B; i++)
             correct += mlp_net_predict_row(net, i) == s->y[i];
         mlp_backprop(net, s->y, B);
-        mlp_sgd_step(net, lr, l2);
+        mlp_sgd_step(net, s->vel, lr, l2, s->opt.momentum);
     }
     stats->lr = lr;
     stats->cost = s->n ? cost / (double)s->n : 0.0;

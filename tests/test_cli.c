@@ -122,6 +122,40 @@ static void test_same_seed_same_bytes(void **state)
     free(c);
 }
 
+/* Threads split every product by output element, so their number changes no bit. The hidden
+ * layer is wide enough (144 x 700 weights) for the products to use three threads. */
+static void test_thread_count_does_not_change_the_model(void **state)
+{
+    fixture *f = *state;
+    unsigned char *first = NULL;
+    size_t n_first = 0;
+    for (int t = 1; t <= 3; t++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/t%d.bin", f->dir, t);
+        assert_int_equal(run(f, "train %s --hidden 700 --epochs 2 --batch 32 --threads %d --out %s",
+                             f->dir, t, p),
+                         0);
+        assert_non_null(strstr(f->out, t == 1 ? "1 thread\n" : "threads\n"));
+        size_t n;
+        unsigned char *m = tu_read_file(p, &n);
+        if (!first) {
+            first = m;
+            n_first = n;
+            continue;
+        }
+        /* the files differ only in the recorded --out path and the checksum after it */
+        assert_int_equal(n, n_first);
+        size_t diff = 0;
+        for (size_t i = 0; i < n; i++)
+            diff += m[i] != first[i];
+        assert_true(diff <= 5);
+        size_t tail = 4 * 1000; /* the last thousand parameters and the checksum */
+        assert_memory_equal(m + n - tail, first + n - tail, tail - 4);
+        free(m);
+    }
+    free(first);
+}
+
 static void test_usage_errors_exit_2_with_one_line(void **state)
 {
     fixture *f = *state;
@@ -144,6 +178,13 @@ static void test_usage_errors_exit_2_with_one_line(void **state)
         {"train %s --activation swish", "--activation"},
         {"train %s --cost hinge", "--cost"},
         {"train %s --seed x", "--seed"},
+        {"train %s --threads 0", "--threads"},
+        {"train %s --threads 100000", "--threads"},
+        {"train %s --kernels avx9000", "--kernels"},
+        {"train %s --momentum 1", "--momentum"},
+        {"train %s --momentum -0.5", "--momentum"},
+        {"bench %s --config Z", "--config"},
+        {"bench %s --epochs 0", "--epochs"},
         {"train %s extra", "unexpected argument 'extra'"},
         {"eval", "missing MODEL"},
         {"eval a b c", "unexpected argument 'c'"},
@@ -227,6 +268,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_train_then_eval_agree),
         T(test_same_seed_same_bytes),
+        T(test_thread_count_does_not_change_the_model),
         T(test_usage_errors_exit_2_with_one_line),
         T(test_bad_data_and_models_exit_1_with_one_line),
         T(test_help_and_version),

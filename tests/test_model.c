@@ -38,6 +38,7 @@ static int setup(void **state)
                                .schedule = 1,
                                .lr_end = 0.01f,
                                .l2 = 1e-5f,
+                               .momentum = 0.5f,
                                .seed = 0x123456789abcdefu,
                                .n_train = 777,
                                .test_accuracy = 0.875f};
@@ -100,6 +101,7 @@ static void test_round_trip_bit_for_bit(void **state)
     assert_int_equal(meta.schedule, 1);
     assert_true(meta.lr_end == 0.01f);
     assert_true(meta.l2 == 1e-5f);
+    assert_true(meta.momentum == 0.5f);
     assert_true(meta.seed == 0x123456789abcdefu);
     assert_int_equal(meta.n_train, 777);
     assert_true(meta.test_accuracy == 0.875f);
@@ -116,7 +118,7 @@ static void test_round_trip_bit_for_bit(void **state)
     assert_memory_equal(b1, b2, n1);
     /* the documented layout: magic, version 1, and the size the header implies */
     assert_memory_equal(b1, "MLPM\1\0\0\0", 8);
-    size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + 4 * 6 + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
+    size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + 4 * 7 + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
                   4 * net.n_params + 4;
     assert_int_equal(n1, want);
     free(b1);
@@ -189,9 +191,10 @@ static void test_bad_fields_refused(void **state)
     char p[4096];
     tu_path(p, f->dir, "field.bin");
     /* header offsets: 4 version, 8 float size, 12 one, 16 L, 20.. sizes (3), 32 act, 36 cost,
-     * 40 rows, 44 cols, 48 epochs, 52 batch, 56 lr, 60 schedule, 64 lr_end, 68 l2, 72 seed,
-     * 80 n_train, 84 test accuracy, 88 command line length; n_params after the command line */
-    const size_t cmd_off = 88, np_off = 92 + strlen(f->meta.cmdline);
+     * 40 rows, 44 cols, 48 epochs, 52 batch, 56 lr, 60 schedule, 64 lr_end, 68 l2,
+     * 72 momentum, 76 seed, 84 n_train, 88 test accuracy, 92 command line length; n_params
+     * after the command line */
+    const size_t cmd_off = 92, np_off = 96 + strlen(f->meta.cmdline);
     const struct {
         size_t off;
         uint32_t v;
@@ -215,7 +218,8 @@ static void test_bad_fields_refused(void **state)
         {56, 0x7fc00000, "settings"},
         {60, 2, "settings"},
         {68, 0xbf800000, "settings"},
-        {84, 0x40000000, "accuracy"},
+        {72, 0x3f800000, "settings"},
+        {88, 0x40000000, "accuracy"},
         {cmd_off, 0xffffffff, "command line"},
         {cmd_off, 5000, "command line"},
         {np_off, 0, "parameters"},

@@ -20,16 +20,41 @@ static void test_step_by_hand(void **state)
     const float p[3] = {1.0f, -2.0f, 0.5f}, g[3] = {0.5f, -0.25f, 2.0f};
     memcpy(net.params, p, sizeof p);
     memcpy(net.grads, g, sizeof g);
-    mlp_sgd_step(&net, 0.1f, 0.0f);
+    mlp_sgd_step(&net, NULL, 0.1f, 0.0f, 0.0f);
     assert_true(fabsf(net.params[0] - 0.95f) < 1e-7f);
     assert_true(fabsf(net.params[1] - -1.975f) < 1e-7f);
     assert_true(fabsf(net.params[2] - 0.3f) < 1e-7f);
     /* with weight decay 0.5: w -= 0.1 * (g + 0.5 w); the bias is not decayed */
     memcpy(net.params, p, sizeof p);
-    mlp_sgd_step(&net, 0.1f, 0.5f);
+    mlp_sgd_step(&net, NULL, 0.1f, 0.5f, 0.0f);
     assert_true(fabsf(net.params[0] - (1.0f - 0.1f * (0.5f + 0.5f))) < 1e-7f);
     assert_true(fabsf(net.params[1] - (-2.0f - 0.1f * (-0.25f - 1.0f))) < 1e-7f);
     assert_true(fabsf(net.params[2] - 0.3f) < 1e-7f);
+    mlp_net_free(&net);
+}
+
+static void test_momentum_by_hand(void **state)
+{
+    (void)state;
+    mlp_net net;
+    mlp_error err;
+    const size_t s[] = {1, 1};
+    assert_int_equal(mlp_net_init(&net, s, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, &err),
+                     MLP_OK);
+    /* (w, b) = (1, 1); gradients (0.5, 0.5) twice; lr 0.1, mu 0.9, l2 0.2 on w only:
+     *   step 1: v_w = 0.5 + 0.2*1 = 0.7,              w = 1 - 0.07 = 0.93
+     *           v_b = 0.5,                            b = 1 - 0.05 = 0.95
+     *   step 2: v_w = 0.9*0.7 + (0.5 + 0.2*0.93) = 1.316,  w = 0.93 - 0.1316 = 0.7984
+     *           v_b = 0.9*0.5 + 0.5 = 0.95,           b = 0.95 - 0.095 = 0.855 */
+    float vel[2] = {0, 0};
+    net.params[0] = net.params[1] = 1.0f;
+    net.grads[0] = net.grads[1] = 0.5f;
+    mlp_sgd_step(&net, vel, 0.1f, 0.2f, 0.9f);
+    assert_true(fabsf(vel[0] - 0.7f) < 1e-6f && fabsf(net.params[0] - 0.93f) < 1e-6f);
+    assert_true(fabsf(vel[1] - 0.5f) < 1e-6f && fabsf(net.params[1] - 0.95f) < 1e-6f);
+    mlp_sgd_step(&net, vel, 0.1f, 0.2f, 0.9f);
+    assert_true(fabsf(vel[0] - 1.316f) < 1e-6f && fabsf(net.params[0] - 0.7984f) < 1e-6f);
+    assert_true(fabsf(vel[1] - 0.95f) < 1e-6f && fabsf(net.params[1] - 0.855f) < 1e-6f);
     mlp_net_free(&net);
 }
 
@@ -91,8 +116,8 @@ static void test_epoch_equals_manual_batches(void **state)
     mlp_net_init_params(&a, 2);
     mlp_net_init_params(&b, 2);
     const mlp_sgd_opts o = {.batch = 3, .epochs = 1, .lr = 0.5f, .l2 = 0.01f};
-    assert_int_equal(mlp_sgd_init(&sa, 7, &o, 9, &err), MLP_OK);
-    assert_int_equal(mlp_sgd_init(&sb, 7, &o, 9, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&sa, &a, 7, &o, 9, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&sb, &b, 7, &o, 9, &err), MLP_OK);
 
     mlp_epoch_stats st;
     mlp_sgd_epoch(&sa, &a, &d.train, 1, &st);
@@ -110,13 +135,13 @@ static void test_epoch_equals_manual_batches(void **state)
         mlp_sgd_gather(&b, y, &d.train, sb.order + starts[k], sizes[k]);
         for (size_t i = 0; i < sizes[k]; i++) {
             size_t row = sb.order[starts[k] + i];
-            assert_memory_equal(b.a[0] + i * 6, d.train.x + row * 6, 6 * sizeof(float));
+            assert_ptr_equal(b.rows[0][i], d.train.x + row * 6);
             assert_int_equal(y[i], d.train.y[row]);
         }
         mlp_net_forward(&b, sizes[k]);
         cost += mlp_net_cost(&b, y, sizes[k]);
         mlp_backprop(&b, y, sizes[k]);
-        mlp_sgd_step(&b, 0.5f, 0.01f);
+        mlp_sgd_step(&b, NULL, 0.5f, 0.01f, 0.0f);
     }
     assert_memory_equal(a.params, b.params, a.n_params * sizeof(float));
     assert_true(fabs(st.cost - cost / 7) < 1e-12);
@@ -126,7 +151,7 @@ static void test_epoch_equals_manual_batches(void **state)
     mlp_sgd sc;
     assert_int_equal(mlp_net_init(&c, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 3, &err), MLP_OK);
     mlp_net_init_params(&c, 2);
-    assert_int_equal(mlp_sgd_init(&sc, 6, &o, 9, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&sc, &c, 6, &o, 9, &err), MLP_OK);
     mlp_sgd_epoch(&sc, &c, &d.train, 1, &st);
     assert_memory_not_equal(a.params, c.params, a.n_params * sizeof(float));
 
@@ -157,7 +182,7 @@ static void test_training_lowers_the_cost(void **state)
     mlp_net_init_params(&net, 1);
     const mlp_sgd_opts o = {
         .batch = 10, .epochs = 11, .lr = 3.0f, .lr_end = 0.3f, .schedule = MLP_SCHED_LINEAR};
-    assert_int_equal(mlp_sgd_init(&sgd, d.train.n, &o, 1, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&sgd, &net, d.train.n, &o, 1, &err), MLP_OK);
     mlp_epoch_stats first, last;
     mlp_sgd_epoch(&sgd, &net, &d.train, 1, &first);
     assert_true(first.lr == 3.0f);
@@ -177,6 +202,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_step_by_hand),
+        cmocka_unit_test(test_momentum_by_hand),
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_shuffle_is_a_seeded_permutation),
         cmocka_unit_test(test_epoch_equals_manual_batches),

@@ -1,0 +1,279 @@
+/*
+ * bench: `mlp bench [DIR] [--config LIST] [--epochs N] [--threads N] [--kernels NAME]`.
+ *
+ * Each configuration is the one ../shared/bench/torch_mlp.py trains, so the two programs can
+ * be timed side by side:
+ *   A  784-16-16-10 sigmoid, quadratic cost, batch 10, SGD lr 3
+ *   B  784-100-10 sigmoid, softmax cross-entropy, batch 32, SGD lr 0.1
+ *   C  784-800-800-10 ReLU, softmax cross-entropy, batch 128, SGD lr 0.05, momentum 0.9
+ * A training epoch's work is counted as 6 flops per parameter per image (2 for the forward
+ * product, 2 for each backward product), the usual estimate; the step and activations are
+ * not counted. The peak is what the kernels' own FMA probe reaches on this machine, on one
+ * thread and on all of them at once.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "bench.h"
+
+#include "eval.h"
+#include "idx.h"
+#include "net.h"
+#include "sgd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#define MAX_EPOCHS 100
+#define EVAL_BATCH 256
+
+const char *const mlp_bench_help =
+    "usage: mlp bench [DIR] [--config LIST] [--epochs N] [--threads N] [--kernels NAME]\n"
+    "\n"
+    "Trains benchmark configurations on DIR (default: data) for N epochs each (default: 3)\n"
+    "and prints the median seconds per epoch, images per second, GFLOP/s (6 x parameters x\n"
+    "images per epoch) as a share of the FMA peak a probe measures in the same run, the test\n"
+    "accuracy reached, and the peak resident memory.\n"
+    "\n"
+    "  --config LIST   comma-separated from A, B, C (default: A,B,C)\n"
+    "                  A 784-16-16-10 sigmoid, quadratic cost, batch 10, lr 3\n"
+    "                  B 784-100-10 sigmoid, cross-entropy, batch 32, lr 0.1\n"
+    "                  C 784-800-800-10 relu, cross-entropy, batch 128, lr 0.05, momentum 0.9\n"
+    "  --epochs N      epochs per configuration (default: 3)\n"
+    "  --threads N     threads (default: online CPUs)\n"
+    "  --kernels NAME  auto, avx512, avx2, portable or ref (default: auto)\n";
+
+typedef struct {
+    char name;
+    size_t hidden[2], n_hidden;
+    mlp_act act;
+    mlp_cost cost;
+    size_t batch;
+    float lr, momentum;
+} config;
+
+static const config configs[] = {
+    {'A', {16, 16}, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 10, 3.0f, 0.0f},
+    {'B', {100, 0}, 1, MLP_ACT_SIGMOID, MLP_COST_XENT, 32, 0.1f, 0.0f},
+    {'C', {800, 800}, 2, MLP_ACT_RELU, MLP_COST_XENT, 128, 0.05f, 0.9f},
+};
+
+typedef struct {
+    const mlp_kernels *k;
+    double seconds; /* probe duration per thread */
+    double flops[MLP_MAX_THREADS], secs[MLP_MAX_THREADS];
+} probe_job;
+
+static void probe_part(void *ctx, size_t t, size_t n)
+{
+    probe_job *p = ctx;
+    (void)n;
+    size_t iters = 1u << 16;
+    double t0 = mlp_now(), flops = 0;
+    /* double the rounds until the probe has run long enough to time */
+    for (;;) {
+        flops += p->k->probe(iters);
+        if (mlp_now() - t0 >= p->seconds)
+            break;
+        iters *= 2;
+    }
+    p->flops[t] = flops;
+    p->secs[t] = mlp_now() - t0;
+}
+
+/* GFLOP/s of the probe on `threads` threads at once (summed over threads). */
+static double probe_peak(const mlp_kernels *k, mlp_pool *pool, size_t threads)
+{
+    probe_job p = {.k = k, .seconds = 0.3};
+    mlp_pool_run(pool, threads, probe_part, &p);
+    double total = 0;
+    for (size_t t = 0; t < threads; t++)
+        total += p.flops[t] / p.secs[t];
+    return total / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct {
+    double median, acc;
+    size_t n_params;
+} result;
+
+static int run_config(const config *c, const mlp_data *data, const mlp_kernels *k, mlp_pool *pool,
+                      size_t epochs, result *res)
+{
+    mlp_net net = {0};
+    mlp_sgd sgd = {0};
+    mlp_eval_result ev = {0};
+    mlp_error err;
+    double secs[MAX_EPOCHS];
+    int rc = 0;
+
+    size_t sizes[4], n = 0;
+    sizes[n++] = data->train.dim;
+    for (size_t l = 0; l < c->n_hidden; l++)
+        sizes[n++] = c->hidden[l];
+    sizes[n++] = data->n_classes;
+    mlp_sgd_opts so = {.batch = c->batch,
+                       .epochs = epochs,
+                       .lr = c->lr,
+                       .schedule = MLP_SCHED_CONSTANT,
+                       .momentum = c->momentum};
+    size_t max_batch = c->batch > EVAL_BATCH ? c->batch : EVAL_BATCH;
+    if (mlp_net_init(&net, sizes, n, c->act, c->cost, max_batch, &err) != MLP_OK ||
+        mlp_sgd_init(&sgd, &net, data->train.n, &so, 1, &err) != MLP_OK) {
+        fprintf(stderr, "mlp: %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    net.kern = k;
+    net.pool = pool;
+    mlp_net_init_params(&net, 1);
+
+    printf("config %c: ", c->name);
+    for (size_t l = 0; l < n; l++)
+        printf("%s%zu", l ? "-" : "", sizes[l]);
+    printf(" %s, %s cost, batch %zu, lr %g%s, %zu parameters\n", mlp_act_name(c->act),
+           mlp_cost_name(c->cost), c->batch, (double)c->lr, c->momentum > 0 ? ", momentum 0.9" : "",
+           net.n_params);
+    for (size_t e = 0; e < epochs; e++) {
+        mlp_epoch_stats es;
+        double t0 = mlp_now();
+        mlp_sgd_epoch(&sgd, &net, &data->train, e + 1, &es);
+        secs[e] = mlp_now() - t0;
+        printf("  epoch %zu  %.3f s  cost %.4f\n", e + 1, secs[e], es.cost);
+        fflush(stdout);
+    }
+    if (mlp_eval(&net, &data->test, &ev, &err) != MLP_OK) {
+        fprintf(stderr, "mlp: %s\n", err.msg);
+        rc = 1;
+        goto out;
+    }
+    qsort(secs, epochs, sizeof *secs, cmp_double);
+    res->median = epochs % 2 ? secs[epochs / 2] : 0.5 * (secs[epochs / 2 - 1] + secs[epochs / 2]);
+    res->acc = mlp_eval_accuracy(&ev);
+    res->n_params = net.n_params;
+out:
+    mlp_eval_free(&ev);
+    mlp_sgd_free(&sgd);
+    mlp_net_free(&net);
+    return rc;
+}
+
+static int usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "mlp bench: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see 'mlp help bench')\n");
+    return 2;
+}
+
+/* Value of argv[*i] as "--flag value" or "--flag=value"; NULL if missing. */
+static const char *value(int argc, char **argv, int *i, const char *flag)
+{
+    size_t n = strlen(flag);
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+static bool flag_is(const char *arg, const char *flag)
+{
+    size_t n = strlen(flag);
+    return !strncmp(arg, flag, n) && (arg[n] == '\0' || arg[n] == '=');
+}
+
+static bool parse_count(const char *v, size_t lo, size_t hi, size_t *out)
+{
+    char *end;
+    if (!v || v[0] < '0' || v[0] > '9')
+        return false;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (*end || x < lo || x > hi)
+        return false;
+    *out = (size_t)x;
+    return true;
+}
+
+int mlp_bench_main(int argc, char **argv)
+{
+    const char *dir = "data", *list = "A,B,C", *kname = "auto";
+    size_t epochs = 3, threads = 0;
+    bool have_dir = false;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i], *v;
+        if (s[0] != '-' || s[1] != '-') {
+            if (have_dir)
+                return usage("unexpected argument '%s'", s);
+            dir = s;
+            have_dir = true;
+        } else if (flag_is(s, "--config")) {
+            if (!(list = value(argc, argv, &i, "--config")))
+                return usage("%s needs a value", "--config");
+            for (const char *p = list; *p; p++)
+                if (!strchr("ABC,", *p))
+                    return usage("--config: '%s' is not a list of A, B, C", list);
+        } else if (flag_is(s, "--epochs")) {
+            if (!parse_count(v = value(argc, argv, &i, "--epochs"), 1, MAX_EPOCHS, &epochs))
+                return usage("--epochs: '%s' is not a number from 1 to 100", v ? v : "");
+        } else if (flag_is(s, "--threads")) {
+            if (!parse_count(v = value(argc, argv, &i, "--threads"), 1, MLP_MAX_THREADS, &threads))
+                return usage("--threads: '%s' is not a number from 1 to 256", v ? v : "");
+        } else if (flag_is(s, "--kernels")) {
+            kname = value(argc, argv, &i, "--kernels");
+            if (!kname || !mlp_kernels_get(kname))
+                return usage("--kernels: '%s' is not available here", kname ? kname : "");
+        } else {
+            return usage("unknown flag '%s'", s);
+        }
+    }
+
+    mlp_data data = {0};
+    mlp_pool *pool = NULL;
+    mlp_error err;
+    const mlp_kernels *k = mlp_kernels_get(kname);
+    int rc = 0;
+    if (mlp_idx_load(&data, dir, &err) != MLP_OK ||
+        mlp_pool_create(&pool, threads ? threads : mlp_pool_cpus(), &err) != MLP_OK) {
+        fprintf(stderr, "mlp: %s\n", err.msg);
+        mlp_data_free(&data);
+        return 1;
+    }
+    size_t nt = mlp_pool_size(pool);
+    double peak1 = probe_peak(k, pool, 1), peak = nt > 1 ? probe_peak(k, pool, nt) : peak1;
+    printf("mlp bench: %s kernels, %zu thread%s, %zu training images from %s\n", k->name, nt,
+           nt > 1 ? "s" : "", data.train.n, dir);
+    printf("FMA peak measured by the probe: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %zu\n\n",
+           peak1, peak, nt);
+    fflush(stdout);
+
+    result res[3];
+    bool ran[3] = {false, false, false};
+    for (size_t c = 0; c < 3 && rc == 0; c++) {
+        if (!strchr(list, configs[c].name))
+            continue;
+        rc = run_config(&configs[c], &data, k, pool, epochs, &res[c]);
+        ran[c] = rc == 0;
+    }
+
+    printf("\nconfig  s/epoch  images/s   GFLOP/s  %% of peak  test acc   (median of %zu epochs)\n",
+           epochs);
+    for (size_t c = 0; c < 3; c++) {
+        if (!ran[c])
+            continue;
+        double gflops = 6.0 * (double)res[c].n_params * (double)data.train.n / res[c].median / 1e9;
+        printf("%-6c  %7.3f  %8.0f  %8.1f  %8.1f%%  %7.2f%%\n", configs[c].name, res[c].median,
+               (double)data.train.n / res[c].median, gflops, 100.0 * gflops / peak,
+               100.0 * res[c].acc);
+    }
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        printf("peak resident memory: %.1f MB\n", (double)ru.ru_maxrss / 1024.0);
+    mlp_pool_destroy(pool);
+    mlp_data_free(&data);
+    return rc;
+}

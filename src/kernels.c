@@ -1,0 +1,383 @@
+/*
+ * kernels: the reference and portable implementations of the layer products, the choice of
+ * implementation, and the split of each product over the thread pool. The x86 SIMD versions
+ * are in kernels_avx2.c and kernels_avx512.c.
+ */
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- scalar pieces */
+
+static float act_scalar(float z, mlp_kact act)
+{
+    switch (act) {
+    case MLP_KACT_SIGMOID:
+        return 1.0f / (1.0f + expf(-z));
+    case MLP_KACT_TANH:
+        return tanhf(z);
+    case MLP_KACT_RELU:
+        return z > 0.0f ? z : 0.0f;
+    case MLP_KACT_NONE:
+        break;
+    }
+    return z;
+}
+
+/* act'(z) written with a = act(z) */
+static float slope_scalar(float a, mlp_kact act)
+{
+    switch (act) {
+    case MLP_KACT_SIGMOID:
+        return a * (1.0f - a);
+    case MLP_KACT_TANH:
+        return 1.0f - a * a;
+    case MLP_KACT_RELU:
+        return a > 0.0f ? 1.0f : 0.0f;
+    case MLP_KACT_NONE:
+        break;
+    }
+    return 1.0f;
+}
+
+/* db[j] = sum over the B rows of dy(B, out), j in [j0, j1), in row order */
+static void column_sums(float *db, const float *dy, size_t B, size_t out, size_t j0, size_t j1)
+{
+    for (size_t j = j0; j < j1; j++) {
+        float s = 0.0f;
+        for (size_t i = 0; i < B; i++)
+            s += dy[i * out + j];
+        db[j] = s;
+    }
+}
+
+/* ---------------------------------------------------------------- reference: triple loops */
+
+static void ref_forward(float *y, const float *const *x, const float *W, const float *b, size_t B,
+                        size_t in, size_t out, mlp_kact act, size_t j0, size_t j1)
+{
+    for (size_t i = 0; i < B; i++) {
+        for (size_t j = j0; j < j1; j++) {
+            float s = b[j];
+            for (size_t k = 0; k < in; k++)
+                s += x[i][k] * W[j * in + k];
+            y[i * out + j] = act_scalar(s, act);
+        }
+    }
+}
+
+static void ref_backward_w(float *dW, float *db, const float *dy, const float *const *x, size_t B,
+                           size_t in, size_t out, size_t j0, size_t j1)
+{
+    for (size_t j = j0; j < j1; j++) {
+        for (size_t k = 0; k < in; k++) {
+            float s = 0.0f;
+            for (size_t i = 0; i < B; i++)
+                s += dy[i * out + j] * x[i][k];
+            dW[j * in + k] = s;
+        }
+    }
+    column_sums(db, dy, B, out, j0, j1);
+}
+
+static void ref_backward_x(float *dx, const float *dy, const float *W, const float *a, size_t B,
+                           size_t in, size_t out, mlp_kact act, size_t k0, size_t k1)
+{
+    for (size_t i = 0; i < B; i++) {
+        for (size_t k = k0; k < k1; k++) {
+            float s = 0.0f;
+            for (size_t j = 0; j < out; j++)
+                s += dy[i * out + j] * W[j * in + k];
+            dx[i * in + k] = s * slope_scalar(a[i * in + k], act);
+        }
+    }
+}
+
+static void ref_step(float *w, float *v, const float *g, size_t n, float lr, float l2, float mu)
+{
+    for (size_t i = 0; i < n; i++) {
+        float u = g[i] + l2 * w[i];
+        if (v)
+            u = v[i] = mu * v[i] + u;
+        w[i] -= lr * u;
+    }
+}
+
+/* 32 independent chains of a = a * m + c, which a compiler can spread over vector registers
+ * as it does the portable kernels' loops. The volatile sink keeps the work from being
+ * optimised away. */
+static double scalar_probe(size_t iters)
+{
+    float a[32];
+    volatile float sink = 0.0f;
+    for (int l = 0; l < 32; l++)
+        a[l] = (float)l;
+    for (size_t n = 0; n < iters; n++)
+        for (int l = 0; l < 32; l++)
+            a[l] = a[l] * 0.999f + 0.001f;
+    for (int l = 0; l < 32; l++)
+        sink += a[l];
+    (void)sink;
+    return 64.0 * (double)iters;
+}
+
+const mlp_kernels mlp_kernels_ref = {
+    "ref", ref_forward, ref_backward_w, ref_backward_x, ref_step, scalar_probe, 1};
+
+/* ---------------------------------------------------------------- portable: plain C, blocked
+ *
+ * Written so that a compiler can vectorise the innermost loops without reordering any sum:
+ * the forward dot products keep LANES partial sums (lane l sums k = l, l + LANES, ...) that
+ * are added in a fixed tree at the end; the backward products are axpy loops along the
+ * contiguous index. Four rows share each load of the other operand. */
+
+#define LANES 8
+
+/* Tree sum of LANES partial sums: ((0+4) + (2+6)) + ((1+5) + (3+7)) */
+static float tree8(const float *s)
+{
+    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+}
+
+static float dot_lanes(const float *x, const float *w, size_t n)
+{
+    float s[LANES] = {0};
+    size_t k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (size_t l = 0; l < LANES; l++)
+            s[l] += x[k + l] * w[k + l];
+    for (size_t l = 0; k + l < n; l++)
+        s[l] += x[k + l] * w[k + l];
+    return tree8(s);
+}
+
+static void port_forward(float *y, const float *const *x, const float *W, const float *b, size_t B,
+                         size_t in, size_t out, mlp_kact act, size_t j0, size_t j1)
+{
+    for (size_t j = j0; j < j1; j++) {
+        const float *w = W + j * in;
+        for (size_t i = 0; i < B; i++)
+            y[i * out + j] = act_scalar(dot_lanes(x[i], w, in) + b[j], act);
+    }
+}
+
+/* dst[0..n) = 0, then dst[k] += sum_p c[p * stride] * src[p][k] for p in [0, P): an axpy per
+ * p, which vectorises along k with each sum kept in p order. */
+static void axpy_sum(float *restrict dst, const float *c, size_t stride, const float *const *src,
+                     size_t P, size_t k0, size_t n)
+{
+    memset(dst, 0, n * sizeof *dst);
+    for (size_t p = 0; p < P; p++) {
+        const float *restrict s = src[p] + k0;
+        float cp = c[p * stride];
+        for (size_t k = 0; k < n; k++)
+            dst[k] += cp * s[k];
+    }
+}
+
+static void port_backward_w(float *dW, float *db, const float *dy, const float *const *x, size_t B,
+                            size_t in, size_t out, size_t j0, size_t j1)
+{
+    /* dW[j][k] = sum_i dy[i][j] * x[i][k] */
+    for (size_t j = j0; j < j1; j++)
+        axpy_sum(dW + j * in, dy + j, out, x, B, 0, in);
+    column_sums(db, dy, B, out, j0, j1);
+}
+
+static void port_backward_x(float *dx, const float *dy, const float *W, const float *a, size_t B,
+                            size_t in, size_t out, mlp_kact act, size_t k0, size_t k1)
+{
+    const float *wrows[256];
+    for (size_t i = 0; i < B; i++) {
+        /* dx[i][k] = sum_j dy[i][j] * W[j][k], with W's rows handed over in blocks */
+        float *d = dx + i * in + k0;
+        size_t n = k1 - k0;
+        for (size_t j0 = 0; j0 < out; j0 += 256) {
+            size_t nj = out - j0 < 256 ? out - j0 : 256;
+            for (size_t j = 0; j < nj; j++)
+                wrows[j] = W + (j0 + j) * in;
+            if (j0 == 0) {
+                axpy_sum(d, dy + i * out, 1, wrows, nj, k0, n);
+            } else {
+                for (size_t j = 0; j < nj; j++) {
+                    float c = dy[i * out + j0 + j];
+                    const float *restrict s = wrows[j] + k0;
+                    for (size_t k = 0; k < n; k++)
+                        d[k] += c * s[k];
+                }
+            }
+        }
+        if (act != MLP_KACT_NONE)
+            for (size_t k = 0; k < n; k++)
+                d[k] *= slope_scalar(a[i * in + k0 + k], act);
+    }
+}
+
+/* restrict: w, v and g never overlap, which lets the compiler vectorise without a check */
+static void port_step(float *restrict w, float *restrict v, const float *restrict g, size_t n,
+                      float lr, float l2, float mu)
+{
+    if (!v) {
+        for (size_t i = 0; i < n; i++)
+            w[i] -= lr * (g[i] + l2 * w[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        v[i] = mu * v[i] + (g[i] + l2 * w[i]);
+        w[i] -= lr * v[i];
+    }
+}
+
+const mlp_kernels mlp_kernels_portable = {
+    "portable", port_forward, port_backward_w, port_backward_x, port_step, scalar_probe, 1};
+
+/* ---------------------------------------------------------------- choosing an implementation */
+
+static bool cpu_has(const char *name)
+{
+#if defined(MLP_HAVE_X86)
+    __builtin_cpu_init();
+    if (!strcmp(name, "avx512"))
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
+               __builtin_cpu_supports("fma");
+    if (!strcmp(name, "avx2"))
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    (void)name;
+    return false;
+}
+
+const char *const *mlp_kernels_available(void)
+{
+    static const char *const all[] = {"ref", "portable", "avx2", "avx512", NULL};
+    static const char *const avx2[] = {"ref", "portable", "avx2", NULL};
+    static const char *const plain[] = {"ref", "portable", NULL};
+    if (cpu_has("avx512"))
+        return all;
+    if (cpu_has("avx2"))
+        return avx2;
+    return plain;
+}
+
+const mlp_kernels *mlp_kernels_get(const char *name)
+{
+    if (!strcmp(name, "ref"))
+        return &mlp_kernels_ref;
+    if (!strcmp(name, "portable"))
+        return &mlp_kernels_portable;
+#if defined(MLP_HAVE_X86)
+    if (!strcmp(name, "avx512"))
+        return cpu_has("avx512") ? &mlp_kernels_avx512 : NULL;
+    if (!strcmp(name, "avx2"))
+        return cpu_has("avx2") ? &mlp_kernels_avx2 : NULL;
+    if (!strcmp(name, "auto"))
+        return cpu_has("avx512") ? &mlp_kernels_avx512
+               : cpu_has("avx2") ? &mlp_kernels_avx2
+                                 : &mlp_kernels_portable;
+#else
+    if (!strcmp(name, "auto"))
+        return &mlp_kernels_portable;
+#endif
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- splitting over threads */
+
+/* A layer with fewer weights than this per thread runs on one thread: besides the hand-off
+ * (about half a microsecond), another thread's share of the inputs has to come from the
+ * other core's cache, which for small layers costs more than the arithmetic it saves.
+ * Measured with mlp bench: config A's 12,544-weight first layer is fastest on one thread,
+ * config B's 78,400-weight one on two. */
+#define MIN_WEIGHTS_PER_THREAD 32768
+
+size_t mlp_k_threads(const mlp_kernels *k, const mlp_pool *pool, size_t in, size_t out)
+{
+    size_t n = in * out / MIN_WEIGHTS_PER_THREAD, units = (out + k->align - 1) / k->align;
+    if (n > mlp_pool_size(pool))
+        n = mlp_pool_size(pool);
+    if (n > units)
+        n = units;
+    return n ? n : 1;
+}
+
+typedef enum { OP_FORWARD, OP_BACKWARD_W, OP_BACKWARD_X, OP_STEP } op_kind;
+
+typedef struct {
+    const mlp_kernels *k;
+    op_kind op;
+    float *out0, *out1;           /* y | dW, db | dx | w, v */
+    const float *in0, *in1, *in2; /* W, b | dy | dy, W, a | g */
+    const float *const *rows;     /* x's rows: forward, backward_w */
+    size_t B, in, out;
+    mlp_kact act;
+    float lr, l2, mu;
+    size_t cols; /* what is split: out for forward, backward_w and the step, in for backward_x */
+} job;
+
+/* Range [c0, c1) of thread t of n over `cols` columns: contiguous, starting at multiples of
+ * align. Every product uses this one function, so a layer's neurons [c0, c1) belong to the
+ * same thread in the forward pass, the weight gradient and the step (their weights stay in
+ * that core's cache), and the layer below's input gradient for them is computed there too. */
+static void split(size_t cols, size_t align, size_t t, size_t n, size_t *c0, size_t *c1)
+{
+    size_t units = (cols + align - 1) / align;
+    size_t u0 = units * t / n, u1 = units * (t + 1) / n;
+    *c0 = u0 * align < cols ? u0 * align : cols;
+    *c1 = u1 * align < cols ? u1 * align : cols;
+}
+
+static void run_part(void *ctx, size_t t, size_t n)
+{
+    const job *jb = ctx;
+    size_t c0, c1;
+    split(jb->cols, jb->k->align, t, n, &c0, &c1);
+    if (c0 >= c1)
+        return;
+    switch (jb->op) {
+    case OP_FORWARD:
+        jb->k->forward(jb->out0, jb->rows, jb->in1, jb->in2, jb->B, jb->in, jb->out, jb->act, c0,
+                       c1);
+        break;
+    case OP_BACKWARD_W:
+        jb->k->backward_w(jb->out0, jb->out1, jb->in0, jb->rows, jb->B, jb->in, jb->out, c0, c1);
+        break;
+    case OP_BACKWARD_X:
+        jb->k->backward_x(jb->out0, jb->in0, jb->in1, jb->in2, jb->B, jb->in, jb->out, jb->act, c0,
+                          c1);
+        break;
+    case OP_STEP: /* rows [c0, c1) of a (out, in) matrix */
+        jb->k->step(jb->out0 + c0 * jb->in, jb->out1 ? jb->out1 + c0 * jb->in : NULL,
+                    jb->in0 + c0 * jb->in, (c1 - c0) * jb->in, jb->lr, jb->l2, jb->mu);
+        break;
+    }
+}
+
+void mlp_k_forward(const mlp_kernels *k, mlp_pool *pool, size_t n, float *y, const float *const *x,
+                   const float *W, const float *b, size_t B, size_t in, size_t out, mlp_kact act)
+{
+    job jb = {k, OP_FORWARD, y, NULL, NULL, W, b, x, B, in, out, act, 0, 0, 0, out};
+    mlp_pool_run(pool, n, run_part, &jb);
+}
+
+void mlp_k_backward_w(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dW, float *db,
+                      const float *dy, const float *const *x, size_t B, size_t in, size_t out)
+{
+    job jb = {k, OP_BACKWARD_W, dW, db, dy, NULL, NULL, x, B, in, out, MLP_KACT_NONE, 0, 0, 0, out};
+    mlp_pool_run(pool, n, run_part, &jb);
+}
+
+void mlp_k_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dx, const float *dy,
+                      const float *W, const float *a, size_t B, size_t in, size_t out, mlp_kact act)
+{
+    job jb = {k, OP_BACKWARD_X, dx, NULL, dy, W, a, NULL, B, in, out, act, 0, 0, 0, in};
+    mlp_pool_run(pool, n, run_part, &jb);
+}
+
+void mlp_k_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v, const float *g,
+                size_t rows, size_t row_len, float lr, float l2, float mu)
+{
+    job jb = {k,    OP_STEP,       w,  v,  g,  NULL, NULL, NULL, 1, row_len,
+              rows, MLP_KACT_NONE, lr, l2, mu, rows};
+    mlp_pool_run(pool, n, run_part, &jb);
+}

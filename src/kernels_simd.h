@@ -1,0 +1,367 @@
+/*
+ * kernels_simd.h: the layer products written once over a small vector vocabulary, included
+ * by kernels_avx2.c (AVX2+FMA, 8 lanes) and kernels_avx512.c (AVX-512, 16 lanes). The
+ * includer defines:
+ *
+ *   V                lanes per vector          vf          the float vector type
+ *   SFX(name)        name with the ISA suffix  TARGET      the function attribute
+ *   vload vstore vset1 vzero vadd vsub vmul vdiv vfma(a,b,c)=a*b+c vmin vmax
+ *   vloadn(p,n) vstoren(p,v,n)  first n lanes (the rest read as 0, not written)
+ *   vhsum(v)         lane sum in a fixed tree
+ *   vround(v)        to the nearest integer    vpow2(v)    2^v for integral v, for exp
+ *   vrelu_slope(d,a) d where a > 0, else 0
+ *   FWD_IT FWD_JT    forward register tile     BW_JT BW_KV  backward_w tile
+ *   BX_IT BX_KV      backward_x tile           BX_JB        backward_x reduction block
+ *
+ * Determinism: every output element is computed by the same sequence of vector operations
+ * wherever it falls (full tile, edge tile, any thread's range): the forward pass sums lane
+ * l of x[i] * W[j] over k = l, l+V, ... by FMA, a masked load supplies the tail, and vhsum
+ * combines the lanes in one fixed order; the backward products run an FMA chain over the
+ * reduction index in order, and a store/reload between reduction blocks does not change a
+ * float. Threads are given whole columns, so their number changes nothing.
+ */
+
+#define INLINE static inline __attribute__((always_inline))
+/* Tile loops have compile-time trip counts in full tiles; unrolled, their accumulators live in
+ * registers instead of on the stack. */
+#define UNROLL _Pragma("GCC unroll 16")
+
+/* ------------------------------------------------------------------ exp and activations */
+
+/* e^x in the manner of Cephes expf: x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6
+ * polynomial, 2^n put into the exponent bits; about 2 ulp. Inputs are clamped to
+ * [-87, 88] so that 2^n stays a normal float; a NaN stays NaN (the clamps return their
+ * second operand when it is NaN). */
+TARGET INLINE vf SFX(vexp)(vf x)
+{
+    x = vmax(vset1(-87.0f), vmin(vset1(88.0f), x));
+    vf n = vround(vmul(x, vset1(1.44269504088896341f)));
+    x = vsub(x, vmul(n, vset1(0.693359375f)));
+    x = vsub(x, vmul(n, vset1(-2.12194440e-4f)));
+    vf p = vset1(1.9875691500e-4f);
+    p = vfma(p, x, vset1(1.3981999507e-3f));
+    p = vfma(p, x, vset1(8.3334519073e-3f));
+    p = vfma(p, x, vset1(4.1665795894e-2f));
+    p = vfma(p, x, vset1(1.6666665459e-1f));
+    p = vfma(p, x, vset1(5.0000001201e-1f));
+    p = vfma(p, vmul(x, x), vadd(x, vset1(1.0f)));
+    return vmul(p, vpow2(n));
+}
+
+TARGET INLINE vf SFX(vact)(vf z, mlp_kact act)
+{
+    const vf one = vset1(1.0f);
+    switch (act) {
+    case MLP_KACT_SIGMOID:
+        return vdiv(one, vadd(one, SFX(vexp)(vsub(vzero(), z))));
+    case MLP_KACT_TANH: /* 2 sigmoid(2z) - 1 */
+        return vsub(vdiv(vset1(2.0f), vadd(one, SFX(vexp)(vmul(z, vset1(-2.0f))))), one);
+    case MLP_KACT_RELU:
+        return vmax(vzero(), z);
+    case MLP_KACT_NONE:
+        break;
+    }
+    return z;
+}
+
+TARGET INLINE vf SFX(vslope)(vf d, vf a, mlp_kact act)
+{
+    const vf one = vset1(1.0f);
+    switch (act) {
+    case MLP_KACT_SIGMOID:
+        return vmul(d, vmul(a, vsub(one, a)));
+    case MLP_KACT_TANH:
+        return vmul(d, vsub(one, vmul(a, a)));
+    case MLP_KACT_RELU:
+        return vrelu_slope(d, a);
+    case MLP_KACT_NONE:
+        break;
+    }
+    return d;
+}
+
+/* The vector at p with n valid lanes: all V, or the first n (the rest read as 0, not written) */
+TARGET INLINE vf SFX(load_part)(const float *p, size_t n)
+{
+    return n == V ? vload(p) : vloadn(p, n);
+}
+
+TARGET INLINE void SFX(store_part)(float *p, vf v, size_t n)
+{
+    if (n == V)
+        vstore(p, v);
+    else
+        vstoren(p, v, n);
+}
+
+/* ------------------------------------------------------------------ forward */
+
+/* y[i+ii][j+jj] = sum_k x[i+ii][k] W[j+jj][k] for ii < it, jj < jt (it <= FWD_IT, jt <= FWD_JT).
+ * Inlined with constant it, jt for full tiles, so the accumulators live in registers. */
+TARGET INLINE void SFX(fwd_tile)(float *y, const float *const *x, const float *W, size_t in,
+                                 size_t out, size_t i, size_t j, size_t it, size_t jt)
+{
+    vf acc[FWD_IT][FWD_JT] = {{{0}}};
+    const float *xr[FWD_IT] = {0}, *wr[FWD_JT] = {0};
+    UNROLL
+    for (size_t a = 0; a < it; a++)
+        xr[a] = x[i + a];
+    UNROLL
+    for (size_t c = 0; c < jt; c++)
+        wr[c] = W + (j + c) * in;
+    size_t k = 0;
+    for (; k + V <= in; k += V) {
+        vf wv[FWD_JT] = {{0}};
+        UNROLL
+        for (size_t c = 0; c < jt; c++)
+            wv[c] = vload(wr[c] + k);
+        UNROLL
+        for (size_t a = 0; a < it; a++) {
+            vf xv = vload(xr[a] + k);
+            UNROLL
+            for (size_t c = 0; c < jt; c++)
+                acc[a][c] = vfma(xv, wv[c], acc[a][c]);
+        }
+    }
+    if (k < in) {
+        size_t n = in - k;
+        vf wv[FWD_JT] = {{0}};
+        UNROLL
+        for (size_t c = 0; c < jt; c++)
+            wv[c] = vloadn(wr[c] + k, n);
+        UNROLL
+        for (size_t a = 0; a < it; a++) {
+            vf xv = vloadn(xr[a] + k, n);
+            UNROLL
+            for (size_t c = 0; c < jt; c++)
+                acc[a][c] = vfma(xv, wv[c], acc[a][c]);
+        }
+    }
+    UNROLL
+    for (size_t a = 0; a < it; a++)
+        UNROLL
+    for (size_t c = 0; c < jt; c++)
+        y[(i + a) * out + j + c] = vhsum(acc[a][c]);
+}
+
+TARGET static void SFX(forward)(float *y, const float *const *x, const float *W, const float *b,
+                                size_t B, size_t in, size_t out, mlp_kact act, size_t j0, size_t j1)
+{
+    /* W's rows for one column tile stay in L1 while every row of x streams past them. */
+    for (size_t j = j0; j < j1; j += FWD_JT) {
+        size_t jt = j1 - j < FWD_JT ? j1 - j : FWD_JT;
+        size_t i = 0;
+        if (jt == FWD_JT)
+            for (; i + FWD_IT <= B; i += FWD_IT)
+                SFX(fwd_tile)(y, x, W, in, out, i, j, FWD_IT, FWD_JT);
+        for (; i < B; i += FWD_IT)
+            SFX(fwd_tile)(y, x, W, in, out, i, j, B - i < FWD_IT ? B - i : FWD_IT, jt);
+    }
+    /* Bias and activation over this thread's columns while they are still in cache. */
+    size_t n = j1 - j0;
+    for (size_t i = 0; i < B; i++) {
+        float *r = y + i * out + j0;
+        const float *bb = b + j0;
+        for (size_t c = 0; c < n; c += V) {
+            size_t m = n - c < V ? n - c : V;
+            vf z = vadd(SFX(load_part)(r + c, m), SFX(load_part)(bb + c, m));
+            SFX(store_part)(r + c, SFX(vact)(z, act), m);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ backward: weights */
+
+/* dW[j+jj][k..] = sum_i dy[i][j+jj] x[i][k..] over kv vectors from column k; the last vector
+ * holds `last` valid lanes (V when full). */
+TARGET INLINE void SFX(bw_tile)(float *dW, const float *dy, const float *const *x, size_t B,
+                                size_t in, size_t out, size_t j, size_t k, size_t jt, size_t kv,
+                                size_t last)
+{
+    vf acc[BW_JT][BW_KV] = {{{0}}};
+    for (size_t i = 0; i < B; i++) {
+        const float *xr = x[i] + k;
+        vf xv[BW_KV] = {{0}};
+        UNROLL
+        for (size_t v = 0; v < kv; v++)
+            xv[v] = SFX(load_part)(xr + v * V, v + 1 < kv ? V : last);
+        UNROLL
+        for (size_t c = 0; c < jt; c++) {
+            vf g = vset1(dy[i * out + j + c]);
+            UNROLL
+            for (size_t v = 0; v < kv; v++)
+                acc[c][v] = vfma(g, xv[v], acc[c][v]);
+        }
+    }
+    UNROLL
+    for (size_t c = 0; c < jt; c++) {
+        float *d = dW + (j + c) * in + k;
+        UNROLL
+        for (size_t v = 0; v < kv; v++)
+            SFX(store_part)(d + v * V, acc[c][v], v + 1 < kv ? V : last);
+    }
+}
+
+TARGET static void SFX(backward_w)(float *dW, float *db, const float *dy, const float *const *x,
+                                   size_t B, size_t in, size_t out, size_t j0, size_t j1)
+{
+    /* A panel of x (B rows, BW_KV vectors wide) stays in L1 while every row of dW in this
+     * thread's range uses it. */
+    for (size_t k = 0; k < in; k += BW_KV * V) {
+        size_t width = in - k < BW_KV * V ? in - k : BW_KV * V;
+        size_t kv = (width + V - 1) / V, last = width - (kv - 1) * V;
+        size_t j = j0;
+        if (kv == BW_KV && last == V)
+            for (; j + BW_JT <= j1; j += BW_JT)
+                SFX(bw_tile)(dW, dy, x, B, in, out, j, k, BW_JT, BW_KV, V);
+        for (; j < j1; j += BW_JT)
+            SFX(bw_tile)(dW, dy, x, B, in, out, j, k, j1 - j < BW_JT ? j1 - j : BW_JT, kv, last);
+    }
+    /* db = sum of dy's rows, one add chain per column in row order */
+    size_t n = j1 - j0, c = 0;
+    for (; c + V <= n; c += V) {
+        vf s = vzero();
+        for (size_t i = 0; i < B; i++)
+            s = vadd(s, vload(dy + i * out + j0 + c));
+        vstore(db + j0 + c, s);
+    }
+    if (c < n) {
+        vf s = vzero();
+        for (size_t i = 0; i < B; i++)
+            s = vadd(s, vloadn(dy + i * out + j0 + c, n - c));
+        vstoren(db + j0 + c, s, n - c);
+    }
+}
+
+/* ------------------------------------------------------------------ backward: inputs */
+
+/* dx[i+ii][k..] (+)= sum_{j in [j0, j1)} dy[i+ii][j] W[j][k..]; `first` starts from zero,
+ * otherwise from what the previous block stored; `final` applies the activation slope. */
+TARGET INLINE void SFX(bx_tile)(float *dx, const float *dy, const float *W, const float *a,
+                                size_t in, size_t out, size_t i, size_t k, size_t it, size_t kv,
+                                size_t last, size_t j0, size_t j1, bool first, bool final,
+                                mlp_kact act)
+{
+    vf acc[BX_IT][BX_KV] = {{{0}}};
+    UNROLL
+    for (size_t r = 0; r < it; r++) {
+        float *d = dx + (i + r) * in + k;
+        UNROLL
+        for (size_t v = 0; v < kv; v++)
+            acc[r][v] = first ? vzero() : SFX(load_part)(d + v * V, v + 1 < kv ? V : last);
+    }
+    for (size_t j = j0; j < j1; j++) {
+        const float *wr = W + j * in + k;
+        vf wv[BX_KV] = {{0}};
+        UNROLL
+        for (size_t v = 0; v < kv; v++)
+            wv[v] = SFX(load_part)(wr + v * V, v + 1 < kv ? V : last);
+        UNROLL
+        for (size_t r = 0; r < it; r++) {
+            vf g = vset1(dy[(i + r) * out + j]);
+            UNROLL
+            for (size_t v = 0; v < kv; v++)
+                acc[r][v] = vfma(g, wv[v], acc[r][v]);
+        }
+    }
+    UNROLL
+    for (size_t r = 0; r < it; r++) {
+        float *d = dx + (i + r) * in + k;
+        const float *ar = a + (i + r) * in + k;
+        UNROLL
+        for (size_t v = 0; v < kv; v++) {
+            size_t n = v + 1 < kv ? V : last;
+            vf s = acc[r][v];
+            if (final && act != MLP_KACT_NONE)
+                s = SFX(vslope)(s, SFX(load_part)(ar + v * V, n), act);
+            SFX(store_part)(d + v * V, s, n);
+        }
+    }
+}
+
+TARGET static void SFX(backward_x)(float *dx, const float *dy, const float *W, const float *a,
+                                   size_t B, size_t in, size_t out, mlp_kact act, size_t k0,
+                                   size_t k1)
+{
+    /* Blocks of BX_JB rows of W, BX_KV vectors wide, stay in L1 while every row of the batch
+     * uses them; the partial sums wait in dx between blocks. */
+    for (size_t k = k0; k < k1; k += BX_KV * V) {
+        size_t width = k1 - k < BX_KV * V ? k1 - k : BX_KV * V;
+        size_t kv = (width + V - 1) / V, last = width - (kv - 1) * V;
+        for (size_t j0 = 0; j0 < out; j0 += BX_JB) {
+            size_t j1 = out - j0 < BX_JB ? out : j0 + BX_JB;
+            bool first = j0 == 0, final = j1 == out;
+            size_t i = 0;
+            if (kv == BX_KV && last == V)
+                for (; i + BX_IT <= B; i += BX_IT)
+                    SFX(bx_tile)
+            (dx, dy, W, a, in, out, i, k, BX_IT, BX_KV, V, j0, j1, first, final, act);
+            for (; i < B; i += BX_IT)
+                SFX(bx_tile)
+            (dx, dy, W, a, in, out, i, k, B - i < BX_IT ? B - i : BX_IT, kv, last, j0, j1, first,
+             final, act);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ the update */
+
+/* u = g + l2 w; with velocity v: v = mu v + u, u = v; then w -= lr u. `n` lanes of one vector
+ * at i, all V when n == V. */
+TARGET INLINE void SFX(step_vec)(float *w, float *v, const float *g, size_t n, vf vlr, vf vl2,
+                                 vf vmu)
+{
+    vf wv = SFX(load_part)(w, n);
+    vf u = vfma(vl2, wv, SFX(load_part)(g, n));
+    if (v) {
+        u = vfma(vmu, SFX(load_part)(v, n), u);
+        SFX(store_part)(v, u, n);
+    }
+    SFX(store_part)(w, vsub(wv, vmul(vlr, u)), n);
+}
+
+TARGET static void SFX(step)(float *w, float *v, const float *g, size_t n, float lr, float l2,
+                             float mu)
+{
+    const vf vlr = vset1(lr), vl2 = vset1(l2), vmu = vset1(mu);
+    size_t i = 0;
+    for (; i + V <= n; i += V)
+        SFX(step_vec)(w + i, v ? v + i : NULL, g + i, V, vlr, vl2, vmu);
+    if (i < n)
+        SFX(step_vec)(w + i, v ? v + i : NULL, g + i, n - i, vlr, vl2, vmu);
+}
+
+/* ------------------------------------------------------------------ peak probe */
+
+/* Twelve independent FMA chains: enough to cover the latency of two FMA pipes, few enough
+ * that they and the two constants stay in registers (16 ymm with AVX2). Written out, not as
+ * an array, so no accumulator can end up on the stack. */
+TARGET static double SFX(probe)(size_t iters)
+{
+    const vf m = vset1(0.999f), c = vset1(0.001f);
+    vf a0 = vset1(1), a1 = vset1(2), a2 = vset1(3), a3 = vset1(4), a4 = vset1(5), a5 = vset1(6);
+    vf a6 = vset1(7), a7 = vset1(8), a8 = vset1(9), a9 = vset1(10), a10 = vset1(11);
+    vf a11 = vset1(12);
+    for (size_t n = 0; n < iters; n++) {
+        a0 = vfma(a0, m, c);
+        a1 = vfma(a1, m, c);
+        a2 = vfma(a2, m, c);
+        a3 = vfma(a3, m, c);
+        a4 = vfma(a4, m, c);
+        a5 = vfma(a5, m, c);
+        a6 = vfma(a6, m, c);
+        a7 = vfma(a7, m, c);
+        a8 = vfma(a8, m, c);
+        a9 = vfma(a9, m, c);
+        a10 = vfma(a10, m, c);
+        a11 = vfma(a11, m, c);
+    }
+    vf s = vadd(vadd(vadd(a0, a1), vadd(a2, a3)), vadd(vadd(a4, a5), vadd(a6, a7)));
+    s = vadd(s, vadd(vadd(a8, a9), vadd(a10, a11)));
+    volatile float sink = vhsum(s);
+    (void)sink;
+    return 2.0 * 12.0 * V * (double)iters;
+}
+
+#undef INLINE
+#undef UNROLL
