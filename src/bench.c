@@ -1,5 +1,7 @@
 /*
- * bench: `mlp bench [DIR] [--config LIST] [--epochs N] [--threads N] [--kernels NAME]`.
+ * bench: `mlp bench [DIR] [--config LIST] [--epochs N] [--threads N] [--kernels NAME]`. Trains
+ * the benchmark configurations on real data and reports seconds per epoch, images per second,
+ * GFLOP/s and their share of the machine's FMA peak, measured by a probe in the same run.
  *
  * Each configuration is the one ../shared/bench/torch_mlp.py trains, so the two programs can
  * be timed side by side:
@@ -12,8 +14,8 @@
  * thread and on all of them at once.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "bench.h"
-
+#include "cli.h"
+#include "commands.h"
 #include "eval.h"
 #include "idx.h"
 #include "net.h"
@@ -25,9 +27,8 @@
 #include <sys/resource.h>
 
 #define MAX_EPOCHS 100
-#define EVAL_BATCH 256
 
-const char *const mlp_bench_help =
+static const char *const help =
     "usage: mlp bench [DIR] [--config LIST] [--epochs N] [--threads N] [--kernels NAME]\n"
     "\n"
     "Trains benchmark configurations on DIR (default: data) for N epochs each (default: 3)\n"
@@ -123,11 +124,10 @@ static int run_config(const config *c, const mlp_data *data, const mlp_kernels *
                        .lr = c->lr,
                        .schedule = MLP_SCHED_CONSTANT,
                        .momentum = c->momentum};
-    size_t max_batch = c->batch > EVAL_BATCH ? c->batch : EVAL_BATCH;
+    size_t max_batch = c->batch > MLP_EVAL_BATCH ? c->batch : MLP_EVAL_BATCH;
     if (mlp_net_init(&net, sizes, n, c->act, c->cost, max_batch, &err) != MLP_OK ||
         mlp_sgd_init(&sgd, &net, data->train.n, &so, 1, &err) != MLP_OK) {
-        fprintf(stderr, "mlp: %s\n", err.msg);
-        rc = 1;
+        rc = mlp_cli_fail(&err);
         goto out;
     }
     net.kern = k;
@@ -149,8 +149,7 @@ static int run_config(const config *c, const mlp_data *data, const mlp_kernels *
         fflush(stdout);
     }
     if (mlp_eval(&net, &data->test, &ev, &err) != MLP_OK) {
-        fprintf(stderr, "mlp: %s\n", err.msg);
-        rc = 1;
+        rc = mlp_cli_fail(&err);
         goto out;
     }
     qsort(secs, epochs, sizeof *secs, cmp_double);
@@ -164,84 +163,46 @@ out:
     return rc;
 }
 
-static int usage(const char *fmt, const char *arg)
+static int bench_main(int argc, char **argv)
 {
-    fprintf(stderr, "mlp bench: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (see 'mlp help bench')\n");
-    return 2;
-}
-
-/* Value of argv[*i] as "--flag value" or "--flag=value"; NULL if missing. */
-static const char *value(int argc, char **argv, int *i, const char *flag)
-{
-    size_t n = strlen(flag);
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    return *i + 1 < argc ? argv[++*i] : NULL;
-}
-
-static bool flag_is(const char *arg, const char *flag)
-{
-    size_t n = strlen(flag);
-    return !strncmp(arg, flag, n) && (arg[n] == '\0' || arg[n] == '=');
-}
-
-static bool parse_count(const char *v, size_t lo, size_t hi, size_t *out)
-{
-    char *end;
-    if (!v || v[0] < '0' || v[0] > '9')
-        return false;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (*end || x < lo || x > hi)
-        return false;
-    *out = (size_t)x;
-    return true;
-}
-
-int mlp_bench_main(int argc, char **argv)
-{
+    mlp_args a = {.cmd = "bench", .argc = argc, .argv = argv};
     const char *dir = "data", *list = "A,B,C", *kname = "auto";
     size_t epochs = 3, threads = 0;
     bool have_dir = false;
-    for (int i = 0; i < argc; i++) {
-        const char *s = argv[i], *v;
-        if (s[0] != '-' || s[1] != '-') {
+    int rc = 0;
+    for (a.i = 0; a.i < argc && rc == 0; a.i++) {
+        const char *s = argv[a.i];
+        if (!mlp_cli_is_flag(s)) {
             if (have_dir)
-                return usage("unexpected argument '%s'", s);
+                return mlp_cli_usage(a.cmd, "unexpected argument '%s'", s);
             dir = s;
             have_dir = true;
-        } else if (flag_is(s, "--config")) {
-            if (!(list = value(argc, argv, &i, "--config")))
-                return usage("%s needs a value", "--config");
-            for (const char *p = list; *p; p++)
+        } else if (mlp_cli_flag(&a, "--config")) {
+            rc = mlp_cli_string(&a, &list);
+            for (const char *p = list; rc == 0 && *p; p++)
                 if (!strchr("ABC,", *p))
-                    return usage("--config: '%s' is not a list of A, B, C", list);
-        } else if (flag_is(s, "--epochs")) {
-            if (!parse_count(v = value(argc, argv, &i, "--epochs"), 1, MAX_EPOCHS, &epochs))
-                return usage("--epochs: '%s' is not a number from 1 to 100", v ? v : "");
-        } else if (flag_is(s, "--threads")) {
-            if (!parse_count(v = value(argc, argv, &i, "--threads"), 1, MLP_MAX_THREADS, &threads))
-                return usage("--threads: '%s' is not a number from 1 to 256", v ? v : "");
-        } else if (flag_is(s, "--kernels")) {
-            kname = value(argc, argv, &i, "--kernels");
-            if (!kname || !mlp_kernels_get(kname))
-                return usage("--kernels: '%s' is not available here", kname ? kname : "");
+                    return mlp_cli_usage(a.cmd, "--config: '%s' is not a list of A, B, C", list);
+        } else if (mlp_cli_flag(&a, "--epochs")) {
+            rc = mlp_cli_size(&a, 1, MAX_EPOCHS, &epochs);
+        } else if (mlp_cli_flag(&a, "--threads")) {
+            rc = mlp_cli_size(&a, 1, MLP_MAX_THREADS, &threads);
+        } else if (mlp_cli_flag(&a, "--kernels")) {
+            rc = mlp_cli_kernels(&a, &kname);
         } else {
-            return usage("unknown flag '%s'", s);
+            return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
         }
     }
+    if (rc != 0)
+        return rc;
 
     mlp_data data = {0};
     mlp_pool *pool = NULL;
     mlp_error err;
     const mlp_kernels *k = mlp_kernels_get(kname);
-    int rc = 0;
     if (mlp_idx_load(&data, dir, &err) != MLP_OK ||
         mlp_pool_create(&pool, threads ? threads : mlp_pool_cpus(), &err) != MLP_OK) {
-        fprintf(stderr, "mlp: %s\n", err.msg);
         mlp_data_free(&data);
-        return 1;
+        return mlp_cli_fail(&err);
     }
     size_t nt = mlp_pool_size(pool);
     double peak1 = probe_peak(k, pool, 1), peak = nt > 1 ? probe_peak(k, pool, nt) : peak1;
@@ -277,3 +238,7 @@ int mlp_bench_main(int argc, char **argv)
     mlp_data_free(&data);
     return rc;
 }
+
+const mlp_command mlp_cmd_bench = {"bench", "[DIR]",
+                                   "time training of the benchmark networks on DIR (default: data)",
+                                   help, bench_main};

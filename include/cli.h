@@ -1,0 +1,64 @@
+/*
+ * cli: what the command-line files (main.c, cmd_*.c, bench.c) share: argument parsing whose
+ * every failure is one line on stderr naming the flag, the usage hint and exit status 2;
+ * printing helpers. Library modules never use it: they return a status instead.
+ */
+#ifndef MLP_CLI_H
+#define MLP_CLI_H
+
+#include "net.h"
+#include "util.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MLP_VERSION "0.2.0"
+
+enum { MLP_EXIT_OK = 0, MLP_EXIT_DATA = 1, MLP_EXIT_USAGE = 2 };
+
+/* Rows per forward pass when a command evaluates a whole set. */
+#define MLP_EVAL_BATCH 256
+
+/* A walk over a command's arguments: argv[i] is the current one. */
+typedef struct {
+    const char *cmd; /* for messages: "train", "eval", ... */
+    int argc, i;
+    char **argv;
+    const char *flag; /* the flag being parsed, set by mlp_cli_flag() */
+} mlp_args;
+
+/* "--something" */
+bool mlp_cli_is_flag(const char *s);
+/* True if the current argument is --name or --name=VALUE; remembers the flag's name. */
+bool mlp_cli_flag(mlp_args *a, const char *name);
+/* The current flag's value ("--flag value" or "--flag=value"), NULL if missing. */
+const char *mlp_cli_value(mlp_args *a);
+
+/* Each reads the current flag's value, stores it and returns 0, or prints the usage error
+ * and returns MLP_EXIT_USAGE. Ranges are inclusive for sizes, (lo, hi] for floats. */
+int mlp_cli_size(mlp_args *a, size_t lo, size_t hi, size_t *out);
+int mlp_cli_float(mlp_args *a, double lo, double hi, float *out);
+int mlp_cli_name(mlp_args *a, const char *const *names, int n, int *out);
+int mlp_cli_string(mlp_args *a, const char **out);  /* non-empty */
+int mlp_cli_kernels(mlp_args *a, const char **out); /* one this build and CPU can run */
+
+/* Prints "mlp CMD: <message> (see 'mlp help CMD')" and returns MLP_EXIT_USAGE. */
+int mlp_cli_usage(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Prints "mlp: <err>" and returns MLP_EXIT_DATA. */
+int mlp_cli_fail(const mlp_error *err);
+
+/* The shortest decimal that reads back as exactly f ("0.03", not "0.0299999993"), so a
+ * printed command line reproduces a run bit for bit. */
+typedef struct {
+    char s[32];
+} mlp_cli_text;
+mlp_cli_text mlp_cli_exact(float f);
+
+/* "784-16-16-10" */
+void mlp_cli_layout(char *buf, size_t cap, const mlp_net *net);
+
+#endif

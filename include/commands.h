@@ -1,0 +1,18 @@
+/*
+ * commands: mlp's commands, one file each (cmd_*.c, bench.c), listed by main.c. Adding a
+ * command is a new file defining one of these and a line in main.c's table.
+ */
+#ifndef MLP_COMMANDS_H
+#define MLP_COMMANDS_H
+
+typedef struct {
+    const char *name;                   /* "train" */
+    const char *args;                   /* "[DIR]", for the overview */
+    const char *summary;                /* one line, for the overview */
+    const char *help;                   /* `mlp help NAME` and `mlp NAME --help` */
+    int (*main)(int argc, char **argv); /* the arguments after the name; returns the status */
+} mlp_command;
+
+extern const mlp_command mlp_cmd_train, mlp_cmd_eval, mlp_cmd_info, mlp_cmd_bench;
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * cli: argument parsing and printing helpers shared by the command-line files.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mlp_cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "mlp%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'mlp help%s%s')\n", cmd ? " " : "", cmd ? cmd : "");
+    return MLP_EXIT_USAGE;
+}
+
+int mlp_cli_fail(const mlp_error *err)
+{
+    fprintf(stderr, "mlp: %s\n", err->msg);
+    return MLP_EXIT_DATA;
+}
+
+bool mlp_cli_is_flag(const char *s)
+{
+    return s[0] == '-' && s[1] == '-' && s[2];
+}
+
+bool mlp_cli_flag(mlp_args *a, const char *name)
+{
+    size_t n = strlen(name);
+    const char *s = a->argv[a->i];
+    if (strncmp(s, name, n) != 0 || (s[n] != '\0' && s[n] != '='))
+        return false;
+    a->flag = name;
+    return true;
+}
+
+const char *mlp_cli_value(mlp_args *a)
+{
+    const char *eq = strchr(a->argv[a->i], '=');
+    if (eq)
+        return eq + 1;
+    if (a->i + 1 >= a->argc)
+        return NULL;
+    return a->argv[++a->i];
+}
+
+int mlp_cli_size(mlp_args *a, size_t lo, size_t hi, size_t *out)
+{
+    const char *v = mlp_cli_value(a);
+    char *end;
+    if (!v)
+        return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno == ERANGE)
+        return mlp_cli_usage(a->cmd, "%s: '%s' is not a whole number", a->flag, v);
+    if (x < lo || x > hi)
+        return mlp_cli_usage(a->cmd, "%s: %s is out of range (%zu to %zu)", a->flag, v, lo, hi);
+    *out = (size_t)x;
+    return 0;
+}
+
+int mlp_cli_float(mlp_args *a, double lo, double hi, float *out)
+{
+    const char *v = mlp_cli_value(a);
+    char *end;
+    if (!v)
+        return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || *end != '\0' || errno == ERANGE || !isfinite(x))
+        return mlp_cli_usage(a->cmd, "%s: '%s' is not a number", a->flag, v);
+    if (!(x > lo && x <= hi))
+        return mlp_cli_usage(a->cmd, "%s: %s is out of range (more than %g, at most %g)", a->flag,
+                             v, lo, hi);
+    *out = (float)x;
+    return 0;
+}
+
+int mlp_cli_name(mlp_args *a, const char *const *names, int n, int *out)
+{
+    const char *v = mlp_cli_value(a);
+    char list[256] = "";
+    if (!v)
+        return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
+    for (int k = 0; k < n; k++) {
+        if (!strcmp(v, names[k])) {
+            *out = k;
+            return 0;
+        }
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "", names[k]);
+    }
+    return mlp_cli_usage(a->cmd, "%s: unknown value '%s' (one of %s)", a->flag, v, list);
+}
+
+int mlp_cli_string(mlp_args *a, const char **out)
+{
+    const char *v = mlp_cli_value(a);
+    if (!v || !v[0])
+        return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
+    *out = v;
+    return 0;
+}
+
+int mlp_cli_kernels(mlp_args *a, const char **out)
+{
+    const char *v = mlp_cli_value(a);
+    if (!v)
+        return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
+    if (!mlp_kernels_get(v)) {
+        char list[128] = "auto";
+        for (const char *const *k = mlp_kernels_available(); *k; k++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), ", %s", *k);
+        return mlp_cli_usage(a->cmd, "%s: '%s' is not available here (%s)", a->flag, v, list);
+    }
+    *out = v;
+    return 0;
+}
+
+mlp_cli_text mlp_cli_exact(float f)
+{
+    mlp_cli_text t;
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(t.s, sizeof t.s, "%.*g", digits, (double)f);
+        if (strtof(t.s, NULL) == f)
+            break;
+    }
+    return t;
+}
+
+void mlp_cli_layout(char *buf, size_t cap, const mlp_net *net)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t l = 0; l <= net->n_layers && len < cap; l++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%zu", l ? "-" : "", net->sizes[l]);
+}

@@ -1,0 +1,159 @@
+/*
+ * cmd_eval: `mlp eval MODEL [DIR]` (accuracy, confusion matrix, per-class precision and
+ * recall on DIR's test set) and `mlp info MODEL` (architecture and training record).
+ */
+#include "cli.h"
+#include "commands.h"
+#include "eval.h"
+#include "idx.h"
+#include "model.h"
+#include "net.h"
+#include "sgd.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const eval_help =
+    "usage: mlp eval MODEL [DIR]\n"
+    "\n"
+    "Evaluates MODEL on DIR/t10k-images-idx3-ubyte and DIR/t10k-labels-idx1-ubyte (default\n"
+    "DIR: data): accuracy, mean cost, the confusion matrix (rows: true class, columns:\n"
+    "predicted class) and each class's precision and recall.\n";
+
+static const char *const info_help =
+    "usage: mlp info MODEL\n"
+    "\n"
+    "Prints MODEL's architecture, parameter count, training settings, the test accuracy\n"
+    "measured when it was saved and the command line that reproduces it.\n";
+
+static void print_eval(const mlp_eval_result *r)
+{
+    const size_t K = r->classes;
+    printf("accuracy %.2f%% (%zu/%zu)  mean cost %.4f\n\n", 100.0 * mlp_eval_accuracy(r),
+           r->correct, r->n, r->cost);
+    printf("confusion matrix (rows: true class, columns: predicted class)\n     ");
+    for (size_t p = 0; p < K; p++)
+        printf(" %5zu", p);
+    printf("\n");
+    for (size_t t = 0; t < K; t++) {
+        printf("%5zu", t);
+        for (size_t p = 0; p < K; p++)
+            printf(" %5zu", r->confusion[t * K + p]);
+        printf("\n");
+    }
+    printf("\nclass  precision  recall\n");
+    for (size_t c = 0; c < K; c++) {
+        double pr = mlp_eval_precision(r, c), re = mlp_eval_recall(r, c);
+        printf("%5zu", c);
+        if (isnan(pr))
+            printf("  %9s", "-");
+        else
+            printf("  %8.2f%%", 100.0 * pr);
+        if (isnan(re))
+            printf("  %6s\n", "-");
+        else
+            printf("  %6.2f%%\n", 100.0 * re);
+    }
+}
+
+static int eval_main(int argc, char **argv)
+{
+    const char *pos[2] = {NULL, "data"};
+    int n_pos = 0;
+    mlp_net net = {0};
+    mlp_model_meta meta;
+    mlp_set test = {0};
+    mlp_eval_result ev = {0};
+    mlp_error err;
+    int rc = 0;
+
+    for (int i = 0; i < argc; i++) {
+        if (mlp_cli_is_flag(argv[i]))
+            return mlp_cli_usage("eval", "unknown flag '%s'", argv[i]);
+        if (n_pos == 2)
+            return mlp_cli_usage("eval", "unexpected argument '%s'", argv[i]);
+        pos[n_pos++] = argv[i];
+    }
+    if (n_pos == 0)
+        return mlp_cli_usage("eval", "missing MODEL");
+
+    if (mlp_model_load(pos[0], &net, MLP_EVAL_BATCH, &meta, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    if (mlp_idx_load_test(&test, pos[1], &err) != MLP_OK) {
+        rc = mlp_cli_fail(&err);
+        goto out;
+    }
+    if (test.rows != meta.rows || test.cols != meta.cols) {
+        fprintf(stderr, "mlp: %s: model takes %ux%u images, %s has %zux%zu\n", pos[0],
+                (unsigned)meta.rows, (unsigned)meta.cols, pos[1], test.rows, test.cols);
+        rc = MLP_EXIT_DATA;
+        goto out;
+    }
+    if (mlp_eval(&net, &test, &ev, &err) != MLP_OK) {
+        fprintf(stderr, "mlp: %s on %s: %s\n", pos[0], pos[1], err.msg);
+        rc = MLP_EXIT_DATA;
+        goto out;
+    }
+    char layout[256];
+    mlp_cli_layout(layout, sizeof layout, &net);
+    printf("model %s: %s, %s hidden, %s cost\n", pos[0], layout, mlp_act_name(net.act),
+           mlp_cost_name(net.cost));
+    printf("data %s: %zu test images\n", pos[1], test.n);
+    print_eval(&ev);
+out:
+    mlp_eval_free(&ev);
+    mlp_set_free(&test);
+    mlp_net_free(&net);
+    return rc;
+}
+
+static int info_main(int argc, char **argv)
+{
+    mlp_net net;
+    mlp_model_meta meta;
+    mlp_error err;
+    if (argc < 1)
+        return mlp_cli_usage("info", "missing MODEL");
+    if (argc > 1)
+        return mlp_cli_usage(
+            "info", mlp_cli_is_flag(argv[1]) ? "unknown flag '%s'" : "unexpected argument '%s'",
+            argv[1]);
+    if (mlp_cli_is_flag(argv[0]))
+        return mlp_cli_usage("info", "unknown flag '%s'", argv[0]);
+    if (mlp_model_load(argv[0], &net, 1, &meta, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+
+    char layout[256];
+    mlp_cli_layout(layout, sizeof layout, &net);
+    printf("model        %s\n", argv[0]);
+    printf("network      %s (%zu inputs = %ux%u images, %zu classes)\n", layout, net.sizes[0],
+           (unsigned)meta.rows, (unsigned)meta.cols, net.sizes[net.n_layers]);
+    printf("activation   %s hidden, %s outputs\n", mlp_act_name(net.act),
+           net.cost == MLP_COST_XENT ? "softmax" : "sigmoid");
+    printf("cost         %s\n", net.cost == MLP_COST_XENT ? "cross-entropy" : "quadratic");
+    printf("parameters   %zu\n", net.n_params);
+    for (size_t l = 0; l < net.n_layers; l++)
+        printf("  layer %zu    %zu x %zu weights + %zu biases\n", l + 1, net.sizes[l + 1],
+               net.sizes[l], net.sizes[l + 1]);
+    printf("trained      %u epochs on %u images, batch %u, seed %llu\n", (unsigned)meta.epochs,
+           (unsigned)meta.n_train, (unsigned)meta.batch, (unsigned long long)meta.seed);
+    printf("step         learning rate %s", mlp_cli_exact(meta.lr).s);
+    if (meta.schedule == MLP_SCHED_LINEAR)
+        printf(" falling linearly to %s", mlp_cli_exact(meta.lr_end).s);
+    else
+        printf(" (constant)");
+    printf(", momentum %s, L2 weight decay %s\n", mlp_cli_exact(meta.momentum).s,
+           mlp_cli_exact(meta.l2).s);
+    if (meta.test_accuracy >= 0.0f)
+        printf("test         %.2f%% accuracy when saved\n", 100.0 * (double)meta.test_accuracy);
+    printf("command      %s\n", meta.cmdline[0] ? meta.cmdline : "(not recorded)");
+    mlp_net_free(&net);
+    return 0;
+}
+
+const mlp_command mlp_cmd_eval = {"eval", "MODEL [DIR]",
+                                  "evaluate MODEL on DIR's test files (default: data)", eval_help,
+                                  eval_main};
+const mlp_command mlp_cmd_info = {
+    "info", "MODEL", "print a model's architecture and how it was trained", info_help, info_main};
