@@ -20,6 +20,8 @@
 #include "idx.h"
 #include "net.h"
 
+#include <signal.h>
+
 typedef enum { MLP_SCHED_CONSTANT = 0, MLP_SCHED_LINEAR = 1 } mlp_schedule;
 
 typedef struct {
@@ -32,16 +34,39 @@ typedef struct {
     float momentum; /* in [0, 1); 0: plain gradient descent */
 } mlp_sgd_opts;
 
+/* Optional calls into the caller during an epoch. */
+typedef struct {
+    /* after every mini-batch: rows done in this epoch out of total; NULL for none */
+    void (*progress)(void *ctx, size_t done, size_t total);
+    void *ctx;
+    /* checked after every mini-batch: when non-zero, the epoch stops there (MLP_ESTOP) and
+     * mlp_sgd_epoch() continues from that point when called again. NULL for never. */
+    const volatile sig_atomic_t *stop;
+} mlp_sgd_hooks;
+
+/* Everything that decides what training does next, besides the parameters: with the same
+ * state, the same parameters and the same data, training continues bit for bit the same. */
+typedef struct {
+    size_t epoch;       /* epochs completed */
+    size_t pos;         /* rows done in the epoch under way; 0 between epochs */
+    uint64_t rng;       /* shuffling state: the next epoch's order is drawn from it */
+    uint64_t epoch_rng; /* the state the epoch under way drew its order from */
+    double cost;        /* sum of the costs of the rows done in the epoch under way */
+    size_t correct;     /* rows right so far in the epoch under way */
+} mlp_sgd_state;
+
 typedef struct {
     mlp_sgd_opts opt;
-    uint64_t rng;  /* shuffling state, advanced every epoch */
-    size_t *order; /* (n): the visiting order of the training rows */
+    mlp_sgd_state st;
+    mlp_sgd_hooks hooks;
+    size_t *order; /* (n): the visiting order of the epoch under way */
     uint8_t *y;    /* (batch): labels of the batch being trained */
     size_t n;      /* training rows */
     float *vel;    /* (n_params), net's layout: velocities; NULL without momentum */
 } mlp_sgd;
 
 typedef struct {
+    size_t epoch;   /* which epoch (1-based) */
     double cost;    /* mean cost per row, each measured just before its batch's step */
     size_t correct; /* rows the network got right as it trained through them */
     size_t n;       /* rows seen */
@@ -59,14 +84,21 @@ float mlp_sgd_lr(const mlp_sgd_opts *opt, size_t e);
 /* The step for every parameter of net; vel is NULL or (n_params) velocities (mu used). */
 void mlp_sgd_step(mlp_net *net, float *vel, float lr, float l2, float mu);
 
-/* Fisher-Yates shuffle of order[0..n) */
+/* order[0..n) = a permutation of 0..n-1 drawn from rng (Fisher-Yates from the identity, so
+ * the order depends on the generator's state alone) */
 void mlp_sgd_shuffle(size_t *order, size_t n, uint64_t *rng);
+
+/* Puts s in state st (from a checkpoint): redraws the order of the epoch under way. */
+void mlp_sgd_restore(mlp_sgd *s, const mlp_sgd_state *st);
 
 /* Points the network's input rows at rows idx[0..B) of set, and copies their labels to y. */
 void mlp_sgd_gather(mlp_net *net, uint8_t *y, const mlp_set *set, const size_t *idx, size_t B);
 
-/* Epoch e (1-based) of training: one pass over the training set; fills stats. */
-void mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, size_t e,
-                   mlp_epoch_stats *stats);
+/* Trains the next epoch (or the rest of the one under way) on train and fills stats.
+ * MLP_OK: the epoch is complete. MLP_ESTOP: hooks.stop was raised; the epoch stopped after
+ * a mini-batch and a later call finishes it. MLP_ENUMERIC: a mini-batch's cost was NaN or
+ * infinite; err names the epoch and batch, and the parameters must not be trusted. */
+mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epoch_stats *stats,
+                         mlp_error *err);
 
 #endif

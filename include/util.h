@@ -19,10 +19,12 @@
 
 typedef enum {
     MLP_OK = 0,
-    MLP_ENOMEM,  /* an allocation failed or would be too large */
-    MLP_EIO,     /* a file could not be opened, read or written */
-    MLP_EFORMAT, /* a file's contents are malformed or inconsistent */
-    MLP_EARG     /* a caller passed values that make no sense together */
+    MLP_ENOMEM,   /* an allocation failed or would be too large */
+    MLP_EIO,      /* a file could not be opened, read or written */
+    MLP_EFORMAT,  /* a file's contents are malformed or inconsistent */
+    MLP_EARG,     /* a caller passed values that make no sense together */
+    MLP_ESTOP,    /* stopped early because the caller asked (see mlp_sgd_hooks) */
+    MLP_ENUMERIC, /* a cost, gradient or parameter became NaN or infinite */
 } mlp_status;
 
 typedef struct {

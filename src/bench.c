@@ -143,7 +143,10 @@ static int run_config(const config *c, const mlp_data *data, const mlp_kernels *
     for (size_t e = 0; e < epochs; e++) {
         mlp_epoch_stats es;
         double t0 = mlp_now();
-        mlp_sgd_epoch(&sgd, &net, &data->train, e + 1, &es);
+        if (mlp_sgd_epoch(&sgd, &net, &data->train, &es, &err) != MLP_OK) {
+            rc = mlp_cli_fail(&err);
+            goto out;
+        }
         secs[e] = mlp_now() - t0;
         printf("  epoch %zu  %.3f s  cost %.4f\n", e + 1, secs[e], es.cost);
         fflush(stdout);

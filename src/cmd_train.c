@@ -271,27 +271,23 @@ static int train_main(int argc, char **argv)
     fflush(stdout);
 
     double acc = -1.0;
-    for (size_t e = 1; e <= o.epochs; e++) {
+    while (sgd.st.epoch < o.epochs) {
         mlp_epoch_stats es;
         double t0 = mlp_now();
-        mlp_sgd_epoch(&sgd, &net, &data.train, e, &es);
-        double dt = mlp_now() - t0;
-        if (!isfinite(es.cost)) {
-            fprintf(stderr,
-                    "mlp: epoch %zu: the cost is not finite; the learning rate (%g) is probably "
-                    "too high; nothing saved\n",
-                    e, (double)o.lr);
+        if (mlp_sgd_epoch(&sgd, &net, &data.train, &es, &err) != MLP_OK) {
+            fprintf(stderr, "mlp: %s; nothing saved\n", err.msg);
             rc = MLP_EXIT_DATA;
             goto out;
         }
+        double dt = mlp_now() - t0;
         mlp_eval_free(&ev);
         if (mlp_eval(&net, &data.test, &ev, &err) != MLP_OK) {
             rc = mlp_cli_fail(&err);
             goto out;
         }
         acc = mlp_eval_accuracy(&ev);
-        printf("epoch %3zu  cost %.4f  train %6.2f%%  test %6.2f%%  %6.2f s  %8.0f img/s\n", e,
-               es.cost, 100.0 * (double)es.correct / (double)es.n, 100.0 * acc, dt,
+        printf("epoch %3zu  cost %.4f  train %6.2f%%  test %6.2f%%  %6.2f s  %8.0f img/s\n",
+               es.epoch, es.cost, 100.0 * (double)es.correct / (double)es.n, 100.0 * acc, dt,
                (double)es.n / dt);
         fflush(stdout);
     }

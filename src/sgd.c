@@ -7,6 +7,7 @@
 
 #include "backprop.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,7 @@ mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n, const mlp_sgd_
     s->opt = *opt;
     /* A stream of its own, so that changing how many numbers initialisation draws does not
      * change the order the data is visited in. */
-    s->rng = seed ^ 0x73687566666c6521u; /* "shuffle!" */
+    s->st.rng = seed ^ 0x73687566666c6521u; /* "shuffle!" */
     s->order = mlp_alloc_array(n, sizeof *s->order);
     s->y = malloc(opt->batch);
     if (opt->momentum > 0.0f && (s->vel = mlp_alloc_array(net->n_params, sizeof(float))))
@@ -31,8 +32,6 @@ mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n, const mlp_sgd_
         mlp_sgd_free(s);
         return mlp_fail(err, MLP_ENOMEM, "out of memory for the order of %zu images", n);
     }
-    for (size_t i = 0; i < n; i++)
-        s->order[i] = i;
     return MLP_OK;
 }
 
@@ -72,6 +71,8 @@ void mlp_sgd_step(mlp_net *net, float *vel, float lr, float l2, float mu)
 
 void mlp_sgd_shuffle(size_t *order, size_t n, uint64_t *rng)
 {
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
     for (size_t i = n; i > 1; i--) {
         size_t j = (size_t)mlp_rng_below(rng, i);
         size_t t = order[i - 1];
@@ -89,26 +90,56 @@ void mlp_sgd_gather(mlp_net *net, uint8_t *y, const mlp_set *set, const size_t *
     }
 }
 
-void mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, size_t e, mlp_epoch_stats *stats)
+void mlp_sgd_restore(mlp_sgd *s, const mlp_sgd_state *st)
 {
-    const size_t batch = s->opt.batch;
-    const float lr = mlp_sgd_lr(&s->opt, e), l2 = s->opt.l2;
-    double cost = 0.0;
-    size_t correct = 0;
+    s->st = *st;
+    if (s->st.pos > 0) {
+        uint64_t r = s->st.epoch_rng;
+        mlp_sgd_shuffle(s->order, s->n, &r);
+    }
+}
 
-    mlp_sgd_shuffle(s->order, s->n, &s->rng);
-    for (size_t start = 0; start < s->n; start += batch) {
-        size_t B = s->n - start < batch ? s->n - start : batch;
-        mlp_sgd_gather(net, s->y, train, s->order + start, B);
+mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epoch_stats *stats,
+                         mlp_error *err)
+{
+    mlp_sgd_state *st = &s->st;
+    const size_t batch = s->opt.batch, e = st->epoch + 1;
+    const float lr = mlp_sgd_lr(&s->opt, e), l2 = s->opt.l2;
+
+    if (st->pos == 0) { /* a fresh epoch: draw its order */
+        st->epoch_rng = st->rng;
+        mlp_sgd_shuffle(s->order, s->n, &st->rng);
+        st->cost = 0.0;
+        st->correct = 0;
+    }
+    while (st->pos < s->n) {
+        size_t B = s->n - st->pos < batch ? s->n - st->pos : batch;
+        mlp_sgd_gather(net, s->y, train, s->order + st->pos, B);
         mlp_net_forward(net, B);
-        cost += mlp_net_cost(net, s->y, B);
+        double c = mlp_net_cost(net, s->y, B);
+        if (!isfinite(c))
+            return mlp_fail(err, MLP_ENUMERIC,
+                            "epoch %zu, batch %zu: the cost is %s; the learning rate (%g) is "
+                            "probably too high",
+                            e, st->pos / batch + 1, isnan(c) ? "NaN" : "infinite", (double)lr);
+        st->cost += c;
         for (size_t i = 0; i < B; i++)
-            correct += mlp_net_predict_row(net, i) == s->y[i];
+            st->correct += mlp_net_predict_row(net, i) == s->y[i];
         mlp_backprop(net, s->y, B);
         mlp_sgd_step(net, s->vel, lr, l2, s->opt.momentum);
+        st->pos += B;
+        if (s->hooks.progress)
+            s->hooks.progress(s->hooks.ctx, st->pos, s->n);
+        if (s->hooks.stop && *s->hooks.stop && st->pos < s->n)
+            return mlp_fail(err, MLP_ESTOP, "stopped in epoch %zu after %zu of %zu images", e,
+                            st->pos, s->n);
     }
+    stats->epoch = e;
     stats->lr = lr;
-    stats->cost = s->n ? cost / (double)s->n : 0.0;
-    stats->correct = correct;
+    stats->cost = s->n ? st->cost / (double)s->n : 0.0;
+    stats->correct = st->correct;
     stats->n = s->n;
+    st->epoch = e;
+    st->pos = 0;
+    return MLP_OK;
 }

@@ -120,13 +120,16 @@ static void test_epoch_equals_manual_batches(void **state)
     assert_int_equal(mlp_sgd_init(&sb, &b, 7, &o, 9, &err), MLP_OK);
 
     mlp_epoch_stats st;
-    mlp_sgd_epoch(&sa, &a, &d.train, 1, &st);
+    assert_int_equal(mlp_sgd_epoch(&sa, &a, &d.train, &st, &err), MLP_OK);
+    assert_int_equal(st.epoch, 1);
+    assert_int_equal(sa.st.epoch, 1);
+    assert_int_equal(sa.st.pos, 0);
     assert_int_equal(st.n, 7);
     assert_true(st.correct <= 7);
     assert_true(st.cost > 0 && isfinite(st.cost));
 
     /* by hand: batches of 3, 3 and 1 */
-    mlp_sgd_shuffle(sb.order, 7, &sb.rng);
+    mlp_sgd_shuffle(sb.order, 7, &sb.st.rng);
     assert_memory_equal(sa.order, sb.order, 7 * sizeof(size_t));
     double cost = 0;
     const size_t starts[3] = {0, 3, 6}, sizes[3] = {3, 3, 1};
@@ -152,7 +155,7 @@ static void test_epoch_equals_manual_batches(void **state)
     assert_int_equal(mlp_net_init(&c, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 3, &err), MLP_OK);
     mlp_net_init_params(&c, 2);
     assert_int_equal(mlp_sgd_init(&sc, &c, 6, &o, 9, &err), MLP_OK);
-    mlp_sgd_epoch(&sc, &c, &d.train, 1, &st);
+    assert_int_equal(mlp_sgd_epoch(&sc, &c, &d.train, &st, &err), MLP_OK);
     assert_memory_not_equal(a.params, c.params, a.n_params * sizeof(float));
 
     mlp_sgd_free(&sa);
@@ -184,10 +187,10 @@ static void test_training_lowers_the_cost(void **state)
         .batch = 10, .epochs = 11, .lr = 3.0f, .lr_end = 0.3f, .schedule = MLP_SCHED_LINEAR};
     assert_int_equal(mlp_sgd_init(&sgd, &net, d.train.n, &o, 1, &err), MLP_OK);
     mlp_epoch_stats first, last;
-    mlp_sgd_epoch(&sgd, &net, &d.train, 1, &first);
+    assert_int_equal(mlp_sgd_epoch(&sgd, &net, &d.train, &first, &err), MLP_OK);
     assert_true(first.lr == 3.0f);
     for (size_t e = 2; e <= 11; e++)
-        mlp_sgd_epoch(&sgd, &net, &d.train, e, &last);
+        assert_int_equal(mlp_sgd_epoch(&sgd, &net, &d.train, &last, &err), MLP_OK);
     assert_true(fabsf(last.lr - 0.3f) < 1e-6f);
     assert_true(last.cost < 0.5 * first.cost);
     assert_true(last.correct > first.correct);
@@ -196,6 +199,123 @@ static void test_training_lowers_the_cost(void **state)
     mlp_data_free(&d);
     tu_rm_rf(dir);
     free(dir);
+}
+
+typedef struct {
+    size_t calls, last;
+    volatile sig_atomic_t *stop;
+    size_t stop_after; /* raise stop once this many rows are done */
+} hook_log;
+
+static void on_progress(void *ctx, size_t done, size_t total)
+{
+    hook_log *h = ctx;
+    assert_true(done > h->last && done <= total);
+    h->calls++;
+    h->last = done;
+    if (h->stop && done >= h->stop_after)
+        *h->stop = 1;
+}
+
+/* Two fresh trainers of the same net, seed and data, for comparing runs. */
+typedef struct {
+    char *dir;
+    mlp_data d;
+    mlp_net net[2];
+    mlp_sgd sgd[2];
+} pair;
+
+static void make_pair(pair *p, float lr)
+{
+    mlp_error err;
+    p->dir = tu_tmpdir();
+    memset(&p->d, 0, sizeof p->d);
+    tu_write_synthetic(p->dir, 53, 5, 3, 3, 3, 4);
+    assert_int_equal(mlp_idx_load(&p->d, p->dir, &err), MLP_OK);
+    const size_t s[] = {9, 5, 3};
+    const mlp_sgd_opts o = {.batch = 4, .epochs = 3, .lr = lr, .momentum = 0.5f, .l2 = 0.001f};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(mlp_net_init(&p->net[k], s, 3, MLP_ACT_TANH, MLP_COST_XENT, 4, &err),
+                         MLP_OK);
+        mlp_net_init_params(&p->net[k], 8);
+        assert_int_equal(mlp_sgd_init(&p->sgd[k], &p->net[k], 53, &o, 8, &err), MLP_OK);
+    }
+}
+
+static void drop_pair(pair *p)
+{
+    for (int k = 0; k < 2; k++) {
+        mlp_sgd_free(&p->sgd[k]);
+        mlp_net_free(&p->net[k]);
+    }
+    mlp_data_free(&p->d);
+    tu_rm_rf(p->dir);
+    free(p->dir);
+}
+
+/* Stopping mid-epoch and continuing gives exactly the uninterrupted result, and so does
+ * continuing in a fresh trainer restored from the saved state, parameters and velocities. */
+static void test_stop_and_resume_mid_epoch(void **state)
+{
+    (void)state;
+    pair p;
+    mlp_error err;
+    mlp_epoch_stats st, st2;
+    make_pair(&p, 0.3f);
+    for (int e = 0; e < 2; e++)
+        assert_int_equal(mlp_sgd_epoch(&p.sgd[0], &p.net[0], &p.d.train, &st, &err), MLP_OK);
+
+    volatile sig_atomic_t stop = 0;
+    hook_log h = {.stop = &stop, .stop_after = 20};
+    p.sgd[1].hooks = (mlp_sgd_hooks){on_progress, &h, &stop};
+    assert_int_equal(mlp_sgd_epoch(&p.sgd[1], &p.net[1], &p.d.train, &st2, &err), MLP_ESTOP);
+    assert_non_null(strstr(err.msg, "epoch 1"));
+    assert_int_equal(p.sgd[1].st.pos, 20);
+    assert_int_equal(h.calls, 5);
+
+    /* a fresh trainer picks up from the saved state */
+    mlp_net n3;
+    mlp_sgd s3;
+    const size_t sz[] = {9, 5, 3};
+    assert_int_equal(mlp_net_init(&n3, sz, 3, MLP_ACT_TANH, MLP_COST_XENT, 4, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&s3, &n3, 53, &p.sgd[1].opt, 99, &err), MLP_OK);
+    memcpy(n3.params, p.net[1].params, n3.n_params * sizeof(float));
+    memcpy(s3.vel, p.sgd[1].vel, n3.n_params * sizeof(float));
+    mlp_sgd_restore(&s3, &p.sgd[1].st);
+    assert_int_equal(mlp_sgd_epoch(&s3, &n3, &p.d.train, &st2, &err), MLP_OK);
+    assert_int_equal(st2.epoch, 1);
+    assert_int_equal(mlp_sgd_epoch(&s3, &n3, &p.d.train, &st2, &err), MLP_OK);
+    assert_int_equal(st2.epoch, 2);
+    assert_memory_equal(n3.params, p.net[0].params, n3.n_params * sizeof(float));
+    assert_true(st2.cost == st.cost && st2.correct == st.correct);
+
+    /* and the interrupted trainer itself finishes the epoch where it stopped */
+    stop = 0;
+    h.stop = NULL;
+    assert_int_equal(mlp_sgd_epoch(&p.sgd[1], &p.net[1], &p.d.train, &st2, &err), MLP_OK);
+    assert_int_equal(h.last, 53);
+    p.sgd[1].hooks.progress = NULL;
+    assert_int_equal(mlp_sgd_epoch(&p.sgd[1], &p.net[1], &p.d.train, &st2, &err), MLP_OK);
+    assert_memory_equal(p.net[1].params, p.net[0].params, n3.n_params * sizeof(float));
+    mlp_sgd_free(&s3);
+    mlp_net_free(&n3);
+    drop_pair(&p);
+}
+
+static void test_divergence_is_reported_with_epoch_and_batch(void **state)
+{
+    (void)state;
+    pair p;
+    mlp_error err;
+    mlp_epoch_stats st;
+    make_pair(&p, 1e30f);
+    mlp_status rc = MLP_OK;
+    for (int e = 0; e < 3 && rc == MLP_OK; e++)
+        rc = mlp_sgd_epoch(&p.sgd[0], &p.net[0], &p.d.train, &st, &err);
+    assert_int_equal(rc, MLP_ENUMERIC);
+    assert_non_null(strstr(err.msg, "epoch 1, batch "));
+    assert_non_null(strstr(err.msg, "learning rate"));
+    drop_pair(&p);
 }
 
 int main(void)
@@ -207,6 +327,8 @@ int main(void)
         cmocka_unit_test(test_shuffle_is_a_seeded_permutation),
         cmocka_unit_test(test_epoch_equals_manual_batches),
         cmocka_unit_test(test_training_lowers_the_cost),
+        cmocka_unit_test(test_stop_and_resume_mid_epoch),
+        cmocka_unit_test(test_divergence_is_reported_with_epoch_and_batch),
     };
     return cmocka_run_group_tests_name("sgd", tests, NULL, NULL);
 }
