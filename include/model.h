@@ -14,7 +14,7 @@
  *   ..      4      u32 hidden activation: 0 sigmoid, 1 tanh, 2 relu
  *   ..      4      u32 cost: 0 quadratic (sigmoid outputs), 1 cross-entropy (softmax outputs)
  *   ..      8      u32 rows, u32 cols of the input images (rows * cols = inputs)
- *   ..      4      u32 epochs trained
+ *   ..      4      u32 epochs planned (--epochs)
  *   ..      4      u32 mini-batch size
  *   ..      4      f32 learning rate (of the first epoch)
  *   ..      4      u32 learning-rate schedule: 0 constant, 1 linear
@@ -28,11 +28,24 @@
  *   ..      N      the command line, without a terminating NUL
  *   ..      8      u64 P, number of parameters; must equal what the layer sizes imply
  *   ..      4P     f32 parameters in the layout of net.h: W0 b0 W1 b1 ...
+ *   ..      4      u32 S: 1 if the training state follows, 0 if not
+ *   ..      8      u64 epochs completed                          } the training state:
+ *   ..      8      u64 images done in the epoch under way, or 0  } what `mlp train --resume`
+ *   ..      8      u64 shuffling generator state                 } needs to continue exactly
+ *   ..      8      u64 generator state of the epoch under way    } where the run stopped
+ *   ..      8      f64 sum of the costs of the epoch under way   }
+ *   ..      8      u64 images right in the epoch under way       }
+ *   ..      4      u32 CRC-32 of the training labels              }
+ *   ..      16     kernel implementation, NUL-padded ASCII        }
+ *   ..      4      u32 V: 1 if velocities follow (momentum), 0    }
+ *   ..      4P·V   f32 velocities, in the parameters' layout      }
  *   ..      4      u32 CRC-32 (IEEE, as zlib) of every byte before it
  *
- * The file ends there. Saving writes a temporary file in the same directory, flushes and
- * syncs it, then renames it over the destination: a failed or interrupted save leaves the
- * previous file as it was, never half of a new one.
+ * The file ends there. Every model `mlp train` writes is also a checkpoint: it carries the
+ * training state. Saving writes a temporary file in the same directory, flushes and syncs it,
+ * renames it over the destination and syncs the directory: a failed or interrupted save
+ * leaves the previous file as it was, never half of a new one. Non-finite parameters are
+ * never written.
  */
 #ifndef MLP_MODEL_H
 #define MLP_MODEL_H
@@ -45,7 +58,7 @@
 
 typedef struct {
     uint32_t rows, cols;                     /* input image shape */
-    uint32_t epochs;                         /* epochs trained */
+    uint32_t epochs;                         /* epochs planned */
     uint32_t batch;                          /* mini-batch size */
     float lr;                                /* learning rate of the first epoch */
     uint32_t schedule;                       /* mlp_schedule */
@@ -56,15 +69,33 @@ typedef struct {
     uint32_t n_train;                        /* training images */
     float test_accuracy;                     /* [0, 1], or -1 when not measured */
     char cmdline[MLP_MODEL_MAX_CMDLINE + 1]; /* NUL-terminated */
+    /* the training state; all zero when has_state is 0 */
+    uint32_t has_state;
+    uint64_t done_epochs; /* epochs completed */
+    uint64_t pos;         /* images done in the epoch under way; 0 between epochs */
+    uint64_t rng;         /* shuffling generator state */
+    uint64_t epoch_rng;   /* generator state the epoch under way drew its order from */
+    double cost;          /* sum of the costs so far in the epoch under way */
+    uint64_t correct;     /* images right so far in the epoch under way */
+    uint32_t data_crc;    /* CRC-32 of the training labels */
+    char kernels[16];     /* implementation that trained it, NUL-terminated */
+    float *vel;           /* (n_params) velocities or NULL. Save: read only. Load: allocated,
+                           * released by mlp_model_meta_free() */
 } mlp_model_meta;
 
+/* Writes net and meta to path as described above. MLP_ENUMERIC, and nothing written, if a
+ * parameter or velocity is NaN or infinite. */
 mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_model_meta *meta,
                           mlp_error *err);
 
+void mlp_model_meta_free(mlp_model_meta *meta);
+
 /* Reads path into a new network (net must not hold one) able to run batches of max_batch
- * rows. Refuses, naming the file and the problem, anything inconsistent: bad magic or
- * version, sizes out of range, a length that is not exactly what the header implies, a
- * parameter that is NaN or infinite, or a checksum mismatch. */
+ * rows or of the model's training batch, whichever is larger, and meta (free with
+ * mlp_model_meta_free). Refuses, naming the file and the problem, anything inconsistent: bad magic
+ * or version, sizes out of range, a length that is not exactly what the header implies, a training
+ * state that does not add up, a parameter or velocity that is NaN or infinite, or a checksum
+ * mismatch. */
 mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_model_meta *meta,
                           mlp_error *err);
 

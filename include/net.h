@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #define MLP_MAX_LAYERS 8          /* weight layers, so at most 7 hidden layers */
-#define MLP_MAX_WIDTH  (1u << 20) /* neurons (or inputs) in one layer */
+#define MLP_MAX_WIDTH  (1u << 30) /* neurons (or inputs) in one layer; memory decides first */
 #define MLP_MAX_BATCH  (1u << 16)
 
 typedef enum { MLP_ACT_SIGMOID = 0, MLP_ACT_TANH = 1, MLP_ACT_RELU = 2 } mlp_act;
@@ -63,6 +63,10 @@ typedef struct mlp_net {
 
 /* Number of parameters of a layout; false (and *n untouched) if it overflows or is invalid. */
 bool mlp_net_count_params(const size_t *sizes, size_t n_sizes, size_t *n);
+
+/* Bytes mlp_net_init() allocates for this layout and batch (parameters, gradients, caches);
+ * false if the figure overflows. */
+bool mlp_net_bytes(const size_t *sizes, size_t n_sizes, size_t max_batch, size_t *bytes);
 
 /* Allocates a network with the given layer sizes (n_sizes >= 2) for batches of up to max_batch
  * rows. Parameters start at zero; call mlp_net_init_params() or load them. */

@@ -57,6 +57,18 @@ static inline bool mlp_add_size(size_t a, size_t b, size_t *out)
 /* malloc of n * size bytes, NULL when the product overflows or memory is short. */
 void *mlp_alloc_array(size_t n, size_t size);
 
+/* Bytes of physical memory, SIZE_MAX if unknown. Linux lets malloc succeed far beyond what it
+ * can later deliver and kills the process when the pages are touched, so anything sized by a
+ * file or a flag is compared with this first and refused with the figure. */
+size_t mlp_mem_total(void);
+
+/* MLP_OK if `bytes` (what: "the network", "the pixels", ...) fits in physical memory,
+ * otherwise MLP_ENOMEM with a message giving both figures. */
+mlp_status mlp_mem_check(size_t bytes, const char *what, mlp_error *err);
+
+/* "12.3 MB": a byte count for people, in buf (at least 16 bytes). */
+const char *mlp_bytes_text(char *buf, size_t cap, double bytes);
+
 /* --- random numbers: splitmix64 (Steele, Lea, Flood 2014), state passed by the caller --- */
 uint64_t mlp_rng_u64(uint64_t *state);
 /* uniform in [0, n), without modulo bias; n > 0 */

@@ -104,6 +104,7 @@ static int eval_main(int argc, char **argv)
 out:
     mlp_eval_free(&ev);
     mlp_set_free(&test);
+    mlp_model_meta_free(&meta);
     mlp_net_free(&net);
     return rc;
 }
@@ -136,8 +137,16 @@ static int info_main(int argc, char **argv)
     for (size_t l = 0; l < net.n_layers; l++)
         printf("  layer %zu    %zu x %zu weights + %zu biases\n", l + 1, net.sizes[l + 1],
                net.sizes[l], net.sizes[l + 1]);
-    printf("trained      %u epochs on %u images, batch %u, seed %llu\n", (unsigned)meta.epochs,
-           (unsigned)meta.n_train, (unsigned)meta.batch, (unsigned long long)meta.seed);
+    if (meta.has_state)
+        printf("trained      %llu of %u epochs", (unsigned long long)meta.done_epochs,
+               (unsigned)meta.epochs);
+    else
+        printf("trained      %u epochs", (unsigned)meta.epochs);
+    printf(" on %u images, batch %u, seed %llu\n", (unsigned)meta.n_train, (unsigned)meta.batch,
+           (unsigned long long)meta.seed);
+    if (meta.has_state && meta.pos)
+        printf("             and %llu images of epoch %llu\n", (unsigned long long)meta.pos,
+               (unsigned long long)meta.done_epochs + 1);
     printf("step         learning rate %s", mlp_cli_exact(meta.lr).s);
     if (meta.schedule == MLP_SCHED_LINEAR)
         printf(" falling linearly to %s", mlp_cli_exact(meta.lr_end).s);
@@ -148,6 +157,10 @@ static int info_main(int argc, char **argv)
     if (meta.test_accuracy >= 0.0f)
         printf("test         %.2f%% accuracy when saved\n", 100.0 * (double)meta.test_accuracy);
     printf("command      %s\n", meta.cmdline[0] ? meta.cmdline : "(not recorded)");
+    if (meta.has_state)
+        printf("checkpoint   %s kernels; 'mlp train DIR --resume %s%s' continues it\n",
+               meta.kernels, argv[0], meta.done_epochs < meta.epochs ? "" : " --epochs N");
+    mlp_model_meta_free(&meta);
     mlp_net_free(&net);
     return 0;
 }

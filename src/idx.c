@@ -116,6 +116,13 @@ static mlp_status read_images(mlp_set *s, const char *path, mlp_error *err)
     s->rows = x.dims[1];
     s->cols = x.dims[2];
     s->dim = s->rows * s->cols; /* cannot overflow: n * rows * cols was checked */
+    size_t bytes;
+    if (!mlp_mul_size(x.n_values, sizeof(float), &bytes)) {
+        st = mlp_fail(err, MLP_ENOMEM, "%s: too many pixels", path);
+        goto out;
+    }
+    if ((st = mlp_mem_check(bytes, path, err)) != MLP_OK)
+        goto out;
     s->x = mlp_alloc_array(x.n_values, sizeof(float));
     if (!s->x) {
         st = mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu pixels", path, x.n_values);

@@ -55,6 +55,43 @@ static void put64(header *h, uint64_t v)
     put32(h, (uint32_t)(v >> 32));
 }
 
+static uint64_t double_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static double bits_double(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+/* Bytes of the state section after its flag, without the velocities */
+#define STATE_FIXED (6 * 8 + 4 + 16 + 4)
+
+/* The state section, from the flag S up to (not including) the velocities. */
+static void build_state(header *h, const mlp_model_meta *m)
+{
+    h->len = 0;
+    put32(h, m->has_state ? 1 : 0);
+    if (!m->has_state)
+        return;
+    put64(h, m->done_epochs);
+    put64(h, m->pos);
+    put64(h, m->rng);
+    put64(h, m->epoch_rng);
+    put64(h, double_bits(m->cost));
+    put64(h, m->correct);
+    put32(h, m->data_crc);
+    memset(h->buf + h->len, 0, 16);
+    memcpy(h->buf + h->len, m->kernels, strnlen(m->kernels, 15));
+    h->len += 16;
+    put32(h, m->vel ? 1 : 0);
+}
+
 static void build_header(header *h, const mlp_net *net, const mlp_model_meta *m)
 {
     size_t cmd_len = strnlen(m->cmdline, MLP_MODEL_MAX_CMDLINE);
@@ -87,24 +124,53 @@ static void build_header(header *h, const mlp_net *net, const mlp_model_meta *m)
     put64(h, net->n_params);
 }
 
-/* Writes header, parameters and checksum to f. */
-static bool write_body(FILE *f, const header *h, const mlp_net *net)
+/* Writes n floats little-endian, updating the checksum. */
+static bool write_floats(FILE *f, const float *v, size_t count, uint32_t *crc)
 {
     unsigned char out[4 * CHUNK];
-    uint32_t crc = mlp_crc32(0, h->buf, h->len);
-    if (fwrite(h->buf, 1, h->len, f) != h->len)
-        return false;
-    for (size_t i = 0; i < net->n_params; i += CHUNK) {
-        size_t n = net->n_params - i < CHUNK ? net->n_params - i : CHUNK;
+    for (size_t i = 0; i < count; i += CHUNK) {
+        size_t n = count - i < CHUNK ? count - i : CHUNK;
         for (size_t k = 0; k < n; k++)
-            mlp_put_u32(out + 4 * k, float_bits(net->params[i + k]));
-        crc = mlp_crc32(crc, out, 4 * n);
+            mlp_put_u32(out + 4 * k, float_bits(v[i + k]));
+        *crc = mlp_crc32(*crc, out, 4 * n);
         if (fwrite(out, 1, 4 * n, f) != 4 * n)
             return false;
     }
+    return true;
+}
+
+static bool write_bytes(FILE *f, const header *h, uint32_t *crc)
+{
+    *crc = mlp_crc32(*crc, h->buf, h->len);
+    return fwrite(h->buf, 1, h->len, f) == h->len;
+}
+
+/* Writes header, parameters, training state and checksum to f. */
+static bool write_body(FILE *f, header *h, const mlp_net *net, const mlp_model_meta *m)
+{
+    uint32_t crc = 0;
     unsigned char tail[4];
+    build_header(h, net, m);
+    if (!write_bytes(f, h, &crc) || !write_floats(f, net->params, net->n_params, &crc))
+        return false;
+    build_state(h, m);
+    if (!write_bytes(f, h, &crc))
+        return false;
+    if (m->has_state && m->vel && !write_floats(f, m->vel, net->n_params, &crc))
+        return false;
     mlp_put_u32(tail, crc);
     return fwrite(tail, 1, 4, f) == 4;
+}
+
+static bool all_finite(const float *v, size_t n, size_t *bad)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i])) {
+            *bad = i;
+            return false;
+        }
+    }
+    return true;
 }
 
 /* fsync the directory holding path, so the rename itself survives a power cut. */
@@ -134,10 +200,15 @@ mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_model_
     int len = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     if (len < 0 || (size_t)len >= sizeof tmp)
         return mlp_fail(err, MLP_EARG, "%s: path too long", path);
+    size_t bad;
+    if (!all_finite(net->params, net->n_params, &bad))
+        return mlp_fail(err, MLP_ENUMERIC, "%s: not saved: parameter %zu is %s", path, bad,
+                        isnan(net->params[bad]) ? "NaN" : "infinite");
+    if (meta->has_state && meta->vel && !all_finite(meta->vel, net->n_params, &bad))
+        return mlp_fail(err, MLP_ENUMERIC, "%s: not saved: velocity %zu is not finite", path, bad);
     h = malloc(sizeof *h);
     if (!h)
         return mlp_fail(err, MLP_ENOMEM, "%s: out of memory", path);
-    build_header(h, net, meta);
 
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
     if (fd < 0 && errno == EEXIST && unlink(tmp) == 0) /* left by a crashed run of ours */
@@ -152,7 +223,7 @@ mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_model_
         close(fd);
         goto fail;
     }
-    if (!write_body(f, h, net) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    if (!write_body(f, h, net, meta) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
         st = mlp_fail(err, MLP_EIO, "%s: write failed: %s", tmp, strerror(errno));
         fclose(f);
         goto fail;
@@ -277,7 +348,8 @@ static mlp_status read_header(reader *r, size_t *sizes, size_t *n_sizes, uint32_
     m->lr_end = bits_float(lr_end);
     m->l2 = bits_float(l2);
     m->momentum = bits_float(mom);
-    if (!(m->lr > 0.0f && m->lr_end >= 0.0f && m->l2 >= 0.0f && isfinite(m->lr) &&
+    if (m->batch < 1 || m->batch > MLP_MAX_BATCH || m->epochs < 1 ||
+        !(m->lr > 0.0f && m->lr_end >= 0.0f && m->l2 >= 0.0f && isfinite(m->lr) &&
           isfinite(m->lr_end) && isfinite(m->l2) && m->momentum >= 0.0f && m->momentum < 1.0f) ||
         m->schedule > 1)
         return mlp_fail(r->err, MLP_EFORMAT, "%s: training settings out of range", p);
@@ -297,13 +369,76 @@ static mlp_status read_header(reader *r, size_t *sizes, size_t *n_sizes, uint32_
     if (!mlp_net_count_params(sizes, *n_sizes, &want_params) || n_params != want_params)
         return mlp_fail(r->err, MLP_EFORMAT, "%s: %llu parameters, the layer sizes imply %zu", p,
                         (unsigned long long)n_params, want_params);
-    /* The length check that guards the allocation: parameters and checksum must be exactly
-     * what is left of the file. */
-    if (!mlp_mul_size(want_params, 4, &want_len) || !mlp_add_size(want_len, r->pos + 4, &want_len))
+    /* The length check that guards the allocation: what is left of the file must be the
+     * parameters, the state flag and the checksum, and possibly the state with or without
+     * velocities. */
+    size_t pbytes, bare, with_state, with_vel;
+    if (!mlp_mul_size(want_params, 4, &pbytes) || !mlp_add_size(pbytes, r->pos + 8, &bare) ||
+        !mlp_add_size(bare, STATE_FIXED, &with_state) ||
+        !mlp_add_size(with_state, pbytes, &with_vel))
         return mlp_fail(r->err, MLP_EFORMAT, "%s: parameter count overflows", p);
-    if (want_len != r->size)
+    if (r->size != bare && r->size != with_state && r->size != with_vel) {
+        want_len = r->size < bare ? bare : r->size < with_state ? with_state : with_vel;
         return mlp_fail(r->err, MLP_EFORMAT, "%s: %s: file is %zu bytes, its header implies %zu", p,
                         r->size < want_len ? "truncated" : "trailing bytes", r->size, want_len);
+    }
+    return MLP_OK;
+}
+
+/* Reads the state section (flag, state, velocities) and checks that it adds up. */
+static mlp_status read_state(reader *r, size_t n_params, mlp_model_meta *m)
+{
+    const char *p = r->path;
+    uint32_t flag, has_vel;
+    uint64_t cost;
+    mlp_status st;
+    if ((st = get32(r, &flag)) != MLP_OK)
+        return st;
+    if (flag > 1)
+        return mlp_fail(r->err, MLP_EFORMAT, "%s: training state flag is %u", p, (unsigned)flag);
+    if (flag == 0) {
+        if (r->pos + 4 != r->size)
+            return mlp_fail(r->err, MLP_EFORMAT, "%s: bytes after the parameters but no state", p);
+        return MLP_OK;
+    }
+    m->has_state = 1;
+    if ((st = get64(r, &m->done_epochs)) != MLP_OK || (st = get64(r, &m->pos)) != MLP_OK ||
+        (st = get64(r, &m->rng)) != MLP_OK || (st = get64(r, &m->epoch_rng)) != MLP_OK ||
+        (st = get64(r, &cost)) != MLP_OK || (st = get64(r, &m->correct)) != MLP_OK ||
+        (st = get32(r, &m->data_crc)) != MLP_OK || (st = get(r, m->kernels, 16)) != MLP_OK ||
+        (st = get32(r, &has_vel)) != MLP_OK)
+        return st;
+    m->cost = bits_double(cost);
+    /* a short name of lower-case letters and digits, NUL-terminated */
+    size_t len = strnlen(m->kernels, 16);
+    bool named = len > 0 && len < 16;
+    for (size_t i = 0; i < len; i++)
+        named = named && ((m->kernels[i] >= 'a' && m->kernels[i] <= 'z') ||
+                          (m->kernels[i] >= '0' && m->kernels[i] <= '9'));
+    if (!named)
+        return mlp_fail(r->err, MLP_EFORMAT, "%s: kernel name is not a name", p);
+    if (m->done_epochs > m->epochs || m->pos > m->n_train ||
+        (m->pos > 0 && m->done_epochs >= m->epochs) || m->correct > m->pos ||
+        !(m->cost >= 0.0 && isfinite(m->cost)) || (m->pos == 0 && (m->correct || m->cost != 0.0)))
+        return mlp_fail(r->err, MLP_EFORMAT, "%s: training state does not add up", p);
+    if (has_vel > 1 || (has_vel == 1) != (m->momentum > 0.0f))
+        return mlp_fail(r->err, MLP_EFORMAT, "%s: velocities %s, but momentum is %g", p,
+                        has_vel == 1 ? "present" : "missing", (double)m->momentum);
+    if (r->pos + 4 + (has_vel ? 4 * n_params : 0) != r->size)
+        return mlp_fail(r->err, MLP_EFORMAT, "%s: length does not match the training state", p);
+    if (!has_vel)
+        return MLP_OK;
+    m->vel = mlp_alloc_array(n_params, sizeof(float));
+    if (!m->vel)
+        return mlp_fail(r->err, MLP_ENOMEM, "%s: out of memory for %zu velocities", p, n_params);
+    unsigned char buf[4 * CHUNK];
+    for (size_t i = 0; i < n_params; i += CHUNK) {
+        size_t n = n_params - i < CHUNK ? n_params - i : CHUNK;
+        if ((st = get(r, buf, 4 * n)) != MLP_OK)
+            return st;
+        for (size_t k = 0; k < n; k++)
+            m->vel[i + k] = bits_float(mlp_get_u32(buf + 4 * k));
+    }
     return MLP_OK;
 }
 
@@ -330,6 +465,8 @@ mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_
 
     if ((st = read_header(&r, sizes, &n_sizes, &act, &cost, meta)) != MLP_OK)
         goto out;
+    if (max_batch < meta->batch)
+        max_batch = meta->batch; /* room to go on training with the saved batch size */
     if ((st = mlp_net_init(net, sizes, n_sizes, (mlp_act)act, (mlp_cost)cost, max_batch, err)) !=
         MLP_OK)
         goto out;
@@ -340,6 +477,8 @@ mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_
         for (size_t k = 0; k < n; k++)
             net->params[i + k] = bits_float(mlp_get_u32(buf + 4 * k));
     }
+    if ((st = read_state(&r, net->n_params, meta)) != MLP_OK)
+        goto out;
     uint32_t crc = r.crc;
     if ((st = get32(&r, &stored_crc)) != MLP_OK)
         goto out;
@@ -355,9 +494,20 @@ mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_
             goto out;
         }
     }
+    size_t bad;
+    if (meta->vel && !all_finite(meta->vel, net->n_params, &bad))
+        st = mlp_fail(err, MLP_EFORMAT, "%s: velocity %zu is not finite", path, bad);
 out:
     fclose(r.f);
-    if (st != MLP_OK)
+    if (st != MLP_OK) {
         mlp_net_free(net);
+        mlp_model_meta_free(meta);
+    }
     return st;
+}
+
+void mlp_model_meta_free(mlp_model_meta *meta)
+{
+    free(meta->vel);
+    meta->vel = NULL;
 }

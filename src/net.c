@@ -43,28 +43,56 @@ bool mlp_net_count_params(const size_t *sizes, size_t n_sizes, size_t *n)
     return true;
 }
 
+/* Floats of each buffer mlp_net_init allocates; false on overflow. */
+typedef struct {
+    size_t params, cache, wish, rows; /* rows: pointers */
+} net_counts;
+
+static bool count(const size_t *sizes, size_t n_sizes, size_t max_batch, net_counts *c)
+{
+    size_t units = 0;
+    for (size_t l = 0; l < n_sizes; l++)
+        if (!mlp_add_size(units, sizes[l], &units))
+            return false;
+    return mlp_net_count_params(sizes, n_sizes, &c->params) &&
+           mlp_mul_size(max_batch, units, &c->cache) &&
+           mlp_mul_size(max_batch, units - sizes[0], &c->wish) &&
+           mlp_mul_size(max_batch, n_sizes - 1, &c->rows);
+}
+
+bool mlp_net_bytes(const size_t *sizes, size_t n_sizes, size_t max_batch, size_t *bytes)
+{
+    net_counts c;
+    size_t floats, b, r;
+    return count(sizes, n_sizes, max_batch, &c) && mlp_mul_size(c.params, 2, &floats) &&
+           mlp_add_size(floats, c.cache, &floats) && mlp_add_size(floats, c.wish, &floats) &&
+           mlp_mul_size(floats, sizeof(float), &b) && mlp_mul_size(c.rows, sizeof(float *), &r) &&
+           mlp_add_size(b, r, bytes);
+}
+
 mlp_status mlp_net_init(mlp_net *net, const size_t *sizes, size_t n_sizes, mlp_act act,
                         mlp_cost cost, size_t max_batch, mlp_error *err)
 {
-    size_t n_params, n_units = 0, n_cache, n_wish;
+    net_counts c;
+    size_t bytes;
+    mlp_status st;
 
     memset(net, 0, sizeof *net);
     if (n_sizes < 2 || n_sizes > MLP_MAX_LAYERS + 1)
         return mlp_fail(err, MLP_EARG, "a network needs 1 to %d weight layers, not %zu",
                         MLP_MAX_LAYERS, n_sizes - (n_sizes > 0));
-    for (size_t l = 0; l < n_sizes; l++) {
+    for (size_t l = 0; l < n_sizes; l++)
         if (sizes[l] == 0 || sizes[l] > MLP_MAX_WIDTH)
             return mlp_fail(err, MLP_EARG, "layer %zu has %zu neurons; allowed: 1 to %u", l,
                             sizes[l], MLP_MAX_WIDTH);
-        n_units += sizes[l];
-    }
     if (max_batch == 0 || max_batch > MLP_MAX_BATCH)
         return mlp_fail(err, MLP_EARG, "batch of %zu rows; allowed: 1 to %u", max_batch,
                         MLP_MAX_BATCH);
-    if (!mlp_net_count_params(sizes, n_sizes, &n_params) ||
-        !mlp_mul_size(max_batch, n_units, &n_cache) ||
-        !mlp_mul_size(max_batch, n_units - sizes[0], &n_wish))
+    if (!count(sizes, n_sizes, max_batch, &c) || !mlp_net_bytes(sizes, n_sizes, max_batch, &bytes))
         return mlp_fail(err, MLP_ENOMEM, "network too large for this machine's address space");
+    if ((st = mlp_mem_check(bytes, "the network", err)) != MLP_OK)
+        return st;
+    size_t n_params = c.params, n_cache = c.cache, n_wish = c.wish;
 
     net->n_layers = n_sizes - 1;
     memcpy(net->sizes, sizes, n_sizes * sizeof *sizes);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 mlp_status mlp_fail(mlp_error *err, mlp_status code, const char *fmt, ...)
 {
@@ -28,6 +29,39 @@ void *mlp_alloc_array(size_t n, size_t size)
     if (!mlp_mul_size(n, size, &bytes))
         return NULL;
     return malloc(bytes ? bytes : 1);
+}
+
+size_t mlp_mem_total(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    size_t total;
+    if (pages <= 0 || page <= 0 || !mlp_mul_size((size_t)pages, (size_t)page, &total))
+        return SIZE_MAX;
+    return total;
+}
+
+const char *mlp_bytes_text(char *buf, size_t cap, double bytes)
+{
+    static const char *const unit[] = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB"};
+    int u = 0;
+    while (bytes >= 1000.0 && u < 6) {
+        bytes /= 1000.0;
+        u++;
+    }
+    snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", bytes, unit[u]);
+    return buf;
+}
+
+mlp_status mlp_mem_check(size_t bytes, const char *what, mlp_error *err)
+{
+    size_t total = mlp_mem_total();
+    char need[32], have[32];
+    if (bytes <= total)
+        return MLP_OK;
+    return mlp_fail(err, MLP_ENOMEM,
+                    "%s needs %zu bytes (%s), more than this machine's memory (%s)", what, bytes,
+                    mlp_bytes_text(need, sizeof need, (double)bytes),
+                    mlp_bytes_text(have, sizeof have, (double)total));
 }
 
 uint64_t mlp_rng_u64(uint64_t *state)

@@ -91,7 +91,7 @@ static void test_round_trip_bit_for_bit(void **state)
     assert_int_equal(net.sizes[2], 3);
     assert_int_equal(net.act, MLP_ACT_TANH);
     assert_int_equal(net.cost, MLP_COST_XENT);
-    assert_int_equal(net.max_batch, 5);
+    assert_int_equal(net.max_batch, 10); /* room for its own batch of 10, more than the 5 asked */
     assert_memory_equal(net.params, f->net.params, net.n_params * sizeof(float));
     assert_int_equal(meta.rows, 2);
     assert_int_equal(meta.cols, 3);
@@ -119,7 +119,7 @@ static void test_round_trip_bit_for_bit(void **state)
     /* the documented layout: magic, version 1, and the size the header implies */
     assert_memory_equal(b1, "MLPM\1\0\0\0", 8);
     size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + 4 * 7 + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
-                  4 * net.n_params + 4;
+                  4 * net.n_params + 4 + 4;
     assert_int_equal(n1, want);
     free(b1);
     free(b2);
@@ -215,6 +215,9 @@ static void test_bad_fields_refused(void **state)
         {40, 3, "inputs"},
         {44, 0, "inputs"},
         {56, 0, "settings"},
+        {52, 0, "settings"},
+        {52, 0x7fffffff, "settings"},
+        {48, 0, "settings"},
         {56, 0x7fc00000, "settings"},
         {60, 2, "settings"},
         {68, 0xbf800000, "settings"},
@@ -298,13 +301,133 @@ static void test_failed_save_keeps_previous_file(void **state)
     free(before);
 }
 
+/* The fixture's meta with a training state: mid-epoch, with velocities (momentum 0.5). */
+static float *with_state(fixture *f)
+{
+    float *vel = malloc(f->net.n_params * sizeof *vel);
+    for (size_t i = 0; i < f->net.n_params; i++)
+        vel[i] = 0.01f * (float)i - 0.2f;
+    f->meta.has_state = 1;
+    f->meta.done_epochs = 7;
+    f->meta.pos = 300;
+    f->meta.rng = 0xfedcba9876543210u;
+    f->meta.epoch_rng = 0x0123456789abcdefu;
+    f->meta.cost = 12.5;
+    f->meta.correct = 250;
+    f->meta.data_crc = 0xdeadbeef;
+    strcpy(f->meta.kernels, "avx2");
+    f->meta.vel = vel;
+    return vel;
+}
+
+static void test_training_state_round_trip(void **state)
+{
+    fixture *f = *state;
+    float *vel = with_state(f);
+    mlp_net net;
+    mlp_model_meta m;
+    mlp_error err;
+    save(f);
+    assert_int_equal(mlp_model_load(f->path, &net, 1, &m, &err), MLP_OK);
+    assert_int_equal(m.has_state, 1);
+    assert_true(m.done_epochs == 7 && m.pos == 300 && m.correct == 250);
+    assert_true(m.rng == 0xfedcba9876543210u && m.epoch_rng == 0x0123456789abcdefu);
+    assert_true(m.cost == 12.5);
+    assert_int_equal(m.data_crc, 0xdeadbeef);
+    assert_string_equal(m.kernels, "avx2");
+    assert_non_null(m.vel);
+    assert_memory_equal(m.vel, vel, net.n_params * sizeof(float));
+    assert_memory_equal(net.params, f->net.params, net.n_params * sizeof(float));
+    mlp_model_meta_free(&m);
+    assert_null(m.vel);
+    mlp_net_free(&net);
+
+    /* without momentum there are no velocities, and the file is shorter by them */
+    size_t n_with, n_without;
+    free(tu_read_file(f->path, &n_with));
+    f->meta.momentum = 0.0f;
+    f->meta.vel = NULL;
+    save(f);
+    free(tu_read_file(f->path, &n_without));
+    assert_int_equal(n_with - n_without, 4 * f->net.n_params);
+    assert_int_equal(mlp_model_load(f->path, &net, 1, &m, &err), MLP_OK);
+    assert_null(m.vel);
+    mlp_net_free(&net);
+    free(vel);
+}
+
+/* Truncations and flipped bytes of a checkpoint are refused as well. */
+static void test_damaged_checkpoints_refused(void **state)
+{
+    fixture *f = *state;
+    float *vel = with_state(f);
+    size_t n;
+    save(f);
+    unsigned char *b = tu_read_file(f->path, &n);
+    char p[4096];
+    tu_path(p, f->dir, "ck.bin");
+    for (size_t len = 0; len < n; len++) {
+        tu_write_file(p, b, len);
+        expect_refused(p, NULL);
+    }
+    for (size_t i = 0; i < n; i++) {
+        b[i] ^= 0x10;
+        tu_write_file(p, b, n);
+        expect_refused(p, NULL);
+        b[i] ^= 0x10;
+    }
+    /* inconsistent states with a valid checksum */
+    size_t st = n - 4 - 4 * f->net.n_params - (6 * 8 + 4 + 16 + 4) - 4; /* the flag S */
+    const struct {
+        size_t off;
+        uint32_t v;
+        const char *want;
+    } cases[] = {
+        {st, 2, "state flag"},
+        {st + 4, 13, "does not add up"},              /* done epochs > planned 12 */
+        {st + 4 + 8, 778, "does not add up"},         /* position beyond the 777 images */
+        {st + 4 + 40, 301, "does not add up"},        /* more right than done */
+        {st + 4 + 36, 0x7ff00000, "does not add up"}, /* cost = infinity (high word) */
+        {st + 4 + 52, 0x00585641, "kernel name"},     /* "AVX" */
+        {st + 4 + 68, 0, "velocities"},               /* momentum but no velocities */
+        {n - 4 - 4 * 3, 0x7fc00000, "velocity"},      /* a NaN velocity */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        write_with_field(p, b, n, cases[k].off, cases[k].v, true);
+        expect_refused(p, cases[k].want);
+    }
+    free(b);
+    free(vel);
+}
+
+static void test_nothing_non_finite_is_saved(void **state)
+{
+    fixture *f = *state;
+    mlp_error err;
+    size_t n1, n2;
+    save(f);
+    unsigned char *before = tu_read_file(f->path, &n1);
+    f->net.params[3] = NAN;
+    assert_int_equal(mlp_model_save(f->path, &f->net, &f->meta, &err), MLP_ENUMERIC);
+    assert_non_null(strstr(err.msg, "parameter 3 is NaN"));
+    f->net.params[3] = INFINITY;
+    assert_int_equal(mlp_model_save(f->path, &f->net, &f->meta, &err), MLP_ENUMERIC);
+    unsigned char *after = tu_read_file(f->path, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(before, after, n1);
+    assert_int_equal(count_entries(f->dir), 1);
+    free(before);
+    free(after);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_round_trip_bit_for_bit),          T(test_every_truncation_refused),
         T(test_every_flipped_byte_refused),      T(test_bad_fields_refused),
-        T(test_failed_save_keeps_previous_file),
+        T(test_failed_save_keeps_previous_file), T(test_training_state_round_trip),
+        T(test_damaged_checkpoints_refused),     T(test_nothing_non_finite_is_saved),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

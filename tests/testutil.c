@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 char *tu_tmpdir(void)
 {
@@ -154,6 +156,47 @@ int tu_run_mlp(const char *args, char *out, size_t out_cap, char *err, size_t er
     tu_rm_rf(dir);
     free(dir);
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+}
+
+int tu_spawn_mlp(const char *args, const char *out_path, const char *err_path)
+{
+    const char *bin = getenv("MLP_BIN");
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "exec %s %s >'%s' 2>'%s'", bin && bin[0] ? bin : "./mlp", args,
+             out_path, err_path);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return (int)pid;
+}
+
+bool tu_wait_for_text(const char *path, const char *text, double timeout)
+{
+    double end = mlp_now() + timeout;
+    do {
+        size_t len = 0;
+        unsigned char *buf = tu_read_file(path, &len);
+        if (buf) {
+            buf = realloc(buf, len + 1);
+            buf[len] = '\0';
+            bool found = strstr((const char *)buf, text) != NULL;
+            free(buf);
+            if (found)
+                return true;
+        }
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+    } while (mlp_now() < end);
+    return false;
+}
+
+int tu_wait_exit(int pid)
+{
+    int ws;
+    assert_int_equal(waitpid((pid_t)pid, &ws, 0), pid);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
 }
 
 size_t tu_count_lines(const char *s)

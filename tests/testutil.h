@@ -39,6 +39,16 @@ void tu_write_synthetic(const char *dir, uint32_t n_train, uint32_t n_test, uint
  * (each cap bytes, NUL-terminated). Returns the exit status, or -1 if it did not exit. */
 int tu_run_mlp(const char *args, char *out, size_t out_cap, char *err, size_t err_cap);
 
+/* Starts "$MLP_BIN args" in the background with stdout and stderr going to the given files;
+ * returns its pid (the program itself, not a shell). */
+int tu_spawn_mlp(const char *args, const char *out_path, const char *err_path);
+
+/* Waits until the file at path contains text (true) or timeout seconds pass (false). */
+bool tu_wait_for_text(const char *path, const char *text, double timeout);
+
+/* waitpid() for pid; returns the exit status, or 128 + the signal that ended it. */
+int tu_wait_exit(int pid);
+
 /* Number of '\n'-terminated lines in s. */
 size_t tu_count_lines(const char *s);
 
