@@ -39,7 +39,7 @@ LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC)))
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
 
-.PHONY: all test asan portable data train bench clean format check-cmocka help
+.PHONY: all test asan portable fuzz data train bench clean format check-cmocka help
 
 all: $(MLP)
 
@@ -78,6 +78,29 @@ asan:
 portable:
 	$(MAKE) PORTABLE=1 test
 
+# libFuzzer targets: tests/fuzz_NAME.c, seeds in tests/corpus/NAME/. Each runs FUZZ_TIME
+# seconds on a working copy of its corpus in build/fuzz, so the seeds in git stay as they are.
+# Built with the plain C kernels: the parsers are what is fuzzed, and the instrumented SIMD
+# templates take minutes to compile.
+FUZZ_CC   ?= clang
+FUZZ_TIME ?= 60
+FUZZ_SRC  := $(filter-out src/main.c src/cli.c src/bench.c src/cmd_%.c,$(SRC))
+FUZZERS   := $(patsubst tests/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz_*.c))
+
+build/fuzz/fuzz_%: tests/fuzz_%.c $(FUZZ_SRC) $(wildcard include/*.h src/*.h)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -DMLP_PORTABLE -Iinclude -o $@ $< $(FUZZ_SRC) -lm -lpthread
+
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do \
+	  name=$${f#build/fuzz/fuzz_}; work=build/fuzz/corpus-$$name; mkdir -p $$work; \
+	  echo "fuzz: $$name for $(FUZZ_TIME) s"; \
+	  $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $$work tests/corpus/$$name \
+	    2>build/fuzz/$$name.log || { tail -40 build/fuzz/$$name.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|stat::peak_rss_mb" build/fuzz/$$name.log; \
+	done
+
 data:
 	bash data/fetch $(DATASET)
 
@@ -100,6 +123,7 @@ help:
 	@echo "make test       build and run the cmocka suite (SAN=1: under ASan+UBSan)"
 	@echo "make asan       the suite under AddressSanitizer and UBSan"
 	@echo "make portable   the suite with the plain C kernels only (PORTABLE=1)"
+	@echo "make fuzz       run each libFuzzer target FUZZ_TIME seconds (default 60; needs clang)"
 	@echo "make data       fetch and verify MNIST into data/ (DATASET=fashion: data/fashion/)"
 	@echo "make train      fetch MNIST if missing, then ./mlp train data/"
 	@echo "make bench      time training epochs of the default network on MNIST"
