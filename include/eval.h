@@ -8,6 +8,9 @@
 #include "idx.h"
 #include "net.h"
 
+/* Most rows one forward pass of an evaluation takes (labels are gathered on the stack). */
+#define MLP_EVAL_MAX_STEP 4096
+
 typedef struct {
     size_t n;          /* rows evaluated */
     size_t correct;    /* rows whose largest output is their label */
@@ -19,6 +22,10 @@ typedef struct {
 /* Evaluates net on every row of s. Fails if a label is not below the network's class count
  * or the images do not have the network's input size. */
 mlp_status mlp_eval(mlp_net *net, const mlp_set *s, mlp_eval_result *r, mlp_error *err);
+
+/* The same for rows[0..n) of s only (rows NULL: the first n). */
+mlp_status mlp_eval_rows(mlp_net *net, const mlp_set *s, const size_t *rows, size_t n,
+                         mlp_eval_result *r, mlp_error *err);
 
 /* Fraction of correct rows, 0 when empty. */
 double mlp_eval_accuracy(const mlp_eval_result *r);

@@ -6,9 +6,8 @@
  *   backward_w   dW(out,in) = dy(B,out)^T . x(B,in)      db(out) = sum over rows of dy
  *   backward_x   dx(B,in)  = (dy(B,out) . W(out,in)) * act'(a(B,in))
  *
- * and the gradient-descent update sgd.c asks for, elementwise over n values:
- *
- *   step         u = g + l2 * w;  v = mu * v + u (when v is given, else v = u);  w -= lr * v
+ * and the gradient-descent update sgd.c asks for (see mlp_step), elementwise, then row by row
+ * for the max-norm constraint.
  *
  * act' is written with the activation's output a: sigmoid' = a(1-a), tanh' = 1-a^2,
  * relu' = [a > 0]; MLP_KACT_NONE leaves the product as it is. x is given as B row pointers,
@@ -26,6 +25,7 @@
 
 #include "pool.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The SIMD kernels need x86-64 and GCC or Clang's target attributes; PORTABLE=1 leaves them
@@ -41,6 +41,15 @@ typedef enum {
     MLP_KACT_RELU,
 } mlp_kact;
 
+/* One step's settings. u = g + l2 * w; with a velocity v: v = mu * v + u, then u = v, or
+ * with Nesterov momentum u = u + mu * v; finally w -= lr * u. With maxnorm > 0, each row of
+ * a weight matrix (one neuron's incoming weights) whose L2 norm exceeds maxnorm is scaled
+ * back onto it. */
+typedef struct {
+    float lr, l2, mu, maxnorm;
+    bool nesterov;
+} mlp_step;
+
 /* One implementation. Each function computes the part of its product given by a range of
  * columns: output neurons [j0, j1) for forward (columns of y) and backward_w (rows of dW and
  * entries of db), input neurons [k0, k1) for backward_x (columns of dx). */
@@ -52,7 +61,9 @@ typedef struct mlp_kernels {
                        size_t in, size_t out, size_t j0, size_t j1);
     void (*backward_x)(float *dx, const float *dy, const float *W, const float *a, size_t B,
                        size_t in, size_t out, mlp_kact act, size_t k0, size_t k1);
-    void (*step)(float *w, float *v, const float *g, size_t n, float lr, float l2, float mu);
+    void (*step)(float *w, float *v, const float *g, size_t n, const mlp_step *s);
+    /* rows of w (rows, cols) longer than maxnorm are scaled to length maxnorm */
+    void (*clip_rows)(float *w, size_t rows, size_t cols, float maxnorm);
     /* Peak probe for benchmarks: `iters` rounds of independent multiply-adds on registers,
      * enough chains to hide the latency; returns the flops done (2 per multiply-add). */
     double (*probe)(size_t iters);
@@ -84,7 +95,7 @@ void mlp_k_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dx,
                       mlp_kact act);
 /* The step on a layer's (rows, row_len) weights or its (rows, 1) biases, split by rows */
 void mlp_k_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v, const float *g,
-                size_t rows, size_t row_len, float lr, float l2, float mu);
+                size_t rows, size_t row_len, const mlp_step *s);
 
 /* The implementations, for kernels.c's table and the tests. */
 extern const mlp_kernels mlp_kernels_ref, mlp_kernels_portable;

@@ -14,20 +14,20 @@
  *   ..      4      u32 hidden activation: 0 sigmoid, 1 tanh, 2 relu
  *   ..      4      u32 cost: 0 quadratic (sigmoid outputs), 1 cross-entropy (softmax outputs)
  *   ..      8      u32 rows, u32 cols of the input images (rows * cols = inputs)
- *   ..      4      u32 epochs planned (--epochs)
- *   ..      4      u32 mini-batch size
- *   ..      4      f32 learning rate (of the first epoch)
- *   ..      4      u32 learning-rate schedule: 0 constant, 1 linear
- *   ..      4      f32 learning rate of the last epoch (linear schedule)
- *   ..      4      f32 L2 weight decay
- *   ..      4      f32 momentum
+ *   ..      80     the training options (sgd.h), in this order:
+ *                    u32 epochs planned, u32 batch, u32 schedule (0 constant, 1 linear,
+ *                    2 step, 3 cosine), f32 lr, f32 lr_end, u32 lr_step, f32 lr_gamma,
+ *                    u32 warmup, f32 l2, f32 momentum, u32 nesterov (0/1), f32 maxnorm,
+ *                    f32 drop_in, f32 drop_hidden, f32 translate, f32 rotate, f32 scale,
+ *                    f32 elastic_alpha, f32 elastic_sigma, u32 validation images
  *   ..      8      u64 seed
- *   ..      4      u32 training images
+ *   ..      4      u32 training images (validation included)
  *   ..      4      f32 test accuracy of these parameters, in [0, 1]; -1 when not measured
  *   ..      4      u32 N, bytes of the command line that trained the model (< 4096)
  *   ..      N      the command line, without a terminating NUL
  *   ..      8      u64 P, number of parameters; must equal what the layer sizes imply
- *   ..      4P     f32 parameters in the layout of net.h: W0 b0 W1 b1 ...
+ *   ..      4P     f32 parameters in the layout of net.h: W0 b0 W1 b1 ...; with validation,
+ *                  those of the epoch with the best validation accuracy
  *   ..      4      u32 S: 1 if the training state follows, 0 if not
  *   ..      8      u64 epochs completed                          } the training state:
  *   ..      8      u64 images done in the epoch under way, or 0  } what `mlp train --resume`
@@ -37,8 +37,13 @@
  *   ..      8      u64 images right in the epoch under way       }
  *   ..      4      u32 CRC-32 of the training labels              }
  *   ..      16     kernel implementation, NUL-padded ASCII        }
+ *   ..      4      f32 best validation accuracy, -1 if none       }
+ *   ..      4      u32 epoch that reached it                      }
  *   ..      4      u32 V: 1 if velocities follow (momentum), 0    }
  *   ..      4P·V   f32 velocities, in the parameters' layout      }
+ *   ..      4      u32 C: 1 if the last epoch's parameters follow }
+ *                  (they differ from the ones above), 0           }
+ *   ..      4P·C   f32 those parameters                           }
  *   ..      4      u32 CRC-32 (IEEE, as zlib) of every byte before it
  *
  * The file ends there. Every model `mlp train` writes is also a checkpoint: it carries the
@@ -51,6 +56,7 @@
 #define MLP_MODEL_H
 
 #include "net.h"
+#include "sgd.h"
 
 #define MLP_MODEL_VERSION     1
 #define MLP_MODEL_MAX_CMDLINE 4095
@@ -58,15 +64,9 @@
 
 typedef struct {
     uint32_t rows, cols;                     /* input image shape */
-    uint32_t epochs;                         /* epochs planned */
-    uint32_t batch;                          /* mini-batch size */
-    float lr;                                /* learning rate of the first epoch */
-    uint32_t schedule;                       /* mlp_schedule */
-    float lr_end;                            /* learning rate of the last epoch */
-    float l2;                                /* weight decay */
-    float momentum;                          /* velocity decay, [0, 1) */
-    uint64_t seed;                           /* seed of initialisation and shuffling */
-    uint32_t n_train;                        /* training images */
+    mlp_sgd_opts opt;                        /* how it was (or is being) trained */
+    uint64_t seed;                           /* seed of initialisation and every random choice */
+    uint32_t n_train;                        /* training images, validation ones included */
     float test_accuracy;                     /* [0, 1], or -1 when not measured */
     char cmdline[MLP_MODEL_MAX_CMDLINE + 1]; /* NUL-terminated */
     /* the training state; all zero when has_state is 0 */
@@ -79,8 +79,13 @@ typedef struct {
     uint64_t correct;     /* images right so far in the epoch under way */
     uint32_t data_crc;    /* CRC-32 of the training labels */
     char kernels[16];     /* implementation that trained it, NUL-terminated */
-    float *vel;           /* (n_params) velocities or NULL. Save: read only. Load: allocated,
-                           * released by mlp_model_meta_free() */
+    float best_val;       /* best validation accuracy so far, -1 if none */
+    uint32_t best_epoch;  /* the epoch that reached it */
+    float *vel;           /* (n_params) velocities or NULL */
+    float *cur;           /* (n_params) the last epoch's parameters, when the file's own are
+                           * the best-by-validation ones and differ; else NULL.
+                           * Save: vel and cur are read only. Load: allocated, released by
+                           * mlp_model_meta_free() */
 } mlp_model_meta;
 
 /* Writes net and meta to path as described above. MLP_ENUMERIC, and nothing written, if a

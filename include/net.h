@@ -56,9 +56,21 @@ typedef struct mlp_net {
     float *a[MLP_MAX_LAYERS + 1];       /* views into acts: a[l] is (max_batch, sizes[l]) */
     float *d[MLP_MAX_LAYERS + 1];       /* views into wish: d[l] is (max_batch, sizes[l]) */
     const float **rows[MLP_MAX_LAYERS]; /* rows[l] (max_batch): each row of a[l], see above */
-    const float **row_ptrs;             /* (n_layers * max_batch): what rows[] point into */
-    const mlp_kernels *kern;            /* the matrix products; mlp_net_init picks "auto" */
-    mlp_pool *pool;                     /* threads they may use; NULL: the caller's alone */
+    const float **row_ptrs;             /* (2 * n_layers * max_batch): what rows[], drop_rows[]
+                                         * point into */
+    /* Dropout, for training (sgd.c sets keep and drop_seed around its own passes): the inputs
+     * of weight layer l are each kept with probability keep[l] and scaled by 1/keep[l], the
+     * rest set to 0 ("inverted" dropout, Srivastava et al. 2014). keep[l] = 1: none. */
+    float keep[MLP_MAX_LAYERS];
+    uint64_t drop_seed;                      /* the next forward pass draws its masks from it */
+    float *mask;                             /* (max_batch, sum(sizes[0..L-1])): 0 or 1/keep */
+    float *dropped;                          /* same shape: the inputs after dropout */
+    const float **drop_rows[MLP_MAX_LAYERS]; /* rows of dropped, layer by layer */
+    const float *const *x[MLP_MAX_LAYERS];   /* the rows layer l's product read in the last
+                                              * forward pass: rows[l] or drop_rows[l] */
+    float *m[MLP_MAX_LAYERS];                /* views into mask, (max_batch, sizes[l]) */
+    const mlp_kernels *kern;                 /* the matrix products; mlp_net_init picks "auto" */
+    mlp_pool *pool;                          /* threads they may use; NULL: the caller's alone */
 } mlp_net;
 
 /* Number of parameters of a layout; false (and *n untouched) if it overflows or is invalid. */

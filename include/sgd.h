@@ -1,37 +1,63 @@
 /*
- * sgd: averaged mini-batch gradient descent.
+ * sgd: averaged mini-batch gradient descent, and what shapes it.
  *
- * Each epoch visits the training set in a fresh order drawn from the seed, in mini-batches of
- * `batch` rows (the last, partial batch is used, not dropped). For every batch: gather its
- * rows into the network's input, forward pass, cost, backprop (which leaves the batch-mean
- * gradient in net->grads), and the step
+ * Each epoch visits the training rows in a fresh order drawn from the seed, in mini-batches
+ * of `batch` rows (the last, partial batch is used, not dropped). For every batch: gather its
+ * rows into the network's input (augmented, if asked), forward pass (with dropout, if asked),
+ * cost, backprop (which leaves the batch-mean gradient in net->grads), and the step
  *
  *     w -= lr * (dC/dw + l2 * w)      for every weight
  *     b -= lr * dC/db                 for every bias
  *
- * where l2 (weight decay) pulls weights towards zero, and lr follows the schedule: constant,
- * or falling linearly from lr at the first epoch to lr_end at the last. With momentum mu,
- * each parameter keeps a velocity v = mu * v + (its gradient term above) and moves by
- * -lr * v instead (the form PyTorch's SGD uses). The step lives here and only here.
+ * where l2 (weight decay) pulls weights towards zero. With momentum mu each parameter keeps a
+ * velocity v = mu * v + (its gradient term above) and moves by -lr * v (PyTorch's form), or
+ * with Nesterov momentum by -lr * (gradient term + mu * v). With a max-norm constraint c,
+ * every neuron's incoming weights are scaled back after the step if their length exceeds c
+ * (Srivastava et al. 2014). lr follows the schedule, epoch by epoch:
+ *
+ *     constant   lr
+ *     linear     from lr at the first epoch to lr_end at the last
+ *     step       lr * gamma^floor((epoch - 1) / step)
+ *     cosine     from lr to lr_end along half a cosine (Loshchilov and Hutter 2017)
+ *
+ * and, during the first `warmup` epochs, is scaled by the fraction of the warm-up done, batch
+ * by batch. The step lives here and only here. Every random choice (order, dropout masks,
+ * augmentation, the validation split) comes from the seed, so a run can be repeated, or
+ * resumed anywhere, bit for bit.
  */
 #ifndef MLP_SGD_H
 #define MLP_SGD_H
 
+#include "augment.h"
 #include "idx.h"
 #include "net.h"
 
 #include <signal.h>
 
-typedef enum { MLP_SCHED_CONSTANT = 0, MLP_SCHED_LINEAR = 1 } mlp_schedule;
+typedef enum {
+    MLP_SCHED_CONSTANT = 0,
+    MLP_SCHED_LINEAR = 1,
+    MLP_SCHED_STEP = 2,
+    MLP_SCHED_COSINE = 3,
+} mlp_schedule;
 
 typedef struct {
     size_t batch;  /* rows per mini-batch, <= net->max_batch */
     size_t epochs; /* planned epochs; the schedule runs over them */
-    float lr;      /* learning rate of the first epoch */
-    float lr_end;  /* learning rate of the last epoch (linear schedule) */
+    float lr;      /* learning rate of the first epoch (after any warm-up) */
+    float lr_end;  /* learning rate of the last epoch (linear, cosine) */
     mlp_schedule schedule;
-    float l2;       /* weight decay coefficient, >= 0 */
-    float momentum; /* in [0, 1); 0: plain gradient descent */
+    size_t lr_step;    /* step schedule: every lr_step epochs ... */
+    float lr_gamma;    /* ... the rate is multiplied by lr_gamma */
+    size_t warmup;     /* epochs over which the rate ramps up from 0; 0: none */
+    float l2;          /* weight decay coefficient, >= 0 */
+    float momentum;    /* in [0, 1); 0: plain gradient descent */
+    bool nesterov;     /* Nesterov's form of momentum */
+    float maxnorm;     /* largest length of a neuron's incoming weights; 0: unbounded */
+    float drop_in;     /* dropout: probability of dropping an input pixel; 0: none */
+    float drop_hidden; /* dropout: probability of dropping a hidden neuron's output; 0: none */
+    mlp_augment aug;   /* random changes to training images */
+    size_t val;        /* training rows held out for validation (chosen by the seed) */
 } mlp_sgd_opts;
 
 /* Optional calls into the caller during an epoch. */
@@ -44,8 +70,9 @@ typedef struct {
     const volatile sig_atomic_t *stop;
 } mlp_sgd_hooks;
 
-/* Everything that decides what training does next, besides the parameters: with the same
- * state, the same parameters and the same data, training continues bit for bit the same. */
+/* Everything that decides what training does next, besides the parameters and velocities:
+ * with the same state, options, parameters and data, training continues bit for bit the
+ * same. */
 typedef struct {
     size_t epoch;       /* epochs completed */
     size_t pos;         /* rows done in the epoch under way; 0 between epochs */
@@ -59,10 +86,16 @@ typedef struct {
     mlp_sgd_opts opt;
     mlp_sgd_state st;
     mlp_sgd_hooks hooks;
-    size_t *order; /* (n): the visiting order of the epoch under way */
-    uint8_t *y;    /* (batch): labels of the batch being trained */
-    size_t n;      /* training rows */
-    float *vel;    /* (n_params), net's layout: velocities; NULL without momentum */
+    uint64_t seed;      /* dropout masks and augmentations are derived from it */
+    size_t n;           /* training rows (the set's, less the validation rows) */
+    size_t *rows;       /* (n): the set's rows used for training */
+    size_t *val_rows;   /* (opt.val): the set's rows held out for validation */
+    size_t *order;      /* (n): the visiting order of the epoch under way, indices into rows */
+    size_t *batch_rows; /* (batch): the set's rows of the batch under way */
+    uint8_t *y;         /* (batch): labels of the batch under way */
+    float *vel;         /* (n_params), net's layout: velocities; NULL without momentum */
+    float *scratch;     /* augmentation scratch, one slice per thread; NULL without it */
+    size_t scratch_len; /* floats per slice */
 } mlp_sgd;
 
 typedef struct {
@@ -70,19 +103,24 @@ typedef struct {
     double cost;    /* mean cost per row, each measured just before its batch's step */
     size_t correct; /* rows the network got right as it trained through them */
     size_t n;       /* rows seen */
-    float lr;       /* learning rate used */
+    float lr;       /* learning rate at the end of the epoch */
 } mlp_epoch_stats;
 
-/* Prepares training of net on n rows. */
-mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n, const mlp_sgd_opts *opt,
-                        uint64_t seed, mlp_error *err);
+/* True if the options make sense on their own (mlp_sgd_init also checks them against the
+ * network and the data). */
+bool mlp_sgd_opts_valid(const mlp_sgd_opts *opt);
+
+/* Prepares training of net on a set of n_set rows of rows x cols images (opt.val of them held
+ * out). Checks the options. */
+mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n_set, size_t rows, size_t cols,
+                        const mlp_sgd_opts *opt, uint64_t seed, mlp_error *err);
 void mlp_sgd_free(mlp_sgd *s);
 
-/* The learning rate of epoch e (1-based) under opt's schedule. */
-float mlp_sgd_lr(const mlp_sgd_opts *opt, size_t e);
+/* The learning rate at fraction frac (0 to 1) of the way through epoch e (1-based). */
+float mlp_sgd_lr(const mlp_sgd_opts *opt, size_t e, double frac);
 
-/* The step for every parameter of net; vel is NULL or (n_params) velocities (mu used). */
-void mlp_sgd_step(mlp_net *net, float *vel, float lr, float l2, float mu);
+/* The step for every parameter of net; vel is NULL or (n_params) velocities. */
+void mlp_sgd_step(mlp_net *net, float *vel, const mlp_sgd_opts *opt, float lr);
 
 /* order[0..n) = a permutation of 0..n-1 drawn from rng (Fisher-Yates from the identity, so
  * the order depends on the generator's state alone) */

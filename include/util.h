@@ -75,6 +75,10 @@ uint64_t mlp_rng_u64(uint64_t *state);
 uint64_t mlp_rng_below(uint64_t *state, uint64_t n);
 /* uniform float in [0, 1) with 24 random bits */
 float mlp_rng_uniform(uint64_t *state);
+/* A seed for a stream of its own, from a seed and two numbers (say, an epoch and an image):
+ * streams for different (a, b) are unrelated, and none depends on how many numbers another
+ * stream drew, so work can be split or resumed anywhere. */
+uint64_t mlp_rng_derive(uint64_t seed, uint64_t a, uint64_t b);
 /* standard normal, Box-Muller; consumes exactly two draws */
 double mlp_rng_normal(uint64_t *state);
 

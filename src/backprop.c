@@ -30,12 +30,20 @@ void mlp_backprop(mlp_net *net, const uint8_t *y, size_t B)
         size_t in = net->sizes[l], out = net->sizes[l + 1];
         /* Own weights and bias: dW(out,in) = d[l+1]^T . a[l], db = column sums of d[l+1]. */
         mlp_k_backward_w(net->kern, net->pool, mlp_net_threads(net, l), net->dW[l], net->db[l],
-                         net->d[l + 1], net->rows[l], B, in, out);
+                         net->d[l + 1], net->x[l], B, in, out);
         /* Wishes passed down: d[l](B,in) = (d[l+1] . W[l]) * act'(a[l]). Nobody asks the
          * pixels of layer 0 to change. */
         if (l > 0)
             mlp_k_backward_x(net->kern, net->pool, mlp_net_threads(net, l - 1), net->d[l],
                              net->d[l + 1], net->W[l], net->a[l], B, in, out,
                              mlp_net_layer_act(net, l - 1));
+        /* Dropped inputs pass nothing down; kept ones were scaled by 1/keep: the wish is
+         * multiplied by the same mask. */
+        if (l > 0 && net->keep[l] < 1.0f) {
+            float *d = net->d[l];
+            const float *m = net->m[l];
+            for (size_t i = 0; i < B * in; i++)
+                d[i] *= m[i];
+        }
     }
 }

@@ -126,7 +126,8 @@ static int run_config(const config *c, const mlp_data *data, const mlp_kernels *
                        .momentum = c->momentum};
     size_t max_batch = c->batch > MLP_EVAL_BATCH ? c->batch : MLP_EVAL_BATCH;
     if (mlp_net_init(&net, sizes, n, c->act, c->cost, max_batch, &err) != MLP_OK ||
-        mlp_sgd_init(&sgd, &net, data->train.n, &so, 1, &err) != MLP_OK) {
+        mlp_sgd_init(&sgd, &net, data->train.n, data->train.rows, data->train.cols, &so, 1, &err) !=
+            MLP_OK) {
         rc = mlp_cli_fail(&err);
         goto out;
     }

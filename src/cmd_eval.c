@@ -137,29 +137,46 @@ static int info_main(int argc, char **argv)
     for (size_t l = 0; l < net.n_layers; l++)
         printf("  layer %zu    %zu x %zu weights + %zu biases\n", l + 1, net.sizes[l + 1],
                net.sizes[l], net.sizes[l + 1]);
+    const mlp_sgd_opts *o = &meta.opt;
     if (meta.has_state)
-        printf("trained      %llu of %u epochs", (unsigned long long)meta.done_epochs,
-               (unsigned)meta.epochs);
+        printf("trained      %llu of %zu epochs", (unsigned long long)meta.done_epochs, o->epochs);
     else
-        printf("trained      %u epochs", (unsigned)meta.epochs);
-    printf(" on %u images, batch %u, seed %llu\n", (unsigned)meta.n_train, (unsigned)meta.batch,
+        printf("trained      %zu epochs", o->epochs);
+    printf(" on %zu images, batch %zu, seed %llu\n", (size_t)meta.n_train - o->val, o->batch,
            (unsigned long long)meta.seed);
     if (meta.has_state && meta.pos)
         printf("             and %llu images of epoch %llu\n", (unsigned long long)meta.pos,
                (unsigned long long)meta.done_epochs + 1);
-    printf("step         learning rate %s", mlp_cli_exact(meta.lr).s);
-    if (meta.schedule == MLP_SCHED_LINEAR)
-        printf(" falling linearly to %s", mlp_cli_exact(meta.lr_end).s);
-    else
-        printf(" (constant)");
-    printf(", momentum %s, L2 weight decay %s\n", mlp_cli_exact(meta.momentum).s,
-           mlp_cli_exact(meta.l2).s);
+    static const char *const sched[] = {"constant", "falling linearly to", "stepped down",
+                                        "falling as a cosine to"};
+    printf("step         learning rate %s %s", mlp_cli_exact(o->lr).s, sched[o->schedule]);
+    if (o->schedule == MLP_SCHED_LINEAR || o->schedule == MLP_SCHED_COSINE)
+        printf(" %s", mlp_cli_exact(o->lr_end).s);
+    if (o->schedule == MLP_SCHED_STEP)
+        printf(" by %s every %zu epochs", mlp_cli_exact(o->lr_gamma).s, o->lr_step);
+    if (o->warmup)
+        printf(" after %zu warm-up epochs", o->warmup);
+    printf(", %smomentum %s, L2 weight decay %s\n", o->nesterov ? "Nesterov " : "",
+           mlp_cli_exact(o->momentum).s, mlp_cli_exact(o->l2).s);
+    if (o->drop_in > 0.0f || o->drop_hidden > 0.0f || o->maxnorm > 0.0f)
+        printf("regularised  dropout %s of inputs, %s of hidden outputs; max-norm %s\n",
+               mlp_cli_exact(o->drop_in).s, mlp_cli_exact(o->drop_hidden).s,
+               o->maxnorm > 0.0f ? mlp_cli_exact(o->maxnorm).s : "off");
+    if (mlp_augment_active(&o->aug))
+        printf("augmented    shifts %s px, rotations %s deg, scaling %s, elastic %s,%s\n",
+               mlp_cli_exact(o->aug.translate).s, mlp_cli_exact(o->aug.rotate).s,
+               mlp_cli_exact(o->aug.scale).s, mlp_cli_exact(o->aug.elastic_alpha).s,
+               mlp_cli_exact(o->aug.elastic_sigma).s);
+    if (o->val && meta.has_state && meta.best_epoch)
+        printf("validation   %zu images held out; these are the parameters of epoch %u, the best "
+               "on them (%.2f%%)\n",
+               o->val, (unsigned)meta.best_epoch, 100.0 * (double)meta.best_val);
     if (meta.test_accuracy >= 0.0f)
         printf("test         %.2f%% accuracy when saved\n", 100.0 * (double)meta.test_accuracy);
     printf("command      %s\n", meta.cmdline[0] ? meta.cmdline : "(not recorded)");
     if (meta.has_state)
         printf("checkpoint   %s kernels; 'mlp train DIR --resume %s%s' continues it\n",
-               meta.kernels, argv[0], meta.done_epochs < meta.epochs ? "" : " --epochs N");
+               meta.kernels, argv[0], meta.done_epochs < o->epochs ? "" : " --epochs N");
     mlp_model_meta_free(&meta);
     mlp_net_free(&net);
     return 0;

@@ -7,21 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-mlp_status mlp_eval(mlp_net *net, const mlp_set *s, mlp_eval_result *r, mlp_error *err)
+mlp_status mlp_eval_rows(mlp_net *net, const mlp_set *s, const size_t *rows, size_t n,
+                         mlp_eval_result *r, mlp_error *err)
 {
     const size_t K = net->sizes[net->n_layers];
-    const size_t step = net->max_batch;
-    const size_t dim = s->dim;
+    const size_t step = net->max_batch < MLP_EVAL_MAX_STEP ? net->max_batch : MLP_EVAL_MAX_STEP;
     size_t K2;
+    uint8_t y[MLP_EVAL_MAX_STEP];
 
     memset(r, 0, sizeof *r);
     if (s->dim != net->sizes[0])
         return mlp_fail(err, MLP_EARG, "images have %zu pixels, the network takes %zu inputs",
                         s->dim, net->sizes[0]);
-    for (size_t i = 0; i < s->n; i++)
-        if (s->y[i] >= K)
+    for (size_t i = 0; i < n; i++) {
+        size_t row = rows ? rows[i] : i;
+        if (s->y[row] >= K)
             return mlp_fail(err, MLP_EARG, "label %u at index %zu, but the network has %zu classes",
-                            (unsigned)s->y[i], i, K);
+                            (unsigned)s->y[row], row, K);
+    }
 
     r->classes = K;
     if (!mlp_mul_size(K, K, &K2) || !(r->confusion = mlp_alloc_array(K2, sizeof *r->confusion)))
@@ -29,11 +32,13 @@ mlp_status mlp_eval(mlp_net *net, const mlp_set *s, mlp_eval_result *r, mlp_erro
     memset(r->confusion, 0, K2 * sizeof *r->confusion);
 
     double cost = 0.0;
-    for (size_t start = 0; start < s->n; start += step) {
-        size_t B = s->n - start < step ? s->n - start : step;
-        const uint8_t *y = s->y + start;
-        for (size_t i = 0; i < B; i++)
-            net->rows[0][i] = s->x + (start + i) * dim;
+    for (size_t start = 0; start < n; start += step) {
+        size_t B = n - start < step ? n - start : step;
+        for (size_t i = 0; i < B; i++) {
+            size_t row = rows ? rows[start + i] : start + i;
+            net->rows[0][i] = s->x + row * s->dim;
+            y[i] = s->y[row];
+        }
         mlp_net_forward(net, B);
         cost += mlp_net_cost(net, y, B);
         for (size_t i = 0; i < B; i++) {
@@ -42,9 +47,14 @@ mlp_status mlp_eval(mlp_net *net, const mlp_set *s, mlp_eval_result *r, mlp_erro
             r->correct += p == y[i];
         }
     }
-    r->n = s->n;
-    r->cost = s->n ? cost / (double)s->n : 0.0;
+    r->n = n;
+    r->cost = n ? cost / (double)n : 0.0;
     return MLP_OK;
+}
+
+mlp_status mlp_eval(mlp_net *net, const mlp_set *s, mlp_eval_result *r, mlp_error *err)
+{
+    return mlp_eval_rows(net, s, NULL, s->n, r, err);
 }
 
 double mlp_eval_accuracy(const mlp_eval_result *r)

@@ -94,13 +94,32 @@ static void ref_backward_x(float *dx, const float *dy, const float *W, const flo
     }
 }
 
-static void ref_step(float *w, float *v, const float *g, size_t n, float lr, float l2, float mu)
+static void ref_step(float *w, float *v, const float *g, size_t n, const mlp_step *s)
 {
     for (size_t i = 0; i < n; i++) {
-        float u = g[i] + l2 * w[i];
-        if (v)
-            u = v[i] = mu * v[i] + u;
-        w[i] -= lr * u;
+        float u = g[i] + s->l2 * w[i];
+        if (v) {
+            v[i] = s->mu * v[i] + u;
+            u = s->nesterov ? u + s->mu * v[i] : v[i];
+        }
+        w[i] -= s->lr * u;
+    }
+}
+
+/* Shared by every implementation: the norm is a sum over one row in order, so a row gives
+ * the same result whichever thread clips it. */
+static void clip_rows(float *w, size_t rows, size_t cols, float maxnorm)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *row = w + r * cols;
+        double ss = 0.0;
+        for (size_t c = 0; c < cols; c++)
+            ss += (double)row[c] * row[c];
+        if (ss > (double)maxnorm * maxnorm) {
+            float scale = (float)(maxnorm / sqrt(ss));
+            for (size_t c = 0; c < cols; c++)
+                row[c] *= scale;
+        }
     }
 }
 
@@ -122,8 +141,8 @@ static double scalar_probe(size_t iters)
     return 64.0 * (double)iters;
 }
 
-const mlp_kernels mlp_kernels_ref = {
-    "ref", ref_forward, ref_backward_w, ref_backward_x, ref_step, scalar_probe, 1};
+const mlp_kernels mlp_kernels_ref = {"ref",    ref_forward, ref_backward_w, ref_backward_x,
+                                     ref_step, clip_rows,   scalar_probe,   1};
 
 /* ---------------------------------------------------------------- portable: plain C, blocked
  *
@@ -216,21 +235,29 @@ static void port_backward_x(float *dx, const float *dy, const float *W, const fl
 
 /* restrict: w, v and g never overlap, which lets the compiler vectorise without a check */
 static void port_step(float *restrict w, float *restrict v, const float *restrict g, size_t n,
-                      float lr, float l2, float mu)
+                      const mlp_step *s)
 {
+    const float lr = s->lr, l2 = s->l2, mu = s->mu;
     if (!v) {
         for (size_t i = 0; i < n; i++)
             w[i] -= lr * (g[i] + l2 * w[i]);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        v[i] = mu * v[i] + (g[i] + l2 * w[i]);
-        w[i] -= lr * v[i];
+    } else if (!s->nesterov) {
+        for (size_t i = 0; i < n; i++) {
+            v[i] = mu * v[i] + (g[i] + l2 * w[i]);
+            w[i] -= lr * v[i];
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float u = g[i] + l2 * w[i];
+            v[i] = mu * v[i] + u;
+            w[i] -= lr * (u + mu * v[i]);
+        }
     }
 }
 
 const mlp_kernels mlp_kernels_portable = {
-    "portable", port_forward, port_backward_w, port_backward_x, port_step, scalar_probe, 1};
+    "portable", port_forward, port_backward_w, port_backward_x,
+    port_step,  clip_rows,    scalar_probe,    1};
 
 /* ---------------------------------------------------------------- choosing an implementation */
 
@@ -311,7 +338,7 @@ typedef struct {
     const float *const *rows;     /* x's rows: forward, backward_w */
     size_t B, in, out;
     mlp_kact act;
-    float lr, l2, mu;
+    const mlp_step *step;
     size_t cols; /* what is split: out for forward, backward_w and the step, in for backward_x */
 } job;
 
@@ -348,7 +375,9 @@ static void run_part(void *ctx, size_t t, size_t n)
         break;
     case OP_STEP: /* rows [c0, c1) of a (out, in) matrix */
         jb->k->step(jb->out0 + c0 * jb->in, jb->out1 ? jb->out1 + c0 * jb->in : NULL,
-                    jb->in0 + c0 * jb->in, (c1 - c0) * jb->in, jb->lr, jb->l2, jb->mu);
+                    jb->in0 + c0 * jb->in, (c1 - c0) * jb->in, jb->step);
+        if (jb->step->maxnorm > 0.0f)
+            jb->k->clip_rows(jb->out0 + c0 * jb->in, c1 - c0, jb->in, jb->step->maxnorm);
         break;
     }
 }
@@ -356,28 +385,27 @@ static void run_part(void *ctx, size_t t, size_t n)
 void mlp_k_forward(const mlp_kernels *k, mlp_pool *pool, size_t n, float *y, const float *const *x,
                    const float *W, const float *b, size_t B, size_t in, size_t out, mlp_kact act)
 {
-    job jb = {k, OP_FORWARD, y, NULL, NULL, W, b, x, B, in, out, act, 0, 0, 0, out};
+    job jb = {k, OP_FORWARD, y, NULL, NULL, W, b, x, B, in, out, act, NULL, out};
     mlp_pool_run(pool, n, run_part, &jb);
 }
 
 void mlp_k_backward_w(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dW, float *db,
                       const float *dy, const float *const *x, size_t B, size_t in, size_t out)
 {
-    job jb = {k, OP_BACKWARD_W, dW, db, dy, NULL, NULL, x, B, in, out, MLP_KACT_NONE, 0, 0, 0, out};
+    job jb = {k, OP_BACKWARD_W, dW, db, dy, NULL, NULL, x, B, in, out, MLP_KACT_NONE, NULL, out};
     mlp_pool_run(pool, n, run_part, &jb);
 }
 
 void mlp_k_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dx, const float *dy,
                       const float *W, const float *a, size_t B, size_t in, size_t out, mlp_kact act)
 {
-    job jb = {k, OP_BACKWARD_X, dx, NULL, dy, W, a, NULL, B, in, out, act, 0, 0, 0, in};
+    job jb = {k, OP_BACKWARD_X, dx, NULL, dy, W, a, NULL, B, in, out, act, NULL, in};
     mlp_pool_run(pool, n, run_part, &jb);
 }
 
 void mlp_k_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v, const float *g,
-                size_t rows, size_t row_len, float lr, float l2, float mu)
+                size_t rows, size_t row_len, const mlp_step *s)
 {
-    job jb = {k,    OP_STEP,       w,  v,  g,  NULL, NULL, NULL, 1, row_len,
-              rows, MLP_KACT_NONE, lr, l2, mu, rows};
+    job jb = {k, OP_STEP, w, v, g, NULL, NULL, NULL, 1, row_len, rows, MLP_KACT_NONE, s, rows};
     mlp_pool_run(pool, n, run_part, &jb);
 }

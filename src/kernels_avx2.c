@@ -9,6 +9,7 @@
 #if defined(MLP_HAVE_X86)
 
 #include <immintrin.h>
+#include <math.h>
 #include <stdbool.h>
 
 #define V      8
@@ -72,8 +73,8 @@ TARGET static inline float hsum_avx2(__m256 v)
 
 #include "kernels_simd.h"
 
-const mlp_kernels mlp_kernels_avx2 = {
-    "avx2", forward_avx2, backward_w_avx2, backward_x_avx2, step_avx2, probe_avx2, V};
+const mlp_kernels mlp_kernels_avx2 = {"avx2",    forward_avx2,   backward_w_avx2, backward_x_avx2,
+                                      step_avx2, clip_rows_avx2, probe_avx2,      V};
 
 #else
 

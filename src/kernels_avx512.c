@@ -7,6 +7,7 @@
 #if defined(MLP_HAVE_X86)
 
 #include <immintrin.h>
+#include <math.h>
 #include <stdbool.h>
 
 #define V      16
@@ -63,7 +64,8 @@ TARGET static inline float hsum_avx512(__m512 v)
 #include "kernels_simd.h"
 
 const mlp_kernels mlp_kernels_avx512 = {
-    "avx512", forward_avx512, backward_w_avx512, backward_x_avx512, step_avx512, probe_avx512, V};
+    "avx512",    forward_avx512,   backward_w_avx512, backward_x_avx512,
+    step_avx512, clip_rows_avx512, probe_avx512,      V};
 
 #else
 

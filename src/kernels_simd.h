@@ -306,29 +306,49 @@ TARGET static void SFX(backward_x)(float *dx, const float *dy, const float *W, c
 
 /* ------------------------------------------------------------------ the update */
 
-/* u = g + l2 w; with velocity v: v = mu v + u, u = v; then w -= lr u. `n` lanes of one vector
- * at i, all V when n == V. */
+/* The step of mlp_step on the vector at w with n valid lanes (V when full). */
 TARGET INLINE void SFX(step_vec)(float *w, float *v, const float *g, size_t n, vf vlr, vf vl2,
-                                 vf vmu)
+                                 vf vmu, bool nesterov)
 {
     vf wv = SFX(load_part)(w, n);
     vf u = vfma(vl2, wv, SFX(load_part)(g, n));
     if (v) {
-        u = vfma(vmu, SFX(load_part)(v, n), u);
-        SFX(store_part)(v, u, n);
+        vf vel = vfma(vmu, SFX(load_part)(v, n), u);
+        SFX(store_part)(v, vel, n);
+        u = nesterov ? vfma(vmu, vel, u) : vel;
     }
     SFX(store_part)(w, vsub(wv, vmul(vlr, u)), n);
 }
 
-TARGET static void SFX(step)(float *w, float *v, const float *g, size_t n, float lr, float l2,
-                             float mu)
+TARGET static void SFX(step)(float *w, float *v, const float *g, size_t n, const mlp_step *s)
 {
-    const vf vlr = vset1(lr), vl2 = vset1(l2), vmu = vset1(mu);
+    const vf vlr = vset1(s->lr), vl2 = vset1(s->l2), vmu = vset1(s->mu);
     size_t i = 0;
     for (; i + V <= n; i += V)
-        SFX(step_vec)(w + i, v ? v + i : NULL, g + i, V, vlr, vl2, vmu);
+        SFX(step_vec)(w + i, v ? v + i : NULL, g + i, V, vlr, vl2, vmu, s->nesterov);
     if (i < n)
-        SFX(step_vec)(w + i, v ? v + i : NULL, g + i, n - i, vlr, vl2, vmu);
+        SFX(step_vec)(w + i, v ? v + i : NULL, g + i, n - i, vlr, vl2, vmu, s->nesterov);
+}
+
+/* Rows of w (rows, cols) longer than maxnorm scaled back to length maxnorm. */
+TARGET static void SFX(clip_rows)(float *w, size_t rows, size_t cols, float maxnorm)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *row = w + r * cols;
+        vf acc = vzero();
+        for (size_t c = 0; c < cols; c += V) {
+            vf x = SFX(load_part)(row + c, cols - c < V ? cols - c : V);
+            acc = vfma(x, x, acc);
+        }
+        float ss = vhsum(acc);
+        if (ss > maxnorm * maxnorm) {
+            vf scale = vset1(maxnorm / sqrtf(ss));
+            for (size_t c = 0; c < cols; c += V) {
+                size_t m = cols - c < V ? cols - c : V;
+                SFX(store_part)(row + c, vmul(SFX(load_part)(row + c, m), scale), m);
+            }
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ peak probe */

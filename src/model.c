@@ -69,8 +69,9 @@ static double bits_double(uint64_t u)
     return d;
 }
 
-/* Bytes of the state section after its flag, without the velocities */
-#define STATE_FIXED (6 * 8 + 4 + 16 + 4)
+/* Bytes of the state section after its flag S, without the two arrays: six 64-bit fields,
+ * the data CRC, the kernel name, best validation accuracy and epoch, and the flags V and C */
+#define STATE_FIXED (6 * 8 + 4 + 16 + 4 + 4 + 4 + 4)
 
 /* The state section, from the flag S up to (not including) the velocities. */
 static void build_state(header *h, const mlp_model_meta *m)
@@ -89,11 +90,14 @@ static void build_state(header *h, const mlp_model_meta *m)
     memset(h->buf + h->len, 0, 16);
     memcpy(h->buf + h->len, m->kernels, strnlen(m->kernels, 15));
     h->len += 16;
+    put32(h, float_bits(m->best_val));
+    put32(h, m->best_epoch);
     put32(h, m->vel ? 1 : 0);
 }
 
 static void build_header(header *h, const mlp_net *net, const mlp_model_meta *m)
 {
+    const mlp_sgd_opts *o = &m->opt;
     size_t cmd_len = strnlen(m->cmdline, MLP_MODEL_MAX_CMDLINE);
     h->len = 0;
     memcpy(h->buf, magic, 4);
@@ -108,13 +112,26 @@ static void build_header(header *h, const mlp_net *net, const mlp_model_meta *m)
     put32(h, (uint32_t)net->cost);
     put32(h, m->rows);
     put32(h, m->cols);
-    put32(h, m->epochs);
-    put32(h, m->batch);
-    put32(h, float_bits(m->lr));
-    put32(h, m->schedule);
-    put32(h, float_bits(m->lr_end));
-    put32(h, float_bits(m->l2));
-    put32(h, float_bits(m->momentum));
+    put32(h, (uint32_t)o->epochs);
+    put32(h, (uint32_t)o->batch);
+    put32(h, (uint32_t)o->schedule);
+    put32(h, float_bits(o->lr));
+    put32(h, float_bits(o->lr_end));
+    put32(h, (uint32_t)o->lr_step);
+    put32(h, float_bits(o->lr_gamma));
+    put32(h, (uint32_t)o->warmup);
+    put32(h, float_bits(o->l2));
+    put32(h, float_bits(o->momentum));
+    put32(h, o->nesterov ? 1 : 0);
+    put32(h, float_bits(o->maxnorm));
+    put32(h, float_bits(o->drop_in));
+    put32(h, float_bits(o->drop_hidden));
+    put32(h, float_bits(o->aug.translate));
+    put32(h, float_bits(o->aug.rotate));
+    put32(h, float_bits(o->aug.scale));
+    put32(h, float_bits(o->aug.elastic_alpha));
+    put32(h, float_bits(o->aug.elastic_sigma));
+    put32(h, (uint32_t)o->val);
     put64(h, m->seed);
     put32(h, m->n_train);
     put32(h, float_bits(m->test_accuracy));
@@ -156,8 +173,14 @@ static bool write_body(FILE *f, header *h, const mlp_net *net, const mlp_model_m
     build_state(h, m);
     if (!write_bytes(f, h, &crc))
         return false;
-    if (m->has_state && m->vel && !write_floats(f, m->vel, net->n_params, &crc))
-        return false;
+    if (m->has_state) {
+        if (m->vel && !write_floats(f, m->vel, net->n_params, &crc))
+            return false;
+        h->len = 0;
+        put32(h, m->cur ? 1 : 0);
+        if (!write_bytes(f, h, &crc) || (m->cur && !write_floats(f, m->cur, net->n_params, &crc)))
+            return false;
+    }
     mlp_put_u32(tail, crc);
     return fwrite(tail, 1, 4, f) == 4;
 }
@@ -206,6 +229,11 @@ mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_model_
                         isnan(net->params[bad]) ? "NaN" : "infinite");
     if (meta->has_state && meta->vel && !all_finite(meta->vel, net->n_params, &bad))
         return mlp_fail(err, MLP_ENUMERIC, "%s: not saved: velocity %zu is not finite", path, bad);
+    if (meta->has_state && meta->cur && !all_finite(meta->cur, net->n_params, &bad))
+        return mlp_fail(err, MLP_ENUMERIC,
+                        "%s: not saved: parameter %zu of the last epoch is not "
+                        "finite",
+                        path, bad);
     h = malloc(sizeof *h);
     if (!h)
         return mlp_fail(err, MLP_ENOMEM, "%s: out of memory", path);
@@ -290,7 +318,7 @@ static mlp_status read_header(reader *r, size_t *sizes, size_t *n_sizes, uint32_
                               uint32_t *cost, mlp_model_meta *m)
 {
     unsigned char mg[4];
-    uint32_t version, fsize, one, L, v, lr, lr_end, l2, mom, acc, cmd_len;
+    uint32_t version, fsize, one, L, v;
     uint64_t n_params;
     size_t want_params, want_len;
     mlp_status st;
@@ -337,21 +365,34 @@ static mlp_status read_header(reader *r, size_t *sizes, size_t *n_sizes, uint32_
     if ((uint64_t)m->rows * m->cols != sizes[0])
         return mlp_fail(r->err, MLP_EFORMAT, "%s: %ux%u images do not make %zu inputs", p,
                         (unsigned)m->rows, (unsigned)m->cols, sizes[0]);
-    if ((st = get32(r, &m->epochs)) != MLP_OK || (st = get32(r, &m->batch)) != MLP_OK ||
-        (st = get32(r, &lr)) != MLP_OK || (st = get32(r, &m->schedule)) != MLP_OK ||
-        (st = get32(r, &lr_end)) != MLP_OK || (st = get32(r, &l2)) != MLP_OK ||
-        (st = get32(r, &mom)) != MLP_OK || (st = get64(r, &m->seed)) != MLP_OK ||
-        (st = get32(r, &m->n_train)) != MLP_OK || (st = get32(r, &acc)) != MLP_OK ||
-        (st = get32(r, &cmd_len)) != MLP_OK)
+    /* the options block, then what follows it; f[] holds the 32-bit fields in file order */
+    uint32_t f[20], acc, cmd_len;
+    for (size_t k = 0; k < 20; k++)
+        if ((st = get32(r, &f[k])) != MLP_OK)
+            return st;
+    if ((st = get64(r, &m->seed)) != MLP_OK || (st = get32(r, &m->n_train)) != MLP_OK ||
+        (st = get32(r, &acc)) != MLP_OK || (st = get32(r, &cmd_len)) != MLP_OK)
         return st;
-    m->lr = bits_float(lr);
-    m->lr_end = bits_float(lr_end);
-    m->l2 = bits_float(l2);
-    m->momentum = bits_float(mom);
-    if (m->batch < 1 || m->batch > MLP_MAX_BATCH || m->epochs < 1 ||
-        !(m->lr > 0.0f && m->lr_end >= 0.0f && m->l2 >= 0.0f && isfinite(m->lr) &&
-          isfinite(m->lr_end) && isfinite(m->l2) && m->momentum >= 0.0f && m->momentum < 1.0f) ||
-        m->schedule > 1)
+    mlp_sgd_opts *o = &m->opt;
+    o->epochs = f[0];
+    o->batch = f[1];
+    o->schedule = (mlp_schedule)(f[2] > MLP_SCHED_COSINE ? 99 : f[2]);
+    o->lr = bits_float(f[3]);
+    o->lr_end = bits_float(f[4]);
+    o->lr_step = f[5];
+    o->lr_gamma = bits_float(f[6]);
+    o->warmup = f[7];
+    o->l2 = bits_float(f[8]);
+    o->momentum = bits_float(f[9]);
+    o->nesterov = f[10] == 1;
+    o->maxnorm = bits_float(f[11]);
+    o->drop_in = bits_float(f[12]);
+    o->drop_hidden = bits_float(f[13]);
+    o->aug = (mlp_augment){bits_float(f[14]), bits_float(f[15]), bits_float(f[16]),
+                           bits_float(f[17]), bits_float(f[18])};
+    o->val = f[19];
+    if (f[2] > MLP_SCHED_COSINE || f[10] > 1 || !mlp_sgd_opts_valid(o) || !isfinite(o->maxnorm) ||
+        !isfinite(o->l2) || o->val >= m->n_train)
         return mlp_fail(r->err, MLP_EFORMAT, "%s: training settings out of range", p);
     m->test_accuracy = bits_float(acc);
     if (!(m->test_accuracy == -1.0f || (m->test_accuracy >= 0.0f && m->test_accuracy <= 1.0f)))
@@ -372,13 +413,16 @@ static mlp_status read_header(reader *r, size_t *sizes, size_t *n_sizes, uint32_
     /* The length check that guards the allocation: what is left of the file must be the
      * parameters, the state flag and the checksum, and possibly the state with or without
      * velocities. */
-    size_t pbytes, bare, with_state, with_vel;
-    if (!mlp_mul_size(want_params, 4, &pbytes) || !mlp_add_size(pbytes, r->pos + 8, &bare) ||
-        !mlp_add_size(bare, STATE_FIXED, &with_state) ||
-        !mlp_add_size(with_state, pbytes, &with_vel))
+    size_t pbytes, len[4]; /* no state; a state with 0, 1 or 2 extra arrays of parameters */
+    if (!mlp_mul_size(want_params, 4, &pbytes) || !mlp_add_size(pbytes, r->pos + 8, &len[0]) ||
+        !mlp_add_size(len[0], STATE_FIXED, &len[1]) || !mlp_add_size(len[1], pbytes, &len[2]) ||
+        !mlp_add_size(len[2], pbytes, &len[3]))
         return mlp_fail(r->err, MLP_EFORMAT, "%s: parameter count overflows", p);
-    if (r->size != bare && r->size != with_state && r->size != with_vel) {
-        want_len = r->size < bare ? bare : r->size < with_state ? with_state : with_vel;
+    size_t k = 0;
+    while (k < 3 && r->size > len[k])
+        k++;
+    if (r->size != len[k]) {
+        want_len = len[k];
         return mlp_fail(r->err, MLP_EFORMAT, "%s: %s: file is %zu bytes, its header implies %zu", p,
                         r->size < want_len ? "truncated" : "trailing bytes", r->size, want_len);
     }
@@ -386,10 +430,30 @@ static mlp_status read_header(reader *r, size_t *sizes, size_t *n_sizes, uint32_
 }
 
 /* Reads the state section (flag, state, velocities) and checks that it adds up. */
+/* Reads n floats into a new array *out. */
+static mlp_status read_floats(reader *r, size_t n, float **out, const char *what)
+{
+    unsigned char buf[4 * CHUNK];
+    mlp_status st;
+    *out = mlp_alloc_array(n, sizeof(float));
+    if (!*out)
+        return mlp_fail(r->err, MLP_ENOMEM, "%s: out of memory for %zu %s", r->path, n, what);
+    for (size_t i = 0; i < n; i += CHUNK) {
+        size_t c = n - i < CHUNK ? n - i : CHUNK;
+        if ((st = get(r, buf, 4 * c)) != MLP_OK)
+            return st;
+        for (size_t k = 0; k < c; k++)
+            (*out)[i + k] = bits_float(mlp_get_u32(buf + 4 * k));
+    }
+    return MLP_OK;
+}
+
+/* Reads the state section (flag, state, velocities, last parameters) and checks that it adds
+ * up. */
 static mlp_status read_state(reader *r, size_t n_params, mlp_model_meta *m)
 {
     const char *p = r->path;
-    uint32_t flag, has_vel;
+    uint32_t flag, has_vel, has_cur, best;
     uint64_t cost;
     mlp_status st;
     if ((st = get32(r, &flag)) != MLP_OK)
@@ -406,9 +470,11 @@ static mlp_status read_state(reader *r, size_t n_params, mlp_model_meta *m)
         (st = get64(r, &m->rng)) != MLP_OK || (st = get64(r, &m->epoch_rng)) != MLP_OK ||
         (st = get64(r, &cost)) != MLP_OK || (st = get64(r, &m->correct)) != MLP_OK ||
         (st = get32(r, &m->data_crc)) != MLP_OK || (st = get(r, m->kernels, 16)) != MLP_OK ||
+        (st = get32(r, &best)) != MLP_OK || (st = get32(r, &m->best_epoch)) != MLP_OK ||
         (st = get32(r, &has_vel)) != MLP_OK)
         return st;
     m->cost = bits_double(cost);
+    m->best_val = bits_float(best);
     /* a short name of lower-case letters and digits, NUL-terminated */
     size_t len = strnlen(m->kernels, 16);
     bool named = len > 0 && len < 16;
@@ -417,28 +483,27 @@ static mlp_status read_state(reader *r, size_t n_params, mlp_model_meta *m)
                           (m->kernels[i] >= '0' && m->kernels[i] <= '9'));
     if (!named)
         return mlp_fail(r->err, MLP_EFORMAT, "%s: kernel name is not a name", p);
-    if (m->done_epochs > m->epochs || m->pos > m->n_train ||
-        (m->pos > 0 && m->done_epochs >= m->epochs) || m->correct > m->pos ||
-        !(m->cost >= 0.0 && isfinite(m->cost)) || (m->pos == 0 && (m->correct || m->cost != 0.0)))
+    const mlp_sgd_opts *o = &m->opt;
+    if (m->done_epochs > o->epochs || m->pos > m->n_train - o->val ||
+        (m->pos > 0 && m->done_epochs >= o->epochs) || m->correct > m->pos ||
+        !(m->cost >= 0.0 && isfinite(m->cost)) || (m->pos == 0 && (m->correct || m->cost != 0.0)) ||
+        !(m->best_val == -1.0f || (m->best_val >= 0.0f && m->best_val <= 1.0f)) ||
+        m->best_epoch > m->done_epochs ||
+        (m->best_val >= 0.0f) != (o->val > 0 && m->best_epoch > 0))
         return mlp_fail(r->err, MLP_EFORMAT, "%s: training state does not add up", p);
-    if (has_vel > 1 || (has_vel == 1) != (m->momentum > 0.0f))
+    if (has_vel > 1 || (has_vel == 1) != (o->momentum > 0.0f))
         return mlp_fail(r->err, MLP_EFORMAT, "%s: velocities %s, but momentum is %g", p,
-                        has_vel == 1 ? "present" : "missing", (double)m->momentum);
-    if (r->pos + 4 + (has_vel ? 4 * n_params : 0) != r->size)
+                        has_vel == 1 ? "present" : "missing", (double)o->momentum);
+    if (has_vel && (st = read_floats(r, n_params, &m->vel, "velocities")) != MLP_OK)
+        return st;
+    if ((st = get32(r, &has_cur)) != MLP_OK)
+        return st;
+    if (has_cur > 1 || (has_cur && o->val == 0))
+        return mlp_fail(r->err, MLP_EFORMAT, "%s: last-epoch parameters without validation", p);
+    if (r->pos + 4 + (has_cur ? 4 * n_params : 0) != r->size)
         return mlp_fail(r->err, MLP_EFORMAT, "%s: length does not match the training state", p);
-    if (!has_vel)
-        return MLP_OK;
-    m->vel = mlp_alloc_array(n_params, sizeof(float));
-    if (!m->vel)
-        return mlp_fail(r->err, MLP_ENOMEM, "%s: out of memory for %zu velocities", p, n_params);
-    unsigned char buf[4 * CHUNK];
-    for (size_t i = 0; i < n_params; i += CHUNK) {
-        size_t n = n_params - i < CHUNK ? n_params - i : CHUNK;
-        if ((st = get(r, buf, 4 * n)) != MLP_OK)
-            return st;
-        for (size_t k = 0; k < n; k++)
-            m->vel[i + k] = bits_float(mlp_get_u32(buf + 4 * k));
-    }
+    if (has_cur && (st = read_floats(r, n_params, &m->cur, "parameters")) != MLP_OK)
+        return st;
     return MLP_OK;
 }
 
@@ -465,8 +530,8 @@ mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_
 
     if ((st = read_header(&r, sizes, &n_sizes, &act, &cost, meta)) != MLP_OK)
         goto out;
-    if (max_batch < meta->batch)
-        max_batch = meta->batch; /* room to go on training with the saved batch size */
+    if (max_batch < meta->opt.batch)
+        max_batch = meta->opt.batch; /* room to go on training with the saved batch size */
     if ((st = mlp_net_init(net, sizes, n_sizes, (mlp_act)act, (mlp_cost)cost, max_batch, err)) !=
         MLP_OK)
         goto out;
@@ -497,6 +562,9 @@ mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_
     size_t bad;
     if (meta->vel && !all_finite(meta->vel, net->n_params, &bad))
         st = mlp_fail(err, MLP_EFORMAT, "%s: velocity %zu is not finite", path, bad);
+    else if (meta->cur && !all_finite(meta->cur, net->n_params, &bad))
+        st = mlp_fail(err, MLP_EFORMAT, "%s: parameter %zu of the last epoch is not finite", path,
+                      bad);
 out:
     fclose(r.f);
     if (st != MLP_OK) {
@@ -509,5 +577,7 @@ out:
 void mlp_model_meta_free(mlp_model_meta *meta)
 {
     free(meta->vel);
+    free(meta->cur);
     meta->vel = NULL;
+    meta->cur = NULL;
 }

@@ -45,7 +45,7 @@ bool mlp_net_count_params(const size_t *sizes, size_t n_sizes, size_t *n)
 
 /* Floats of each buffer mlp_net_init allocates; false on overflow. */
 typedef struct {
-    size_t params, cache, wish, rows; /* rows: pointers */
+    size_t params, cache, wish, drop, rows; /* rows: pointers */
 } net_counts;
 
 static bool count(const size_t *sizes, size_t n_sizes, size_t max_batch, net_counts *c)
@@ -57,7 +57,8 @@ static bool count(const size_t *sizes, size_t n_sizes, size_t max_batch, net_cou
     return mlp_net_count_params(sizes, n_sizes, &c->params) &&
            mlp_mul_size(max_batch, units, &c->cache) &&
            mlp_mul_size(max_batch, units - sizes[0], &c->wish) &&
-           mlp_mul_size(max_batch, n_sizes - 1, &c->rows);
+           mlp_mul_size(max_batch, units - sizes[n_sizes - 1], &c->drop) &&
+           mlp_mul_size(max_batch, 2 * (n_sizes - 1), &c->rows);
 }
 
 bool mlp_net_bytes(const size_t *sizes, size_t n_sizes, size_t max_batch, size_t *bytes)
@@ -66,6 +67,7 @@ bool mlp_net_bytes(const size_t *sizes, size_t n_sizes, size_t max_batch, size_t
     size_t floats, b, r;
     return count(sizes, n_sizes, max_batch, &c) && mlp_mul_size(c.params, 2, &floats) &&
            mlp_add_size(floats, c.cache, &floats) && mlp_add_size(floats, c.wish, &floats) &&
+           mlp_add_size(floats, c.drop, &floats) && mlp_add_size(floats, c.drop, &floats) &&
            mlp_mul_size(floats, sizeof(float), &b) && mlp_mul_size(c.rows, sizeof(float *), &r) &&
            mlp_add_size(b, r, bytes);
 }
@@ -104,8 +106,11 @@ mlp_status mlp_net_init(mlp_net *net, const size_t *sizes, size_t n_sizes, mlp_a
     net->grads = mlp_alloc_array(n_params, sizeof(float));
     net->acts = mlp_alloc_array(n_cache, sizeof(float));
     net->wish = mlp_alloc_array(n_wish, sizeof(float));
-    net->row_ptrs = mlp_alloc_array(net->n_layers * max_batch, sizeof *net->row_ptrs);
-    if (!net->params || !net->grads || !net->acts || !net->wish || !net->row_ptrs) {
+    net->mask = mlp_alloc_array(c.drop, sizeof(float));
+    net->dropped = mlp_alloc_array(c.drop, sizeof(float));
+    net->row_ptrs = mlp_alloc_array(c.rows, sizeof *net->row_ptrs);
+    if (!net->params || !net->grads || !net->acts || !net->wish || !net->row_ptrs || !net->mask ||
+        !net->dropped) {
         mlp_net_free(net);
         return mlp_fail(err, MLP_ENOMEM, "out of memory for a network of %zu parameters", n_params);
     }
@@ -132,10 +137,19 @@ mlp_status mlp_net_init(mlp_net *net, const size_t *sizes, size_t n_sizes, mlp_a
         a += max_batch * out;
         d += max_batch * out;
     }
+    float *mk = net->mask, *dr = net->dropped;
     for (size_t l = 0; l < net->n_layers; l++) {
-        net->rows[l] = net->row_ptrs + l * max_batch;
-        for (size_t i = 0; i < max_batch; i++)
+        net->rows[l] = net->row_ptrs + 2 * l * max_batch;
+        net->drop_rows[l] = net->rows[l] + max_batch;
+        for (size_t i = 0; i < max_batch; i++) {
             net->rows[l][i] = net->a[l] + i * sizes[l];
+            net->drop_rows[l][i] = dr + i * sizes[l];
+        }
+        net->x[l] = net->rows[l];
+        net->m[l] = mk;
+        net->keep[l] = 1.0f;
+        mk += max_batch * sizes[l];
+        dr += max_batch * sizes[l];
     }
     return MLP_OK;
 }
@@ -191,12 +205,41 @@ size_t mlp_net_threads(const mlp_net *net, size_t l)
     return mlp_k_threads(net->kern, net->pool, net->sizes[l], net->sizes[l + 1]);
 }
 
+/* Inverted dropout on the B input rows of weight layer l: each value kept with probability
+ * keep[l] and scaled by 1/keep[l], the rest zeroed; the mask is kept for backprop. */
+static void dropout(mlp_net *net, size_t l, size_t B)
+{
+    const size_t in = net->sizes[l];
+    const float keep = net->keep[l], scale = 1.0f / keep;
+    /* a draw gives two 32-bit uniforms; u < keep * 2^32 keeps the value */
+    const uint64_t threshold = (uint64_t)((double)keep * 4294967296.0);
+    uint64_t rng = mlp_rng_derive(net->drop_seed, l, 0x64726f70u); /* "drop" */
+    for (size_t i = 0; i < B; i++) {
+        const float *src = net->rows[l][i];
+        float *m = net->m[l] + i * in, *dst = (float *)net->drop_rows[l][i];
+        for (size_t k = 0; k < in; k += 2) {
+            uint64_t r = mlp_rng_u64(&rng);
+            m[k] = (r & 0xffffffffu) < threshold ? scale : 0.0f;
+            dst[k] = src[k] * m[k];
+            if (k + 1 < in) {
+                m[k + 1] = (r >> 32) < threshold ? scale : 0.0f;
+                dst[k + 1] = src[k + 1] * m[k + 1];
+            }
+        }
+    }
+}
+
 void mlp_net_forward(mlp_net *net, size_t B)
 {
     /* a[l+1](B,out) = act(a[l](B,in) . W[l](out,in)^T + b[l](out)), layer after layer */
     for (size_t l = 0; l < net->n_layers; l++) {
         size_t in = net->sizes[l], out = net->sizes[l + 1];
-        mlp_k_forward(net->kern, net->pool, mlp_net_threads(net, l), net->a[l + 1], net->rows[l],
+        net->x[l] = net->rows[l];
+        if (net->keep[l] < 1.0f) {
+            dropout(net, l, B);
+            net->x[l] = net->drop_rows[l];
+        }
+        mlp_k_forward(net->kern, net->pool, mlp_net_threads(net, l), net->a[l + 1], net->x[l],
                       net->W[l], net->b[l], B, in, out, mlp_net_layer_act(net, l));
     }
     if (net->cost == MLP_COST_XENT)
@@ -243,5 +286,7 @@ void mlp_net_free(mlp_net *net)
     free(net->acts);
     free(net->wish);
     free(net->row_ptrs);
+    free(net->mask);
+    free(net->dropped);
     memset(net, 0, sizeof *net);
 }

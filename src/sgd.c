@@ -1,7 +1,7 @@
 /*
- * sgd: shuffling, the mini-batch loop and the gradient-descent step. The gradient itself
- * comes from backprop.c; this file decides only which rows go into a batch and how far to
- * move the parameters.
+ * sgd: the validation split, shuffling, the mini-batch loop, augmentation and dropout of
+ * training batches, the learning-rate schedule and the gradient-descent step. The gradient
+ * itself comes from backprop.c.
  */
 #include "sgd.h"
 
@@ -11,61 +11,114 @@
 #include <stdlib.h>
 #include <string.h>
 
-mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n, const mlp_sgd_opts *opt,
-                        uint64_t seed, mlp_error *err)
+bool mlp_sgd_opts_valid(const mlp_sgd_opts *o)
+{
+    const mlp_augment *a = &o->aug;
+    bool sched = o->schedule == MLP_SCHED_CONSTANT ||
+                 ((o->schedule == MLP_SCHED_LINEAR || o->schedule == MLP_SCHED_COSINE) &&
+                  o->lr_end >= 0.0f && isfinite(o->lr_end)) ||
+                 (o->schedule == MLP_SCHED_STEP && o->lr_step > 0 && o->lr_gamma > 0.0f &&
+                  isfinite(o->lr_gamma));
+    return sched && o->batch > 0 && o->batch <= MLP_MAX_BATCH && o->epochs > 0 && o->lr > 0.0f &&
+           isfinite(o->lr) && o->l2 >= 0.0f && o->momentum >= 0.0f && o->momentum < 1.0f &&
+           (!o->nesterov || o->momentum > 0.0f) && o->maxnorm >= 0.0f && o->drop_in >= 0.0f &&
+           o->drop_in < 1.0f && o->drop_hidden >= 0.0f && o->drop_hidden < 1.0f &&
+           a->translate >= 0.0f && a->rotate >= 0.0f && a->scale >= 0.0f && a->scale < 1.0f &&
+           a->elastic_alpha >= 0.0f && isfinite(a->translate) && isfinite(a->rotate) &&
+           isfinite(a->elastic_alpha) &&
+           (a->elastic_alpha == 0.0f || (a->elastic_sigma > 0.0f && a->elastic_sigma <= 10.0f));
+}
+
+mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n_set, size_t rows, size_t cols,
+                        const mlp_sgd_opts *opt, uint64_t seed, mlp_error *err)
 {
     memset(s, 0, sizeof *s);
-    if (opt->batch == 0 || opt->batch > net->max_batch || opt->epochs == 0 || !(opt->lr > 0.0f) ||
-        !(opt->l2 >= 0.0f) || !(opt->momentum >= 0.0f) || !(opt->momentum < 1.0f) ||
-        (opt->schedule == MLP_SCHED_LINEAR && !(opt->lr_end > 0.0f)))
+    if (!mlp_sgd_opts_valid(opt) || opt->batch > net->max_batch || opt->val >= n_set)
         return mlp_fail(err, MLP_EARG, "invalid training options");
-    s->n = n;
     s->opt = *opt;
-    /* A stream of its own, so that changing how many numbers initialisation draws does not
-     * change the order the data is visited in. */
+    s->seed = seed;
+    s->n = n_set - opt->val;
+    /* Streams of their own, so that changing how many numbers one part draws does not change
+     * the others. */
     s->st.rng = seed ^ 0x73687566666c6521u; /* "shuffle!" */
-    s->order = mlp_alloc_array(n, sizeof *s->order);
+    s->rows = mlp_alloc_array(n_set, sizeof *s->rows);
+    s->order = mlp_alloc_array(s->n, sizeof *s->order);
+    s->batch_rows = mlp_alloc_array(opt->batch, sizeof *s->batch_rows);
     s->y = malloc(opt->batch);
     if (opt->momentum > 0.0f && (s->vel = mlp_alloc_array(net->n_params, sizeof(float))))
         memset(s->vel, 0, net->n_params * sizeof(float)); /* at rest */
-    if (!s->order || !s->y || (opt->momentum > 0.0f && !s->vel)) {
-        mlp_sgd_free(s);
-        return mlp_fail(err, MLP_ENOMEM, "out of memory for the order of %zu images", n);
+    if (mlp_augment_active(&opt->aug)) {
+        s->scratch_len = mlp_augment_scratch(rows, cols);
+        s->scratch = mlp_alloc_array(mlp_pool_size(net->pool) * s->scratch_len, sizeof(float));
     }
+    if (!s->rows || !s->order || !s->batch_rows || !s->y || (opt->momentum > 0.0f && !s->vel) ||
+        (mlp_augment_active(&opt->aug) && !s->scratch)) {
+        mlp_sgd_free(s);
+        return mlp_fail(err, MLP_ENOMEM, "out of memory for training on %zu images", n_set);
+    }
+    /* The validation rows: the first `val` of a permutation drawn from the seed; training
+     * uses the rest. With no validation, training uses every row in its own order. */
+    uint64_t vr = mlp_rng_derive(seed, 0x76616c6964u, 0); /* "valid" */
+    if (opt->val > 0)
+        mlp_sgd_shuffle(s->rows, n_set, &vr);
+    else
+        for (size_t i = 0; i < n_set; i++)
+            s->rows[i] = i;
+    s->val_rows = s->rows;
+    s->rows += opt->val;
     return MLP_OK;
 }
 
 void mlp_sgd_free(mlp_sgd *s)
 {
+    free(s->val_rows ? s->val_rows : s->rows);
     free(s->order);
+    free(s->batch_rows);
     free(s->y);
     free(s->vel);
+    free(s->scratch);
     memset(s, 0, sizeof *s);
 }
 
-float mlp_sgd_lr(const mlp_sgd_opts *opt, size_t e)
+float mlp_sgd_lr(const mlp_sgd_opts *o, size_t e, double frac)
 {
-    if (opt->schedule == MLP_SCHED_CONSTANT || opt->epochs < 2)
-        return opt->lr;
-    double t =
-        (double)(e - 1) / (double)(opt->epochs - 1); /* 0 at the first epoch, 1 at the last */
+    /* t: 0 at the first epoch, 1 at the last; epochs beyond the plan keep the last rate */
+    double t = o->epochs > 1 ? (double)(e - 1) / (double)(o->epochs - 1) : 0.0;
     if (t > 1.0)
-        t = 1.0; /* epochs beyond the plan keep the last rate */
-    return (float)((1.0 - t) * opt->lr + t * opt->lr_end);
+        t = 1.0;
+    double lr = o->lr;
+    switch (o->schedule) {
+    case MLP_SCHED_CONSTANT:
+        break;
+    case MLP_SCHED_LINEAR:
+        lr = (1.0 - t) * o->lr + t * o->lr_end;
+        break;
+    case MLP_SCHED_STEP:
+        lr = o->lr * pow(o->lr_gamma, (double)((e - 1) / o->lr_step));
+        break;
+    case MLP_SCHED_COSINE:
+        lr = o->lr_end + (o->lr - o->lr_end) * 0.5 * (1.0 + cos(3.14159265358979 * t));
+        break;
+    }
+    if (e <= o->warmup) /* ramps from 0, batch by batch */
+        lr *= ((double)(e - 1) + frac) / (double)o->warmup;
+    return (float)lr;
 }
 
-void mlp_sgd_step(mlp_net *net, float *vel, float lr, float l2, float mu)
+void mlp_sgd_step(mlp_net *net, float *vel, const mlp_sgd_opts *o, float lr)
 {
+    /* Biases are neither decayed nor bounded: they shift a neuron, they do not make the net
+     * more complex. */
+    const mlp_step ws = {lr, o->l2, o->momentum, o->maxnorm, o->nesterov};
+    const mlp_step bs = {lr, 0.0f, o->momentum, 0.0f, o->nesterov};
     for (size_t l = 0; l < net->n_layers; l++) {
         size_t in = net->sizes[l], out = net->sizes[l + 1];
         /* velocities share the parameters' layout: the same offsets as the views */
         float *vw = vel ? vel + (net->W[l] - net->params) : NULL;
         float *vb = vel ? vel + (net->b[l] - net->params) : NULL;
-        /* w -= lr * (g + l2 * w). Biases are not decayed: they shift a neuron, they do not
-         * make the net more complex. */
         size_t n = mlp_net_threads(net, l);
-        mlp_k_step(net->kern, net->pool, n, net->W[l], vw, net->dW[l], out, in, lr, l2, mu);
-        mlp_k_step(net->kern, net->pool, n, net->b[l], vb, net->db[l], out, 1, lr, 0.0f, mu);
+        mlp_k_step(net->kern, net->pool, n, net->W[l], vw, net->dW[l], out, in, &ws);
+        mlp_k_step(net->kern, net->pool, n, net->b[l], vb, net->db[l], out, 1, &bs);
     }
 }
 
@@ -99,12 +152,44 @@ void mlp_sgd_restore(mlp_sgd *s, const mlp_sgd_state *st)
     }
 }
 
+/* Augmentation of a batch, split over threads by image. Each image's random choices come
+ * from (seed, epoch, row), so neither the thread nor the batch it falls in changes them. */
+typedef struct {
+    mlp_sgd *s;
+    mlp_net *net;
+    const mlp_set *set;
+    size_t B, epoch;
+} augment_job;
+
+static void augment_part(void *ctx, size_t t, size_t n)
+{
+    augment_job *j = ctx;
+    const mlp_set *set = j->set;
+    float *scratch = j->s->scratch + t * j->s->scratch_len;
+    for (size_t i = j->B * t / n; i < j->B * (t + 1) / n; i++) {
+        size_t row = j->s->batch_rows[i];
+        float *dst = j->net->a[0] + i * set->dim;
+        mlp_augment_image(dst, set->x + row * set->dim, set->rows, set->cols, &j->s->opt.aug,
+                          mlp_rng_derive(j->s->seed, j->epoch, row), scratch);
+        j->net->rows[0][i] = dst;
+    }
+}
+
+/* Dropout for the training pass of batch k of epoch e (the masks' seed), or off. */
+static void set_dropout(mlp_net *net, const mlp_sgd *s, size_t e, size_t k, bool on)
+{
+    for (size_t l = 0; l < net->n_layers; l++)
+        net->keep[l] = !on ? 1.0f : 1.0f - (l == 0 ? s->opt.drop_in : s->opt.drop_hidden);
+    net->drop_seed = mlp_rng_derive(s->seed ^ 0x64726f706f7574u, e, k); /* "dropout" */
+}
+
 mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epoch_stats *stats,
                          mlp_error *err)
 {
     mlp_sgd_state *st = &s->st;
     const size_t batch = s->opt.batch, e = st->epoch + 1;
-    const float lr = mlp_sgd_lr(&s->opt, e), l2 = s->opt.l2;
+    const bool augment = mlp_augment_active(&s->opt.aug);
+    float lr = mlp_sgd_lr(&s->opt, e, 0.0);
 
     if (st->pos == 0) { /* a fresh epoch: draw its order */
         st->epoch_rng = st->rng;
@@ -113,20 +198,31 @@ mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epo
         st->correct = 0;
     }
     while (st->pos < s->n) {
-        size_t B = s->n - st->pos < batch ? s->n - st->pos : batch;
-        mlp_sgd_gather(net, s->y, train, s->order + st->pos, B);
+        size_t B = s->n - st->pos < batch ? s->n - st->pos : batch, k = st->pos / batch;
+        for (size_t i = 0; i < B; i++)
+            s->batch_rows[i] = s->rows[s->order[st->pos + i]];
+        mlp_sgd_gather(net, s->y, train, s->batch_rows, B);
+        if (augment) {
+            augment_job j = {s, net, train, B, e};
+            mlp_pool_run(net->pool, 0, augment_part, &j);
+        }
+        set_dropout(net, s, e, k, true);
         mlp_net_forward(net, B);
         double c = mlp_net_cost(net, s->y, B);
-        if (!isfinite(c))
+        if (!isfinite(c)) {
+            set_dropout(net, s, e, k, false);
             return mlp_fail(err, MLP_ENUMERIC,
                             "epoch %zu, batch %zu: the cost is %s; the learning rate (%g) is "
                             "probably too high",
-                            e, st->pos / batch + 1, isnan(c) ? "NaN" : "infinite", (double)lr);
+                            e, k + 1, isnan(c) ? "NaN" : "infinite", (double)lr);
+        }
         st->cost += c;
         for (size_t i = 0; i < B; i++)
             st->correct += mlp_net_predict_row(net, i) == s->y[i];
         mlp_backprop(net, s->y, B);
-        mlp_sgd_step(net, s->vel, lr, l2, s->opt.momentum);
+        set_dropout(net, s, e, k, false);
+        lr = mlp_sgd_lr(&s->opt, e, (double)(st->pos + B) / (double)s->n);
+        mlp_sgd_step(net, s->vel, &s->opt, lr);
         st->pos += B;
         if (s->hooks.progress)
             s->hooks.progress(s->hooks.ctx, st->pos, s->n);

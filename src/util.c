@@ -72,6 +72,14 @@ uint64_t mlp_rng_u64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+uint64_t mlp_rng_derive(uint64_t seed, uint64_t a, uint64_t b)
+{
+    uint64_t s = seed ^ 0x6a09e667f3bcc909u;
+    uint64_t x = mlp_rng_u64(&s) ^ a;
+    x = mlp_rng_u64(&x) ^ b;
+    return mlp_rng_u64(&x);
+}
+
 uint64_t mlp_rng_below(uint64_t *state, uint64_t n)
 {
     /* Rejection sampling: draws in the incomplete last block of size n are thrown away,

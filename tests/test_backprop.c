@@ -24,6 +24,9 @@ static double ref_cost(const mlp_net *net, const double *p, const double *x, con
             size_t in = net->sizes[l], out = net->sizes[l + 1];
             const double *W = p + off, *b = p + off + out * in;
             off += out * in + out;
+            if (net->keep[l] < 1.0f) /* the dropout masks of the forward pass being checked */
+                for (size_t k = 0; k < in; k++)
+                    cur[k] *= net->m[l][i * in + k];
             bool last = l + 1 == net->n_layers;
             for (size_t j = 0; j < out; j++) {
                 double z = b[j];
@@ -74,7 +77,7 @@ static double max_rel_err(const double *a, const double *b, size_t n)
 }
 
 static void gradcheck(const size_t *sizes, size_t n_sizes, size_t B, mlp_act act, mlp_cost cost,
-                      uint64_t seed)
+                      uint64_t seed, float keep)
 {
     mlp_net net;
     mlp_error err;
@@ -98,6 +101,9 @@ static void gradcheck(const size_t *sizes, size_t n_sizes, size_t B, mlp_act act
         y[i] = (uint8_t)mlp_rng_below(&rng, K);
     for (size_t i = 0; i < P; i++)
         p[i] = net.params[i];
+    for (size_t l = 0; l < net.n_layers; l++)
+        net.keep[l] = keep;
+    net.drop_seed = seed;
 
     /* the reference forward pass agrees with net.c's, so both describe the same function */
     mlp_net_forward(&net, B);
@@ -112,12 +118,12 @@ static void gradcheck(const size_t *sizes, size_t n_sizes, size_t B, mlp_act act
 
     const double h = 1e-5;
     for (size_t i = 0; i < P; i++) {
-        double keep = p[i];
-        p[i] = keep + h;
+        double p0 = p[i];
+        p[i] = p0 + h;
         double up = ref_cost(&net, p, x, y, B, NULL);
-        p[i] = keep - h;
+        p[i] = p0 - h;
         double down = ref_cost(&net, p, x, y, B, NULL);
-        p[i] = keep;
+        p[i] = p0;
         num[i] = (up - down) / (2 * h);
     }
 
@@ -157,11 +163,58 @@ static void test_gradients_every_activation_and_cost(void **state)
     const mlp_cost costs[] = {MLP_COST_QUADRATIC, MLP_COST_XENT};
     for (int a = 0; a < 3; a++) {
         for (int c = 0; c < 2; c++) {
-            gradcheck(s1, 4, 3, acts[a], costs[c], 11 + a * 2 + c);
-            gradcheck(s2, 5, 2, acts[a], costs[c], 21 + a * 2 + c);
-            gradcheck(s3, 2, 5, acts[a], costs[c], 31 + a * 2 + c); /* no hidden layer */
+            gradcheck(s1, 4, 3, acts[a], costs[c], 11 + a * 2 + c, 1.0f);
+            gradcheck(s2, 5, 2, acts[a], costs[c], 21 + a * 2 + c, 1.0f);
+            gradcheck(s3, 2, 5, acts[a], costs[c], 31 + a * 2 + c, 1.0f); /* no hidden layer */
+            gradcheck(s2, 5, 3, acts[a], costs[c], 41 + a * 2 + c, 0.7f); /* with dropout */
         }
     }
+}
+
+/* Dropout masks: drawn from the seed (same seed, same masks; another seed, others), about the
+ * kept fraction kept, kept values scaled by 1/keep, and nothing dropped when keep is 1. */
+static void test_dropout_masks(void **state)
+{
+    (void)state;
+    mlp_net net;
+    mlp_error err;
+    const size_t s[] = {200, 300, 10};
+    assert_int_equal(mlp_net_init(&net, s, 3, MLP_ACT_RELU, MLP_COST_XENT, 4, &err), MLP_OK);
+    mlp_net_init_params(&net, 1);
+    for (size_t i = 0; i < 4 * 200; i++)
+        net.a[0][i] = 1.0f;
+    net.keep[0] = 0.8f;
+    net.keep[1] = 0.5f;
+    net.drop_seed = 7;
+    mlp_net_forward(&net, 4);
+    float *m0 = malloc(4 * 200 * sizeof *m0), *m1 = malloc(4 * 300 * sizeof *m1);
+    memcpy(m0, net.m[0], 4 * 200 * sizeof *m0);
+    memcpy(m1, net.m[1], 4 * 300 * sizeof *m1);
+    size_t kept0 = 0, kept1 = 0;
+    for (size_t i = 0; i < 4 * 200; i++) {
+        assert_true(m0[i] == 0.0f || m0[i] == 1.0f / 0.8f);
+        kept0 += m0[i] != 0.0f;
+        assert_true(net.x[0][i / 200][i % 200] == m0[i]); /* input 1 times the mask */
+    }
+    for (size_t i = 0; i < 4 * 300; i++)
+        kept1 += m1[i] != 0.0f;
+    assert_true(kept0 > 0.75 * 800 && kept0 < 0.85 * 800);
+    assert_true(kept1 > 0.45 * 1200 && kept1 < 0.55 * 1200);
+    mlp_net_forward(&net, 4); /* the same seed again: the same masks */
+    assert_memory_equal(net.m[0], m0, 4 * 200 * sizeof *m0);
+    assert_memory_equal(net.m[1], m1, 4 * 300 * sizeof *m1);
+    net.drop_seed = 8; /* the next step: other masks */
+    mlp_net_forward(&net, 4);
+    assert_memory_not_equal(net.m[0], m0, 4 * 200 * sizeof *m0);
+    assert_memory_not_equal(net.m[1], m1, 4 * 300 * sizeof *m1);
+    /* off again: the layer reads its own rows */
+    net.keep[0] = net.keep[1] = 1.0f;
+    mlp_net_forward(&net, 4);
+    assert_ptr_equal(net.x[0], net.rows[0]);
+    assert_ptr_equal(net.x[1], net.rows[1]);
+    free(m0);
+    free(m1);
+    mlp_net_free(&net);
 }
 
 static void test_gradient_is_the_batch_mean(void **state)
@@ -214,6 +267,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradients_every_activation_and_cost),
         cmocka_unit_test(test_gradient_is_the_batch_mean),
+        cmocka_unit_test(test_dropout_masks),
         cmocka_unit_test(test_output_wishes_point_the_right_way),
     };
     return cmocka_run_group_tests_name("backprop", tests, NULL, NULL);

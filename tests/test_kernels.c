@@ -162,15 +162,17 @@ static void test_step_matches_reference(void **state)
             memcpy(w2, w, n * 4);
             memcpy(v2, v, n * 4);
             memcpy(w3, w, n * 4);
-            mlp_kernels_ref.step(w, v, g, n, 0.1f, 0.01f, 0.9f);
-            k->step(w2, v2, g, n, 0.1f, 0.01f, 0.9f);
+            const mlp_step mom = {0.1f, 0.01f, 0.9f, 0.0f, (n % 2) == 1}; /* Nesterov half */
+            mlp_kernels_ref.step(w, v, g, n, &mom);
+            k->step(w2, v2, g, n, &mom);
             problem dummy = {.B = 1, .in = n, .out = 1};
             close_to("step w", k, &dummy, w2, w, NULL, n, 1e-6);
             close_to("step v", k, &dummy, v2, v, NULL, n, 1e-6);
             /* without a velocity: w -= lr * (g + l2 w) exactly as the reference */
             memcpy(w, w3, n * 4);
-            mlp_kernels_ref.step(w, NULL, g, n, 0.1f, 0.01f, 0.0f);
-            k->step(w3, NULL, g, n, 0.1f, 0.01f, 0.0f);
+            const mlp_step plain = {0.1f, 0.01f, 0.0f, 0.0f, false};
+            mlp_kernels_ref.step(w, NULL, g, n, &plain);
+            k->step(w3, NULL, g, n, &plain);
             close_to("step", k, &dummy, w3, w, NULL, n, 1e-6);
             free(w);
             free(g);
@@ -179,6 +181,29 @@ static void test_step_matches_reference(void **state)
             free(v2);
             free(w3);
         }
+    }
+}
+
+static void test_max_norm_clips_long_rows_only(void **state)
+{
+    (void)state;
+    for (const char *const *name = mlp_kernels_available(); *name; name++) {
+        const mlp_kernels *k = mlp_kernels_get(*name);
+        /* rows of 37: row 0 has length 2 (clipped to 1), row 1 length 0.5 (kept) */
+        float w[2 * 37] = {0};
+        for (int c = 0; c < 37; c++) {
+            w[c] = 2.0f / sqrtf(37.0f);
+            w[37 + c] = (c % 2 ? 0.5f : -0.5f) / sqrtf(37.0f);
+        }
+        float keep[37];
+        memcpy(keep, w + 37, sizeof keep);
+        k->clip_rows(w, 2, 37, 1.0f);
+        double len = 0;
+        for (int c = 0; c < 37; c++)
+            len += (double)w[c] * w[c];
+        assert_true(fabs(sqrt(len) - 1.0) < 1e-5);
+        assert_true(fabsf(w[5] - 1.0f / sqrtf(37.0f)) < 1e-6f); /* direction kept */
+        assert_memory_equal(w + 37, keep, sizeof keep);
     }
 }
 
@@ -235,7 +260,8 @@ static void test_thread_count_does_not_change_a_bit(void **state)
                 mlp_k_forward(k, pool, n, q->y, q->rows, q->W, q->b, B, in, out, MLP_KACT_SIGMOID);
                 mlp_k_backward_w(k, pool, n, q->dW, q->db, q->dy, q->rows, B, in, out);
                 mlp_k_backward_x(k, pool, n, q->dx, q->dy, q->W, q->a, B, in, out, MLP_KACT_TANH);
-                mlp_k_step(k, pool, n, q->W, NULL, q->dW, out, in, 0.5f, 0.01f, 0.0f);
+                const mlp_step st = {0.5f, 0.01f, 0.0f, 0.05f, false}; /* max-norm clips */
+                mlp_k_step(k, pool, n, q->W, NULL, q->dW, out, in, &st);
             }
             for (size_t n = 1; n < 3; n++) {
                 assert_memory_equal(p[0].y, p[n].y, B * out * sizeof(float));
@@ -308,6 +334,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_kernel_matches_reference),
         cmocka_unit_test(test_step_matches_reference),
+        cmocka_unit_test(test_max_norm_clips_long_rows_only),
         cmocka_unit_test(test_ranges_write_only_their_columns),
         cmocka_unit_test(test_thread_count_does_not_change_a_bit),
         cmocka_unit_test(test_pool_runs_every_part_once),

@@ -30,15 +30,26 @@ static int setup(void **state)
     assert_int_equal(mlp_net_init(&f->net, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 1, &err), MLP_OK);
     mlp_net_init_params(&f->net, 77);
     f->net.b[0][1] = -0.0f; /* signed zero must survive too */
+    /* every option set to something other than its zero default, so a field written or
+     * read in the wrong place shows */
     f->meta = (mlp_model_meta){.rows = 2,
                                .cols = 3,
-                               .epochs = 12,
-                               .batch = 10,
-                               .lr = 0.3f,
-                               .schedule = 1,
-                               .lr_end = 0.01f,
-                               .l2 = 1e-5f,
-                               .momentum = 0.5f,
+                               .opt = {.epochs = 12,
+                                       .batch = 10,
+                                       .lr = 0.3f,
+                                       .lr_end = 0.01f,
+                                       .schedule = MLP_SCHED_COSINE,
+                                       .lr_step = 3,
+                                       .lr_gamma = 0.5f,
+                                       .warmup = 2,
+                                       .l2 = 1e-5f,
+                                       .momentum = 0.5f,
+                                       .nesterov = true,
+                                       .maxnorm = 3.5f,
+                                       .drop_in = 0.2f,
+                                       .drop_hidden = 0.5f,
+                                       .aug = {2.0f, 15.0f, 0.1f, 34.0f, 4.0f},
+                                       .val = 100},
                                .seed = 0x123456789abcdefu,
                                .n_train = 777,
                                .test_accuracy = 0.875f};
@@ -95,13 +106,7 @@ static void test_round_trip_bit_for_bit(void **state)
     assert_memory_equal(net.params, f->net.params, net.n_params * sizeof(float));
     assert_int_equal(meta.rows, 2);
     assert_int_equal(meta.cols, 3);
-    assert_int_equal(meta.epochs, 12);
-    assert_int_equal(meta.batch, 10);
-    assert_true(meta.lr == 0.3f);
-    assert_int_equal(meta.schedule, 1);
-    assert_true(meta.lr_end == 0.01f);
-    assert_true(meta.l2 == 1e-5f);
-    assert_true(meta.momentum == 0.5f);
+    assert_memory_equal(&meta.opt, &f->meta.opt, sizeof meta.opt);
     assert_true(meta.seed == 0x123456789abcdefu);
     assert_int_equal(meta.n_train, 777);
     assert_true(meta.test_accuracy == 0.875f);
@@ -118,7 +123,7 @@ static void test_round_trip_bit_for_bit(void **state)
     assert_memory_equal(b1, b2, n1);
     /* the documented layout: magic, version 1, and the size the header implies */
     assert_memory_equal(b1, "MLPM\1\0\0\0", 8);
-    size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + 4 * 7 + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
+    size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + 80 + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
                   4 * net.n_params + 4 + 4;
     assert_int_equal(n1, want);
     free(b1);
@@ -191,10 +196,12 @@ static void test_bad_fields_refused(void **state)
     char p[4096];
     tu_path(p, f->dir, "field.bin");
     /* header offsets: 4 version, 8 float size, 12 one, 16 L, 20.. sizes (3), 32 act, 36 cost,
-     * 40 rows, 44 cols, 48 epochs, 52 batch, 56 lr, 60 schedule, 64 lr_end, 68 l2,
-     * 72 momentum, 76 seed, 84 n_train, 88 test accuracy, 92 command line length; n_params
+     * 40 rows, 44 cols, 48 epochs, 52 batch, 56 schedule, 60 lr, 64 lr_end, 68 lr_step,
+     * 72 lr_gamma, 76 warmup, 80 l2, 84 momentum, 88 nesterov, 92 maxnorm, 96 drop_in,
+     * 100 drop_hidden, 104 translate, 108 rotate, 112 scale, 116 elastic alpha, 120 sigma,
+     * 124 val, 128 seed, 136 n_train, 140 test accuracy, 144 command line length; n_params
      * after the command line */
-    const size_t cmd_off = 92, np_off = 96 + strlen(f->meta.cmdline);
+    const size_t cmd_off = 144, np_off = 148 + strlen(f->meta.cmdline);
     const struct {
         size_t off;
         uint32_t v;
@@ -214,15 +221,20 @@ static void test_bad_fields_refused(void **state)
         {36, 0xffffffff, "cost"},
         {40, 3, "inputs"},
         {44, 0, "inputs"},
-        {56, 0, "settings"},
-        {52, 0, "settings"},
-        {52, 0x7fffffff, "settings"},
-        {48, 0, "settings"},
-        {56, 0x7fc00000, "settings"},
-        {60, 2, "settings"},
-        {68, 0xbf800000, "settings"},
-        {72, 0x3f800000, "settings"},
-        {88, 0x40000000, "accuracy"},
+        {48, 0, "settings"},           /* no epochs */
+        {52, 0, "settings"},           /* batch 0 */
+        {52, 0x7fffffff, "settings"},  /* batch beyond the limit */
+        {56, 4, "settings"},           /* no such schedule */
+        {60, 0, "settings"},           /* lr 0 */
+        {60, 0x7fc00000, "settings"},  /* lr NaN */
+        {80, 0xbf800000, "settings"},  /* l2 -1 */
+        {84, 0x3f800000, "settings"},  /* momentum 1 */
+        {88, 2, "settings"},           /* nesterov neither 0 nor 1 */
+        {96, 0x3f800000, "settings"},  /* dropping every input */
+        {112, 0x3f800000, "settings"}, /* scaling by up to 100% */
+        {120, 0, "settings"},          /* elastic distortion of width 0 */
+        {124, 777, "settings"},        /* every image held out for validation */
+        {140, 0x40000000, "accuracy"},
         {cmd_off, 0xffffffff, "command line"},
         {cmd_off, 5000, "command line"},
         {np_off, 0, "parameters"},
@@ -316,6 +328,7 @@ static float *with_state(fixture *f)
     f->meta.correct = 250;
     f->meta.data_crc = 0xdeadbeef;
     strcpy(f->meta.kernels, "avx2");
+    f->meta.best_val = -1.0f;
     f->meta.vel = vel;
     return vel;
 }
@@ -338,14 +351,36 @@ static void test_training_state_round_trip(void **state)
     assert_non_null(m.vel);
     assert_memory_equal(m.vel, vel, net.n_params * sizeof(float));
     assert_memory_equal(net.params, f->net.params, net.n_params * sizeof(float));
+    assert_null(m.cur);
     mlp_model_meta_free(&m);
     assert_null(m.vel);
     mlp_net_free(&net);
 
+    /* with validation, the last epoch's parameters can ride along with the best ones */
+    float *cur = malloc(f->net.n_params * sizeof *cur);
+    for (size_t i = 0; i < f->net.n_params; i++)
+        cur[i] = 1.0f / (float)(i + 1);
+    f->meta.cur = cur;
+    f->meta.best_val = 0.75f;
+    f->meta.best_epoch = 5;
+    save(f);
+    assert_int_equal(mlp_model_load(f->path, &net, 1, &m, &err), MLP_OK);
+    assert_non_null(m.cur);
+    assert_memory_equal(m.cur, cur, net.n_params * sizeof(float));
+    assert_true(m.best_val == 0.75f && m.best_epoch == 5);
+    mlp_model_meta_free(&m);
+    mlp_net_free(&net);
+    f->meta.cur = NULL;
+    f->meta.best_val = -1.0f;
+    f->meta.best_epoch = 0;
+    free(cur);
+    save(f);
+
     /* without momentum there are no velocities, and the file is shorter by them */
     size_t n_with, n_without;
     free(tu_read_file(f->path, &n_with));
-    f->meta.momentum = 0.0f;
+    f->meta.opt.momentum = 0.0f;
+    f->meta.opt.nesterov = false;
     f->meta.vel = NULL;
     save(f);
     free(tu_read_file(f->path, &n_without));
@@ -377,7 +412,8 @@ static void test_damaged_checkpoints_refused(void **state)
         b[i] ^= 0x10;
     }
     /* inconsistent states with a valid checksum */
-    size_t st = n - 4 - 4 * f->net.n_params - (6 * 8 + 4 + 16 + 4) - 4; /* the flag S */
+    /* from the end: checksum, C, velocities, the fixed state, the flag S */
+    size_t st = n - 4 - 4 - 4 * f->net.n_params - (6 * 8 + 4 + 16 + 4 + 4 + 4) - 4;
     const struct {
         size_t off;
         uint32_t v;
@@ -385,12 +421,15 @@ static void test_damaged_checkpoints_refused(void **state)
     } cases[] = {
         {st, 2, "state flag"},
         {st + 4, 13, "does not add up"},              /* done epochs > planned 12 */
-        {st + 4 + 8, 778, "does not add up"},         /* position beyond the 777 images */
+        {st + 4 + 8, 678, "does not add up"},         /* beyond the 677 training images */
         {st + 4 + 40, 301, "does not add up"},        /* more right than done */
         {st + 4 + 36, 0x7ff00000, "does not add up"}, /* cost = infinity (high word) */
         {st + 4 + 52, 0x00585641, "kernel name"},     /* "AVX" */
-        {st + 4 + 68, 0, "velocities"},               /* momentum but no velocities */
-        {n - 4 - 4 * 3, 0x7fc00000, "velocity"},      /* a NaN velocity */
+        {st + 4 + 68, 0x3f000000, "does not add up"}, /* best validation 0.5 at epoch 0 */
+        {st + 4 + 72, 9, "does not add up"},          /* best epoch after the last done */
+        {st + 4 + 76, 0, "velocities"},               /* momentum but no velocities */
+        {n - 8 - 4 * 3, 0x7fc00000, "velocity"},      /* a NaN velocity */
+        {n - 8, 1, "length"},                         /* last-epoch parameters announced */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         write_with_field(p, b, n, cases[k].off, cases[k].v, true);

@@ -20,13 +20,13 @@ static void test_step_by_hand(void **state)
     const float p[3] = {1.0f, -2.0f, 0.5f}, g[3] = {0.5f, -0.25f, 2.0f};
     memcpy(net.params, p, sizeof p);
     memcpy(net.grads, g, sizeof g);
-    mlp_sgd_step(&net, NULL, 0.1f, 0.0f, 0.0f);
+    mlp_sgd_step(&net, NULL, &(mlp_sgd_opts){.l2 = 0.0f}, 0.1f);
     assert_true(fabsf(net.params[0] - 0.95f) < 1e-7f);
     assert_true(fabsf(net.params[1] - -1.975f) < 1e-7f);
     assert_true(fabsf(net.params[2] - 0.3f) < 1e-7f);
     /* with weight decay 0.5: w -= 0.1 * (g + 0.5 w); the bias is not decayed */
     memcpy(net.params, p, sizeof p);
-    mlp_sgd_step(&net, NULL, 0.1f, 0.5f, 0.0f);
+    mlp_sgd_step(&net, NULL, &(mlp_sgd_opts){.l2 = 0.5f}, 0.1f);
     assert_true(fabsf(net.params[0] - (1.0f - 0.1f * (0.5f + 0.5f))) < 1e-7f);
     assert_true(fabsf(net.params[1] - (-2.0f - 0.1f * (-0.25f - 1.0f))) < 1e-7f);
     assert_true(fabsf(net.params[2] - 0.3f) < 1e-7f);
@@ -49,10 +49,10 @@ static void test_momentum_by_hand(void **state)
     float vel[2] = {0, 0};
     net.params[0] = net.params[1] = 1.0f;
     net.grads[0] = net.grads[1] = 0.5f;
-    mlp_sgd_step(&net, vel, 0.1f, 0.2f, 0.9f);
+    mlp_sgd_step(&net, vel, &(mlp_sgd_opts){.l2 = 0.2f, .momentum = 0.9f}, 0.1f);
     assert_true(fabsf(vel[0] - 0.7f) < 1e-6f && fabsf(net.params[0] - 0.93f) < 1e-6f);
     assert_true(fabsf(vel[1] - 0.5f) < 1e-6f && fabsf(net.params[1] - 0.95f) < 1e-6f);
-    mlp_sgd_step(&net, vel, 0.1f, 0.2f, 0.9f);
+    mlp_sgd_step(&net, vel, &(mlp_sgd_opts){.l2 = 0.2f, .momentum = 0.9f}, 0.1f);
     assert_true(fabsf(vel[0] - 1.316f) < 1e-6f && fabsf(net.params[0] - 0.7984f) < 1e-6f);
     assert_true(fabsf(vel[1] - 0.95f) < 1e-6f && fabsf(net.params[1] - 0.855f) < 1e-6f);
     mlp_net_free(&net);
@@ -63,15 +63,133 @@ static void test_schedule(void **state)
     (void)state;
     mlp_sgd_opts o = {
         .batch = 1, .epochs = 5, .lr = 1.0f, .lr_end = 0.2f, .schedule = MLP_SCHED_LINEAR};
-    assert_true(mlp_sgd_lr(&o, 1) == 1.0f);
-    assert_true(fabsf(mlp_sgd_lr(&o, 3) - 0.6f) < 1e-7f);
-    assert_true(fabsf(mlp_sgd_lr(&o, 5) - 0.2f) < 1e-7f);
-    assert_true(fabsf(mlp_sgd_lr(&o, 9) - 0.2f) < 1e-7f); /* past the plan: the last rate */
+    assert_true(mlp_sgd_lr(&o, 1, 0.0) == 1.0f);
+    assert_true(fabsf(mlp_sgd_lr(&o, 3, 0.0) - 0.6f) < 1e-7f);
+    assert_true(fabsf(mlp_sgd_lr(&o, 5, 0.0) - 0.2f) < 1e-7f);
+    assert_true(fabsf(mlp_sgd_lr(&o, 9, 0.0) - 0.2f) < 1e-7f); /* past the plan: the last rate */
     o.schedule = MLP_SCHED_CONSTANT;
-    assert_true(mlp_sgd_lr(&o, 5) == 1.0f);
+    assert_true(mlp_sgd_lr(&o, 5, 0.0) == 1.0f);
     o.schedule = MLP_SCHED_LINEAR;
     o.epochs = 1;
-    assert_true(mlp_sgd_lr(&o, 1) == 1.0f);
+    assert_true(mlp_sgd_lr(&o, 1, 0.0) == 1.0f);
+}
+
+static void test_step_cosine_and_warmup_schedules(void **state)
+{
+    (void)state;
+    mlp_sgd_opts o = {.epochs = 5, .lr = 1.0f, .lr_end = 0.1f, .schedule = MLP_SCHED_COSINE};
+    assert_true(mlp_sgd_lr(&o, 1, 0.0) == 1.0f);
+    assert_true(fabsf(mlp_sgd_lr(&o, 3, 0.0) - 0.55f) < 1e-6f); /* half way: the mean */
+    assert_true(fabsf(mlp_sgd_lr(&o, 5, 0.0) - 0.1f) < 1e-6f);
+    o.schedule = MLP_SCHED_STEP;
+    o.lr_step = 2;
+    o.lr_gamma = 0.5f;
+    assert_true(mlp_sgd_lr(&o, 2, 0.0) == 1.0f);
+    assert_true(mlp_sgd_lr(&o, 3, 0.0) == 0.5f);
+    assert_true(mlp_sgd_lr(&o, 5, 0.9) == 0.25f);
+    /* warm-up: from 0, by the fraction of the warm-up done */
+    o.schedule = MLP_SCHED_CONSTANT;
+    o.warmup = 2;
+    assert_true(mlp_sgd_lr(&o, 1, 0.5) == 0.25f);
+    assert_true(mlp_sgd_lr(&o, 2, 0.5) == 0.75f);
+    assert_true(mlp_sgd_lr(&o, 3, 0.0) == 1.0f);
+}
+
+static void test_nesterov_and_max_norm_by_hand(void **state)
+{
+    (void)state;
+    mlp_net net;
+    mlp_error err;
+    const size_t s[] = {2, 1};
+    assert_int_equal(mlp_net_init(&net, s, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, &err),
+                     MLP_OK);
+    /* w = (3, 4), b = 1, g = (1, 1), 1; lr 0.1, mu 0.5, Nesterov:
+     *   v = (1, 1), 1;  u = g + mu v = (1.5, 1.5), 1.5;  w = (2.85, 3.85), b = 0.85 */
+    float vel[3] = {0, 0, 0};
+    const float p[3] = {3.0f, 4.0f, 1.0f};
+    memcpy(net.params, p, sizeof p);
+    net.grads[0] = net.grads[1] = net.grads[2] = 1.0f;
+    mlp_sgd_opts o = {.momentum = 0.5f, .nesterov = true};
+    mlp_sgd_step(&net, vel, &o, 0.1f);
+    assert_true(fabsf(net.params[0] - 2.85f) < 1e-6f && fabsf(net.params[1] - 3.85f) < 1e-6f);
+    assert_true(fabsf(net.params[2] - 0.85f) < 1e-6f && fabsf(vel[0] - 1.0f) < 1e-6f);
+    /* max-norm 2: the weights (length ~4.79 after the step) are scaled to length 2, along the
+     * same direction; the bias is not constrained */
+    memcpy(net.params, p, sizeof p);
+    o = (mlp_sgd_opts){.maxnorm = 2.0f};
+    mlp_sgd_step(&net, NULL, &o, 0.1f);
+    float len = hypotf(net.params[0], net.params[1]);
+    assert_true(fabsf(len - 2.0f) < 1e-5f);
+    assert_true(fabsf(net.params[0] / net.params[1] - 2.9f / 3.9f) < 1e-5f);
+    assert_true(fabsf(net.params[2] - 0.9f) < 1e-6f);
+    mlp_net_free(&net);
+}
+
+/* --val: the held-out rows are fixed by the seed, disjoint from training, never trained on;
+ * augmentation and dropout change training but never the data itself. */
+static void test_validation_split_and_untouched_data(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    mlp_data d = {0};
+    mlp_error err;
+    tu_write_synthetic(dir, 100, 30, 6, 6, 4, 2);
+    assert_int_equal(mlp_idx_load(&d, dir, &err), MLP_OK);
+    float *train0 = malloc(100 * 36 * sizeof(float)), *test0 = malloc(30 * 36 * sizeof(float));
+    memcpy(train0, d.train.x, 100 * 36 * sizeof(float));
+    memcpy(test0, d.test.x, 30 * 36 * sizeof(float));
+
+    const size_t s[] = {36, 8, 4};
+    mlp_net a, b;
+    mlp_sgd sa, sb, sc;
+    assert_int_equal(mlp_net_init(&a, s, 3, MLP_ACT_RELU, MLP_COST_XENT, 8, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(&b, s, 3, MLP_ACT_RELU, MLP_COST_XENT, 8, &err), MLP_OK);
+    mlp_net_init_params(&a, 3);
+    mlp_net_init_params(&b, 3);
+    const mlp_sgd_opts plain = {.batch = 8, .epochs = 2, .lr = 0.1f, .val = 20};
+    mlp_sgd_opts fancy = plain;
+    fancy.drop_in = 0.2f;
+    fancy.drop_hidden = 0.5f;
+    fancy.aug = (mlp_augment){1.0f, 10.0f, 0.1f, 10.0f, 2.0f};
+    assert_int_equal(mlp_sgd_init(&sa, &a, 100, 6, 6, &plain, 5, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&sb, &b, 100, 6, 6, &fancy, 5, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&sc, &b, 100, 6, 6, &plain, 6, &err), MLP_OK);
+    assert_int_equal(sa.n, 80);
+    /* same seed, same held-out rows; another seed, others; never among the training rows */
+    assert_memory_equal(sa.val_rows, sb.val_rows, 20 * sizeof(size_t));
+    assert_memory_not_equal(sa.val_rows, sc.val_rows, 20 * sizeof(size_t));
+    bool seen[100] = {false};
+    for (size_t i = 0; i < 20; i++)
+        seen[sa.val_rows[i]] = true;
+    for (size_t i = 0; i < 80; i++)
+        assert_false(seen[sa.rows[i]]);
+
+    mlp_epoch_stats st;
+    for (int e = 0; e < 2; e++) {
+        assert_int_equal(mlp_sgd_epoch(&sa, &a, &d.train, &st, &err), MLP_OK);
+        assert_int_equal(st.n, 80);
+        for (size_t i = 0; i < 8; i++) /* the last batch's rows were training rows */
+            assert_false(seen[sa.batch_rows[i]]);
+        assert_int_equal(mlp_sgd_epoch(&sb, &b, &d.train, &st, &err), MLP_OK);
+    }
+    /* dropout and augmentation made a difference to training ... */
+    assert_memory_not_equal(a.params, b.params, a.n_params * sizeof(float));
+    /* ... and none to the images, training or test */
+    assert_memory_equal(d.train.x, train0, 100 * 36 * sizeof(float));
+    assert_memory_equal(d.test.x, test0, 30 * 36 * sizeof(float));
+    /* and dropout is off outside training steps */
+    for (size_t l = 0; l < b.n_layers; l++)
+        assert_true(b.keep[l] == 1.0f);
+    free(train0);
+    free(test0);
+    mlp_sgd_free(&sa);
+    mlp_sgd_free(&sb);
+    mlp_sgd_free(&sc);
+    mlp_net_free(&a);
+    mlp_net_free(&b);
+    mlp_data_free(&d);
+    tu_rm_rf(dir);
+    free(dir);
 }
 
 static void test_shuffle_is_a_seeded_permutation(void **state)
@@ -116,8 +234,8 @@ static void test_epoch_equals_manual_batches(void **state)
     mlp_net_init_params(&a, 2);
     mlp_net_init_params(&b, 2);
     const mlp_sgd_opts o = {.batch = 3, .epochs = 1, .lr = 0.5f, .l2 = 0.01f};
-    assert_int_equal(mlp_sgd_init(&sa, &a, 7, &o, 9, &err), MLP_OK);
-    assert_int_equal(mlp_sgd_init(&sb, &b, 7, &o, 9, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&sa, &a, 7, 2, 3, &o, 9, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&sb, &b, 7, 2, 3, &o, 9, &err), MLP_OK);
 
     mlp_epoch_stats st;
     assert_int_equal(mlp_sgd_epoch(&sa, &a, &d.train, &st, &err), MLP_OK);
@@ -144,7 +262,7 @@ static void test_epoch_equals_manual_batches(void **state)
         mlp_net_forward(&b, sizes[k]);
         cost += mlp_net_cost(&b, y, sizes[k]);
         mlp_backprop(&b, y, sizes[k]);
-        mlp_sgd_step(&b, NULL, 0.5f, 0.01f, 0.0f);
+        mlp_sgd_step(&b, NULL, &o, 0.5f);
     }
     assert_memory_equal(a.params, b.params, a.n_params * sizeof(float));
     assert_true(fabs(st.cost - cost / 7) < 1e-12);
@@ -154,7 +272,7 @@ static void test_epoch_equals_manual_batches(void **state)
     mlp_sgd sc;
     assert_int_equal(mlp_net_init(&c, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 3, &err), MLP_OK);
     mlp_net_init_params(&c, 2);
-    assert_int_equal(mlp_sgd_init(&sc, &c, 6, &o, 9, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&sc, &c, 6, 2, 3, &o, 9, &err), MLP_OK);
     assert_int_equal(mlp_sgd_epoch(&sc, &c, &d.train, &st, &err), MLP_OK);
     assert_memory_not_equal(a.params, c.params, a.n_params * sizeof(float));
 
@@ -185,7 +303,7 @@ static void test_training_lowers_the_cost(void **state)
     mlp_net_init_params(&net, 1);
     const mlp_sgd_opts o = {
         .batch = 10, .epochs = 11, .lr = 3.0f, .lr_end = 0.3f, .schedule = MLP_SCHED_LINEAR};
-    assert_int_equal(mlp_sgd_init(&sgd, &net, d.train.n, &o, 1, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&sgd, &net, d.train.n, 4, 4, &o, 1, &err), MLP_OK);
     mlp_epoch_stats first, last;
     assert_int_equal(mlp_sgd_epoch(&sgd, &net, &d.train, &first, &err), MLP_OK);
     assert_true(first.lr == 3.0f);
@@ -238,7 +356,7 @@ static void make_pair(pair *p, float lr)
         assert_int_equal(mlp_net_init(&p->net[k], s, 3, MLP_ACT_TANH, MLP_COST_XENT, 4, &err),
                          MLP_OK);
         mlp_net_init_params(&p->net[k], 8);
-        assert_int_equal(mlp_sgd_init(&p->sgd[k], &p->net[k], 53, &o, 8, &err), MLP_OK);
+        assert_int_equal(mlp_sgd_init(&p->sgd[k], &p->net[k], 53, 3, 3, &o, 8, &err), MLP_OK);
     }
 }
 
@@ -278,7 +396,7 @@ static void test_stop_and_resume_mid_epoch(void **state)
     mlp_sgd s3;
     const size_t sz[] = {9, 5, 3};
     assert_int_equal(mlp_net_init(&n3, sz, 3, MLP_ACT_TANH, MLP_COST_XENT, 4, &err), MLP_OK);
-    assert_int_equal(mlp_sgd_init(&s3, &n3, 53, &p.sgd[1].opt, 99, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_init(&s3, &n3, 53, 3, 3, &p.sgd[1].opt, 99, &err), MLP_OK);
     memcpy(n3.params, p.net[1].params, n3.n_params * sizeof(float));
     memcpy(s3.vel, p.sgd[1].vel, n3.n_params * sizeof(float));
     mlp_sgd_restore(&s3, &p.sgd[1].st);
@@ -324,6 +442,9 @@ int main(void)
         cmocka_unit_test(test_step_by_hand),
         cmocka_unit_test(test_momentum_by_hand),
         cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_step_cosine_and_warmup_schedules),
+        cmocka_unit_test(test_nesterov_and_max_norm_by_hand),
+        cmocka_unit_test(test_validation_split_and_untouched_data),
         cmocka_unit_test(test_shuffle_is_a_seeded_permutation),
         cmocka_unit_test(test_epoch_equals_manual_batches),
         cmocka_unit_test(test_training_lowers_the_cost),

@@ -90,21 +90,27 @@ static size_t count_tmp_files(const char *dir)
 }
 
 static const char *run_flags = "--hidden 64 --epochs 8 --momentum 0.5 --lr 0.05 --batch 10";
+/* every option that draws random numbers or keeps state across epochs */
+static const char *fancy_flags =
+    "--hidden 64,32 --activation relu --cost xent --epochs 6 --batch 32 --lr 0.05 "
+    "--schedule cosine --lr-end 0.001 --warmup 1 --momentum 0.9 --nesterov --maxnorm 3 "
+    "--dropout 0.3 --dropout-in 0.1 --translate 1 --rotate 5 --scale 0.05 --elastic 10,3 "
+    "--val 500";
 
 /* The uninterrupted run, kept as full.bin (the same output path is used for every run, so the
  * recorded command lines agree and files can be compared byte for byte). */
-static void train_uninterrupted(fixture *f)
+static void train_uninterrupted(fixture *f, const char *flags)
 {
-    assert_int_equal(run(f, "train %s %s --out %s", f->dir, run_flags, f->model), 0);
+    assert_int_equal(run(f, "train %s %s --out %s", f->dir, flags, f->model), 0);
     assert_int_equal(rename(f->model, f->copy), 0);
 }
 
 /* Starts the same run, stops it with sig once `when` appears on stdout, resumes it, and
  * checks the result is byte-identical to the uninterrupted run. */
-static void interrupt_and_resume(fixture *f, int sig, const char *when)
+static void interrupt_and_resume(fixture *f, const char *flags, int sig, const char *when)
 {
     char args[8192];
-    snprintf(args, sizeof args, "train %s %s --out %s", f->dir, run_flags, f->model);
+    snprintf(args, sizeof args, "train %s %s --out %s", f->dir, flags, f->model);
     int pid = tu_spawn_mlp(args, f->so, f->se);
     assert_true(tu_wait_for_text(f->so, when, 60));
     assert_int_equal(kill(pid, sig), 0);
@@ -127,9 +133,19 @@ static void interrupt_and_resume(fixture *f, int sig, const char *when)
 static void test_sigint_then_resume_is_bit_identical(void **state)
 {
     fixture *f = *state;
-    train_uninterrupted(f);
-    interrupt_and_resume(f, SIGINT, "epoch   2");
-    interrupt_and_resume(f, SIGTERM, "epoch   5");
+    train_uninterrupted(f, run_flags);
+    interrupt_and_resume(f, run_flags, SIGINT, "epoch   2");
+    interrupt_and_resume(f, run_flags, SIGTERM, "epoch   5");
+}
+
+/* The same with validation, dropout, augmentation, Nesterov momentum, max-norm, warm-up and a
+ * cosine schedule: their random choices and state survive an interruption too. */
+static void test_resume_with_every_option(void **state)
+{
+    fixture *f = *state;
+    train_uninterrupted(f, fancy_flags);
+    interrupt_and_resume(f, fancy_flags, SIGINT, "epoch   1");
+    interrupt_and_resume(f, fancy_flags, SIGINT, "epoch   4");
 }
 
 /* Resuming from the checkpoint of any epoch boundary (a crash right after a save) also
@@ -137,13 +153,13 @@ static void test_sigint_then_resume_is_bit_identical(void **state)
 static void test_resume_from_every_epoch_checkpoint(void **state)
 {
     fixture *f = *state;
-    train_uninterrupted(f);
+    train_uninterrupted(f, run_flags);
     for (int k = 1; k < 8; k += 3) {
         /* a run that plans 8 epochs, stopped cleanly after epoch k by a later SIGINT is the
          * same as a checkpoint taken after epoch k; use --epochs on resume to check both */
         char when[32];
         snprintf(when, sizeof when, "epoch %3d", k);
-        interrupt_and_resume(f, SIGINT, when);
+        interrupt_and_resume(f, run_flags, SIGINT, when);
     }
 }
 
@@ -301,12 +317,89 @@ static void test_valgrind_finds_nothing(void **state)
 #endif
 }
 
+/* With --val the saved model is the epoch with the best validation accuracy: info names it,
+ * and evaluating the file gives the test accuracy printed for that epoch. */
+static void test_val_keeps_the_best_epoch(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f,
+                         "train %s --hidden 12 --epochs 6 --lr 4 --schedule constant --val 1000 "
+                         "--out %s",
+                         f->dir, f->model),
+                     0);
+    double best = -1, test_at_best = -1;
+    int best_epoch = 0;
+    for (const char *p = strstr(f->out, "epoch "); p; p = strstr(p + 1, "\nepoch ")) {
+        int e;
+        double v, t;
+        const char *q = p[0] == '\n' ? p + 1 : p;
+        if (sscanf(q, "epoch %d cost %*f train %*f%% val %lf%% test %lf%%", &e, &v, &t) != 3)
+            continue;
+        if (v > best) {
+            best = v;
+            best_epoch = e;
+            test_at_best = t;
+        }
+    }
+    assert_true(best_epoch > 0);
+    char want[128];
+    snprintf(want, sizeof want, "epoch %d,", best_epoch);
+    assert_non_null(strstr(f->out, want)); /* "saved ...: epoch k, the best on validation" */
+    assert_int_equal(run(f, "info %s", f->model), 0);
+    snprintf(want, sizeof want, "parameters of epoch %d,", best_epoch);
+    assert_non_null(strstr(f->out, want));
+    assert_int_equal(run(f, "eval %s %s", f->model, f->dir), 0);
+    snprintf(want, sizeof want, "accuracy %.2f%%", test_at_best);
+    if (!strstr(f->out, want)) {
+        print_error("eval printed:\n%s\nwanted '%s' (epoch %d)\n", f->out, want, best_epoch);
+        fail();
+    }
+}
+
+static void test_presets(void **state)
+{
+    fixture *f = *state;
+    char listed[CAP];
+    assert_int_equal(run(f, "presets"), 0);
+    strcpy(listed, f->out);
+    const char *names[] = {"3b1b", "nielsen", "nielsen2", "simard", "best"};
+    for (size_t k = 0; k < 5; k++) {
+        char with_space[32];
+        snprintf(with_space, sizeof with_space, "  %s ", names[k]);
+        assert_non_null(strstr(listed, with_space));
+        /* every listed preset is accepted, and flags after it win */
+        assert_int_equal(run(f, "train %s --preset %s --hidden 8 --epochs 1 --out %s", f->dir,
+                             names[k], f->model),
+                         0);
+        assert_non_null(strstr(f->out, "-8-"));
+    }
+    char help_presets[CAP];
+    assert_int_equal(run(f, "presets"), 0);
+    strcpy(help_presets, f->out);
+    assert_int_equal(run(f, "help presets"), 0);
+    assert_string_equal(f->out, help_presets);
+    /* a preset's own values, and the command line recorded for them */
+    assert_int_equal(run(f, "train %s --preset nielsen --epochs 1 --out %s", f->dir, f->model), 0);
+    assert_non_null(strstr(f->out, "144-30-6"));
+    assert_int_equal(run(f, "info %s", f->model), 0);
+    assert_non_null(strstr(f->out, "--lr 3 --schedule constant"));
+    expect_one_line(f, run(f, "train %s --preset nope", f->dir), 2, "unknown preset 'nope'");
+    expect_one_line(f, run(f, "train %s --nesterov", f->dir), 2, "--nesterov needs --momentum");
+    expect_one_line(f, run(f, "train %s --dropout 1", f->dir), 2, "--dropout");
+    expect_one_line(f, run(f, "train %s --elastic 10,0", f->dir), 2, "--elastic");
+    expect_one_line(f, run(f, "train %s --schedule wavy", f->dir), 2, "--schedule");
+    expect_one_line(f, run(f, "train %s --val 6000", f->dir), 2, "--val");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_sigint_then_resume_is_bit_identical),
+        T(test_resume_with_every_option),
         T(test_resume_from_every_epoch_checkpoint),
+        T(test_val_keeps_the_best_epoch),
+        T(test_presets),
         T(test_second_sigint_exits_at_once),
         T(test_divergence_keeps_the_last_good_model),
         T(test_resume_refuses_contradictions),

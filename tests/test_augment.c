@@ -1,0 +1,111 @@
+/* augment: identity when off, seeded, within the pixel range, mass-preserving shifts, and an
+ * elastic field that moves pixels by about what alpha asks. */
+#include "testutil.h"
+
+#include "augment.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { R = 28, C = 28, N = R * C };
+
+/* a digit-like blob in the middle, away from the border */
+static void blob(float *img)
+{
+    for (int y = 0; y < R; y++)
+        for (int x = 0; x < C; x++) {
+            double d = hypot(x - 13.5, (y - 13.5) * 0.7);
+            img[y * C + x] = d < 6 ? 1.0f : d < 8 ? (float)(8 - d) / 2.0f : 0.0f;
+        }
+}
+
+static double sum(const float *a)
+{
+    double s = 0;
+    for (int i = 0; i < N; i++)
+        s += a[i];
+    return s;
+}
+
+static void test_off_is_identity_and_not_active(void **state)
+{
+    (void)state;
+    float src[N], dst[N], *scratch = malloc(mlp_augment_scratch(R, C) * sizeof(float));
+    mlp_augment a = {0};
+    blob(src);
+    assert_false(mlp_augment_active(&a));
+    mlp_augment_image(dst, src, R, C, &a, 42, scratch);
+    assert_memory_equal(dst, src, sizeof src); /* bilinear at whole pixels is exact */
+    a.rotate = 5.0f;
+    assert_true(mlp_augment_active(&a));
+    free(scratch);
+}
+
+static void test_seeded_and_in_range(void **state)
+{
+    (void)state;
+    float src[N], a1[N], a2[N], b[N], *scratch = malloc(mlp_augment_scratch(R, C) * sizeof(float));
+    const mlp_augment a = {2.0f, 15.0f, 0.15f, 34.0f, 4.0f};
+    blob(src);
+    mlp_augment_image(a1, src, R, C, &a, 1, scratch);
+    mlp_augment_image(a2, src, R, C, &a, 1, scratch);
+    mlp_augment_image(b, src, R, C, &a, 2, scratch);
+    assert_memory_equal(a1, a2, sizeof a1);
+    assert_memory_not_equal(a1, b, sizeof a1);
+    assert_memory_not_equal(a1, src, sizeof a1);
+    for (int i = 0; i < N; i++)
+        assert_true(a1[i] >= 0.0f && a1[i] <= 1.0f); /* convex combinations of pixels */
+    /* still mostly the same shape: the bulk of the ink survives */
+    assert_true(fabs(sum(a1) - sum(src)) < 0.35 * sum(src));
+    free(scratch);
+}
+
+static void test_shift_keeps_the_ink_and_moves_it(void **state)
+{
+    (void)state;
+    float src[N], dst[N], *scratch = malloc(mlp_augment_scratch(R, C) * sizeof(float));
+    const mlp_augment a = {.translate = 3.0f};
+    blob(src);
+    int moved = 0;
+    for (uint64_t seed = 0; seed < 20; seed++) {
+        mlp_augment_image(dst, src, R, C, &a, seed, scratch);
+        /* a pure shift of a blob clear of the border loses no ink */
+        assert_true(fabs(sum(dst) - sum(src)) < 1e-3 * sum(src));
+        moved += memcmp(dst, src, sizeof src) != 0;
+    }
+    assert_true(moved >= 19);
+    free(scratch);
+}
+
+/* With sigma small, each pixel moves by about alpha times its smoothed noise: a larger alpha
+ * changes the image more. */
+static void test_elastic_strength_follows_alpha(void **state)
+{
+    (void)state;
+    float src[N], weak[N], strong[N], *scratch = malloc(mlp_augment_scratch(R, C) * sizeof(float));
+    blob(src);
+    const mlp_augment w = {.elastic_alpha = 5.0f, .elastic_sigma = 4.0f};
+    const mlp_augment s = {.elastic_alpha = 60.0f, .elastic_sigma = 4.0f};
+    mlp_augment_image(weak, src, R, C, &w, 3, scratch);
+    mlp_augment_image(strong, src, R, C, &s, 3, scratch);
+    double dw = 0, ds = 0;
+    for (int i = 0; i < N; i++) {
+        dw += fabs(weak[i] - src[i]);
+        ds += fabs(strong[i] - src[i]);
+    }
+    assert_true(dw > 0.0);
+    assert_true(ds > 3.0 * dw);
+    free(scratch);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_off_is_identity_and_not_active),
+        cmocka_unit_test(test_seeded_and_in_range),
+        cmocka_unit_test(test_shift_keeps_the_ink_and_moves_it),
+        cmocka_unit_test(test_elastic_strength_follows_alpha),
+    };
+    return cmocka_run_group_tests_name("augment", tests, NULL, NULL);
+}
