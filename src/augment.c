@@ -13,6 +13,13 @@
 
 #define MAX_RADIUS 32 /* Gaussian taps each side, enough for sigma up to 10 */
 
+/* Rows padded to a multiple of 8 floats: loops over whole padded rows have a trip count the
+ * compiler can see is a multiple of the vector width, so it vectorises them. */
+static size_t padded(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
 bool mlp_augment_active(const mlp_augment *a)
 {
     return a->translate > 0.0f || a->rotate > 0.0f || a->scale > 0.0f || a->elastic_alpha > 0.0f;
@@ -20,7 +27,10 @@ bool mlp_augment_active(const mlp_augment *a)
 
 size_t mlp_augment_scratch(size_t rows, size_t cols)
 {
-    return 3 * rows * cols; /* two displacement fields and a row of working space each */
+    /* two displacement fields and two buffers to make them in, each big enough for the
+     * image padded either way round */
+    size_t a = padded(rows) * padded(cols);
+    return 4 * a;
 }
 
 /* uniform in [-1, 1) */
@@ -29,40 +39,58 @@ static float sym(uint64_t *rng)
     return 2.0f * mlp_rng_uniform(rng) - 1.0f;
 }
 
-/* f (rows, cols) convolved with a normalised Gaussian of width sigma, along rows then
- * columns, zero beyond the edges; tmp has rows * cols floats. */
-static void blur(float *f, float *tmp, size_t rows, size_t cols, float sigma)
+/* out (h, pw) = in (h, pw) convolved along its columns with the 2r+1 taps k, zero outside */
+static void blur_columns(float *restrict out, const float *restrict in, long h, size_t pw,
+                         const float *k, long r)
 {
-    float k[2 * MAX_RADIUS + 1], sum = 0.0f;
-    int r = (int)ceilf(3.0f * sigma);
+    memset(out, 0, (size_t)h * pw * sizeof *out);
+    for (long y = 0; y < h; y++) {
+        float *restrict o = out + (size_t)y * pw;
+        for (long i = -r; i <= r; i++) {
+            if (y + i < 0 || y + i >= h)
+                continue;
+            const float ki = k[i + r], *restrict s = in + (size_t)(y + i) * pw;
+            for (size_t x = 0; x < pw; x++)
+                o[x] += ki * s[x];
+        }
+    }
+}
+
+/* dst (w, ph) = the transpose of src's first w columns (h, pw), zero-padded */
+static void transpose(float *restrict dst, const float *restrict src, size_t h, size_t w, size_t pw,
+                      size_t ph)
+{
+    memset(dst, 0, w * ph * sizeof *dst);
+    for (size_t y = 0; y < h; y++)
+        for (size_t x = 0; x < w; x++)
+            dst[x * ph + y] = src[y * pw + x];
+}
+
+/* A smooth random displacement field for a rows x cols image: uniform noise in [-1, 1)
+ * convolved with a normalised Gaussian of width sigma (zero beyond the edges), scaled by
+ * alpha. The result is stored transposed, (cols, padded(rows)); a and b are scratch. */
+static void field(float *out, float *a, float *b, size_t rows, size_t cols, float alpha,
+                  float sigma, uint64_t *rng)
+{
+    float k[2 * MAX_RADIUS + 1] = {0}, sum = 0.0f;
+    long r = (long)ceilf(3.0f * sigma);
     if (r > MAX_RADIUS)
         r = MAX_RADIUS;
-    for (int i = -r; i <= r; i++)
+    for (long i = -r; i <= r; i++)
         sum += k[i + r] = expf(-(float)(i * i) / (2.0f * sigma * sigma));
-    for (int i = 0; i <= 2 * r; i++)
-        k[i] /= sum;
-    for (size_t y = 0; y < rows; y++) {
-        for (size_t x = 0; x < cols; x++) {
-            float s = 0.0f;
-            for (int i = -r; i <= r; i++) {
-                long xx = (long)x + i;
-                if (xx >= 0 && xx < (long)cols)
-                    s += k[i + r] * f[y * cols + (size_t)xx];
-            }
-            tmp[y * cols + x] = s;
-        }
-    }
-    for (size_t y = 0; y < rows; y++) {
-        for (size_t x = 0; x < cols; x++) {
-            float s = 0.0f;
-            for (int i = -r; i <= r; i++) {
-                long yy = (long)y + i;
-                if (yy >= 0 && yy < (long)rows)
-                    s += k[i + r] * tmp[(size_t)yy * cols + x];
-            }
-            f[y * cols + x] = s;
-        }
-    }
+    for (long i = 0; i <= 2 * r; i++)
+        k[i] *= alpha / sum; /* alpha folded into the second pass's taps below */
+    const size_t pw = padded(cols), ph = padded(rows);
+    memset(a, 0, rows * pw * sizeof *a);
+    for (size_t y = 0; y < rows; y++)
+        for (size_t x = 0; x < cols; x++)
+            a[y * pw + x] = 2.0f * mlp_rng_uniform(rng) - 1.0f;
+    float unit[2 * MAX_RADIUS + 1] = {0};
+    for (long i = 0; i <= 2 * r; i++)
+        unit[i] = k[i] / alpha;
+    blur_columns(b, a, (long)rows, pw, unit, r); /* down the columns */
+    transpose(a, b, rows, cols, pw, ph);         /* rows become columns */
+    blur_columns(out, a, (long)cols, ph, k, r);  /* along the original rows, times alpha */
 }
 
 /* src at (x, y) by bilinear interpolation; 0 outside the image */
@@ -87,20 +115,19 @@ void mlp_augment_image(float *dst, const float *src, size_t rows, size_t cols, c
                        uint64_t seed, float *scratch)
 {
     uint64_t rng = seed;
-    const size_t n = rows * cols;
     float angle = a->rotate * sym(&rng) * 3.14159265f / 180.0f;
     float s = 1.0f + a->scale * sym(&rng);
     float tx = a->translate * sym(&rng), ty = a->translate * sym(&rng);
+    /* the displacement fields, transposed: ex[x * ph + y] is the shift of pixel (x, y) */
+    const size_t ph = padded(rows), m = mlp_augment_scratch(rows, cols) / 4;
     float *ex = NULL, *ey = NULL;
     if (a->elastic_alpha > 0.0f) {
         ex = scratch;
-        ey = scratch + n;
-        for (size_t i = 0; i < n; i++) {
-            ex[i] = sym(&rng);
-            ey[i] = sym(&rng);
-        }
-        blur(ex, scratch + 2 * n, rows, cols, a->elastic_sigma);
-        blur(ey, scratch + 2 * n, rows, cols, a->elastic_sigma);
+        ey = scratch + m;
+        field(ex, scratch + 2 * m, scratch + 3 * m, rows, cols, a->elastic_alpha, a->elastic_sigma,
+              &rng);
+        field(ey, scratch + 2 * m, scratch + 3 * m, rows, cols, a->elastic_alpha, a->elastic_sigma,
+              &rng);
     }
     /* inverse map: output pixel p comes from c + R(-angle) (p - c - t) / s */
     const float cx = 0.5f * (float)(cols - 1), cy = 0.5f * (float)(rows - 1);
@@ -110,8 +137,8 @@ void mlp_augment_image(float *dst, const float *src, size_t rows, size_t cols, c
             float px = (float)x - cx - tx, py = (float)y - cy - ty;
             float sx = cx + ca * px + sa * py, sy = cy - sa * px + ca * py;
             if (ex) {
-                sx += a->elastic_alpha * ex[y * cols + x];
-                sy += a->elastic_alpha * ey[y * cols + x];
+                sx += ex[x * ph + y];
+                sy += ey[x * ph + y];
             }
             dst[y * cols + x] = sample(src, rows, cols, sx, sy);
         }
