@@ -49,39 +49,6 @@ static const char *const help =
     "\n"
     "The same seed and flags give a byte-identical model file, whatever --threads is.\n";
 
-/* "16,16" -> sizes[1..]; "none" -> no hidden layer. */
-static int parse_hidden(mlp_args *a, size_t *hidden, size_t *n_hidden)
-{
-    const char *v = mlp_cli_value(a);
-    if (!v)
-        return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
-    *n_hidden = 0;
-    if (!strcmp(v, "none"))
-        return 0;
-    const char *p = v;
-    for (;;) {
-        char *end;
-        if (*p < '0' || *p > '9')
-            return mlp_cli_usage(a->cmd, "%s: '%s' is not a comma-separated list of sizes", a->flag,
-                                 v);
-        errno = 0;
-        unsigned long long x = strtoull(p, &end, 10);
-        if (errno == ERANGE || x < 1 || x > MLP_MAX_WIDTH)
-            return mlp_cli_usage(a->cmd, "%s: layer size out of range in '%s' (1 to %u)", a->flag,
-                                 v, MLP_MAX_WIDTH);
-        if (*n_hidden == MLP_MAX_LAYERS - 1)
-            return mlp_cli_usage(a->cmd, "%s: at most %d hidden layers", a->flag,
-                                 MLP_MAX_LAYERS - 1);
-        hidden[(*n_hidden)++] = (size_t)x;
-        if (*end == '\0')
-            return 0;
-        if (*end != ',')
-            return mlp_cli_usage(a->cmd, "%s: '%s' is not a comma-separated list of sizes", a->flag,
-                                 v);
-        p = end + 1;
-    }
-}
-
 typedef struct {
     const char *dir, *out, *kernels;
     size_t hidden[MLP_MAX_LAYERS], n_hidden;
@@ -118,7 +85,7 @@ static int parse_train(int argc, char **argv, train_opts *o)
             o->dir = s;
             have_dir = true;
         } else if (mlp_cli_flag(&a, "--hidden")) {
-            rc = parse_hidden(&a, o->hidden, &o->n_hidden);
+            rc = mlp_cli_hidden(&a, o->hidden, &o->n_hidden);
         } else if (mlp_cli_flag(&a, "--activation")) {
             rc = mlp_cli_name(&a, act_names, 3, &o->act);
         } else if (mlp_cli_flag(&a, "--cost")) {
