@@ -11,10 +11,7 @@
 #include <string.h>
 
 static const mlp_command *const commands[] = {
-    &mlp_cmd_train,
-    &mlp_cmd_eval,
-    &mlp_cmd_info,
-    &mlp_cmd_bench,
+    &mlp_cmd_train, &mlp_cmd_eval, &mlp_cmd_info, &mlp_cmd_bench, &mlp_cmd_gradcheck,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
