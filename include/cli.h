@@ -66,6 +66,10 @@ mlp_cli_text mlp_cli_exact(float f);
 /* n with thousands separated by commas: "26,004" */
 mlp_cli_text mlp_cli_count(size_t n);
 
+/* Prints an image of (rows, cols) pixels in [0, 1] to stdout in a frame, two characters per
+ * pixel (term.h), Unicode shades or plain ASCII. */
+void mlp_cli_image(const float *px, size_t rows, size_t cols, bool ascii);
+
 /* "784-16-16-10" */
 void mlp_cli_layout(char *buf, size_t cap, const mlp_net *net);
 

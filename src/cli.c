@@ -3,6 +3,8 @@
  */
 #include "cli.h"
 
+#include "term.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -183,6 +185,24 @@ mlp_cli_text mlp_cli_exact(float f)
             break;
     }
     return t;
+}
+
+void mlp_cli_image(const float *px, size_t rows, size_t cols, bool ascii)
+{
+    const char *edge = ascii ? "-" : "─", *side = ascii ? "|" : "│";
+    char line[1024];
+    for (size_t r = 0; r <= rows + 1; r++) {
+        if (r == 0 || r == rows + 1) {
+            fputs(r == 0 ? (ascii ? "+" : "┌") : (ascii ? "+" : "└"), stdout);
+            for (size_t c = 0; c < 2 * cols; c++)
+                fputs(edge, stdout);
+            fputs(r == 0 ? (ascii ? "+" : "┐") : (ascii ? "+" : "┘"), stdout);
+        } else {
+            mlp_term_shade_row(line, sizeof line, px + (r - 1) * cols, cols, ascii);
+            printf("%s%s%s", side, line, side);
+        }
+        putchar('\n');
+    }
 }
 
 void mlp_cli_layout(char *buf, size_t cap, const mlp_net *net)
