@@ -18,6 +18,7 @@ static const mlp_command *const commands[] = {
     &mlp_cmd_info,
     &mlp_cmd_bench,
     &mlp_cmd_gradcheck,
+    &mlp_cmd_explain,
     &mlp_cmd_predict,
 };
 /* clang-format on */
