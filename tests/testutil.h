@@ -47,4 +47,11 @@ size_t tu_count_lines(const char *s);
 void tu_check_close(const char *what, const double *a, const double *b, size_t n, double atol,
                     double rtol);
 
+/* Checks that the len bytes at d are a valid PNG of the kind png.c writes, as a decoder
+ * would: the signature, every chunk's CRC-32, IHDR first (8-bit grey or RGB, no interlace)
+ * and IEND last, the IDAT chunks' zlib stream (header, stored deflate blocks with LEN and
+ * NLEN, the decompressed size, Adler-32) and filter type 0 on every row. Fails the test
+ * naming the problem; returns the pixels, (h, w, ch), which the caller frees. */
+uint8_t *tu_png_decode(const unsigned char *d, size_t len, size_t *w, size_t *h, size_t *ch);
+
 #endif
