@@ -20,6 +20,7 @@ static const mlp_command *const commands[] = {
     &mlp_cmd_gradcheck,
     &mlp_cmd_explain,
     &mlp_cmd_predict,
+    &mlp_cmd_weights,
 };
 /* clang-format on */
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
