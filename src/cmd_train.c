@@ -10,6 +10,7 @@
 #include "idx.h"
 #include "model.h"
 #include "net.h"
+#include "plot.h"
 #include "sgd.h"
 
 #include <errno.h>
@@ -46,11 +47,16 @@ static const char *const help =
     "  --threads N         threads for the matrix products (default: online CPUs)\n"
     "  --kernels NAME      auto, avx512, avx2, portable or ref (default: auto, the fastest\n"
     "                      this CPU runs)\n"
+    "  --log PATH          write one tab-separated line per epoch: epoch, cost, train_acc,\n"
+    "                      val_acc ('-': no validation set yet), test_acc, lr, seconds\n"
+    "  --plot PATH         draw the cost and accuracy per epoch as an SVG chart, redrawn\n"
+    "                      after every epoch (see also 'mlp plot')\n"
     "\n"
     "The same seed and flags give a byte-identical model file, whatever --threads is.\n";
 
 typedef struct {
     const char *dir, *out, *kernels;
+    const char *log, *plot; /* NULL: none */
     size_t hidden[MLP_MAX_LAYERS], n_hidden;
     int act, cost, schedule;
     size_t epochs, batch, threads;
@@ -119,6 +125,10 @@ static int parse_train(int argc, char **argv, train_opts *o)
             rc = mlp_cli_size(&a, 0, SIZE_MAX, &o->seed);
         } else if (mlp_cli_flag(&a, "--out")) {
             rc = mlp_cli_string(&a, &o->out);
+        } else if (mlp_cli_flag(&a, "--log")) {
+            rc = mlp_cli_string(&a, &o->log);
+        } else if (mlp_cli_flag(&a, "--plot")) {
+            rc = mlp_cli_string(&a, &o->plot);
         } else {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
         }
@@ -180,10 +190,12 @@ static int train_main(int argc, char **argv)
     mlp_error err;
     mlp_eval_result ev = {0};
     mlp_model_meta meta = {0};
+    mlp_plot_run curves = {0};
+    char title[512];
     int rc = parse_train(argc, argv, &o);
     if (rc != 0)
         return rc;
-    if ((rc = check_out_path(o.out)) != 0)
+    if ((rc = check_out_path(o.out)) != 0 || (o.plot && (rc = check_out_path(o.plot)) != 0))
         return rc;
 
     if (mlp_idx_load(&data, o.dir, &err) != MLP_OK)
@@ -236,6 +248,12 @@ static int train_main(int argc, char **argv)
     printf("kernels %s, %zu thread%s\n", net.kern->name, mlp_pool_size(pool),
            mlp_pool_size(pool) > 1 ? "s" : "");
     fflush(stdout);
+    snprintf(title, sizeof title, "mlp train %s: %s, %s hidden, %s cost", o.dir, layout,
+             mlp_act_name(net.act), mlp_cost_name(net.cost));
+    if (mlp_plot_run_open(&curves, o.log, o.plot, title, &err) != MLP_OK) {
+        rc = mlp_cli_fail(&err);
+        goto out;
+    }
 
     double acc = -1.0;
     while (sgd.st.epoch < o.epochs) {
@@ -257,6 +275,13 @@ static int train_main(int argc, char **argv)
                es.epoch, es.cost, 100.0 * (double)es.correct / (double)es.n, 100.0 * acc, dt,
                (double)es.n / dt);
         fflush(stdout);
+        mlp_plot_row row = {es.epoch, es.cost,     100.0 * (double)es.correct / (double)es.n,
+                            NAN,      100.0 * acc, es.lr,
+                            dt};
+        if (mlp_plot_run_epoch(&curves, &row, &err) != MLP_OK) {
+            rc = mlp_cli_fail(&err);
+            goto out;
+        }
     }
 
     meta.rows = (uint32_t)data.train.rows;
@@ -278,6 +303,8 @@ static int train_main(int argc, char **argv)
     }
     printf("saved %s (test accuracy %.2f%%)\n", o.out, 100.0 * acc);
 out:
+    if (mlp_plot_run_close(&curves, &err) != MLP_OK && rc == 0)
+        rc = mlp_cli_fail(&err);
     mlp_eval_free(&ev);
     mlp_sgd_free(&sgd);
     mlp_net_free(&net);

@@ -21,6 +21,7 @@ static const mlp_command *const commands[] = {
     &mlp_cmd_explain,
     &mlp_cmd_predict,
     &mlp_cmd_weights,
+    &mlp_cmd_plot,
 };
 /* clang-format on */
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
