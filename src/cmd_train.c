@@ -11,6 +11,7 @@
 #include "model.h"
 #include "net.h"
 #include "plot.h"
+#include "progress.h"
 #include "sgd.h"
 
 #include <errno.h>
@@ -51,6 +52,8 @@ static const char *const help =
     "                      val_acc ('-': no validation set yet), test_acc, lr, seconds\n"
     "  --plot PATH         draw the cost and accuracy per epoch as an SVG chart, redrawn\n"
     "                      after every epoch (see also 'mlp plot')\n"
+    "  --quiet             no progress bar (there is one on stderr when it is a terminal:\n"
+    "                      images done, images per second, time left)\n"
     "\n"
     "The same seed and flags give a byte-identical model file, whatever --threads is.\n";
 
@@ -58,6 +61,7 @@ typedef struct {
     const char *dir, *out, *kernels;
     const char *log, *plot; /* NULL: none */
     size_t hidden[MLP_MAX_LAYERS], n_hidden;
+    bool quiet; /* no progress bar */
     int act, cost, schedule;
     size_t epochs, batch, threads;
     float lr, lr_end, l2, momentum;
@@ -129,6 +133,8 @@ static int parse_train(int argc, char **argv, train_opts *o)
             rc = mlp_cli_string(&a, &o->log);
         } else if (mlp_cli_flag(&a, "--plot")) {
             rc = mlp_cli_string(&a, &o->plot);
+        } else if (!strcmp(s, "--quiet")) {
+            o->quiet = true;
         } else {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
         }
@@ -255,11 +261,20 @@ static int train_main(int argc, char **argv)
         goto out;
     }
 
+    /* the bar only on a terminal: stdout and a redirected stderr stay as they were */
+    mlp_progress bar;
+    mlp_progress_init(&bar, !o.quiet && isatty(STDERR_FILENO) ? stderr : NULL, o.epochs);
+    sgd.hooks.progress = mlp_progress_hook;
+    sgd.hooks.ctx = &bar;
+
     double acc = -1.0;
     while (sgd.st.epoch < o.epochs) {
         mlp_epoch_stats es;
         double t0 = mlp_now();
-        if (mlp_sgd_epoch(&sgd, &net, &data.train, &es, &err) != MLP_OK) {
+        mlp_progress_epoch(&bar, sgd.st.epoch + 1, t0);
+        mlp_status st = mlp_sgd_epoch(&sgd, &net, &data.train, &es, &err);
+        mlp_progress_clear(&bar);
+        if (st != MLP_OK) {
             fprintf(stderr, "mlp: %s; nothing saved\n", err.msg);
             rc = MLP_EXIT_DATA;
             goto out;
