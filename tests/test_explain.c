@@ -140,8 +140,9 @@ static void test_a_relu_that_is_off_wishes_nothing(void **state)
     assert_true(e.wish[1][0] > 0.0);
     assert_true(mlp_explain_slope(MLP_ACT_RELU, 0.0) == 0.0);
     assert_true(mlp_explain_slope(MLP_ACT_TANH, 0.5) == 0.75);
-    assert_int_equal(mlp_explain_image(&e, &net, x, 2, &err), MLP_EARG); /* 2 classes */
     mlp_explain_free(&e);
+    assert_int_equal(mlp_explain_image(&e, &net, x, 2, &err), MLP_EARG); /* 2 classes */
+    assert_null(e.buf);
     mlp_net_free(&net);
 }
 
