@@ -1,9 +1,10 @@
 /*
  * libFuzzer target for the PGM reader: any bytes must give a valid image or a clean refusal,
  * never a crash, an out-of-bounds read or an allocation the bytes do not justify. Seeds are
- * in tests/corpus/pgm/. Build and run:
+ * in tests/corpus/pgm/. Build and run (new inputs go to the first directory, not the seeds'):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude tests/fuzz_pgm.c src/pgm.c \
- *       src/util.c -lm -o fuzz_pgm && ./fuzz_pgm -max_total_time=60 tests/corpus/pgm
+ *       src/util.c -lm -o /tmp/fuzz_pgm
+ *   mkdir -p /tmp/pgm-corpus && /tmp/fuzz_pgm -max_total_time=60 /tmp/pgm-corpus tests/corpus/pgm
  */
 #include "pgm.h"
 

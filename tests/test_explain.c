@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CAP = 1 << 17 };
-
 static double sigmoid(double z)
 {
     return 1.0 / (1.0 + exp(-z));
@@ -216,25 +214,16 @@ static void test_average_is_the_mean_of_the_wishes(void **state)
     mlp_net_free(&net);
 }
 
-static int run(char *out, char *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, char *err, const char *fmt, ...)
-{
-    char args[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    return tu_run_mlp(args, out, CAP, err, CAP);
-}
-
 static void test_explain_command(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir(), *out = malloc(CAP), *err = malloc(CAP);
+    tu_cli c;
+    tu_cli_open(&c);
+    const char *dir = c.dir, *out = c.out, *err = c.err;
     tu_write_synthetic(dir, 1000, 50, 10, 10, 4, 3);
-    assert_int_equal(run(out, err, "train %s --hidden 12,6 --epochs 2 --out %s/m.bin", dir, dir),
+    assert_int_equal(tu_cli_run(&c, "train %s --hidden 12,6 --epochs 2 --out %s/m.bin", dir, dir),
                      0);
-    int st = run(out, err, "explain %s/m.bin %s --index 3 --average 30 --top 4", dir, dir);
+    int st = tu_cli_run(&c, "explain %s/m.bin %s --index 3 --average 30 --top 4", dir, dir);
     if (st != 0)
         print_error("%s", err);
     assert_int_equal(st, 0);
@@ -259,16 +248,16 @@ static void test_explain_command(void **state)
     assert_string_equal(err, "");
 
     /* --ascii: not one byte outside ASCII */
-    assert_int_equal(run(out, err, "explain %s/m.bin %s --ascii", dir, dir), 0);
+    assert_int_equal(tu_cli_run(&c, "explain %s/m.bin %s --ascii", dir, dir), 0);
     for (const char *p = out; *p; p++)
         assert_true((unsigned char)*p < 0x80);
     assert_non_null(strstr(out, "+--------------------+")); /* 10 pixels, 2 characters each */
 
     /* wide layers show the strongest neurons unless --all */
-    assert_int_equal(run(out, err, "train %s --hidden 70 --epochs 1 --out %s/w.bin", dir, dir), 0);
-    assert_int_equal(run(out, err, "explain %s/w.bin %s", dir, dir), 0);
+    assert_int_equal(tu_cli_run(&c, "train %s --hidden 70 --epochs 1 --out %s/w.bin", dir, dir), 0);
+    assert_int_equal(tu_cli_run(&c, "explain %s/w.bin %s", dir, dir), 0);
     assert_non_null(strstr(out, "54 more neurons"));
-    assert_int_equal(run(out, err, "explain %s/w.bin %s --all", dir, dir), 0);
+    assert_int_equal(tu_cli_run(&c, "explain %s/w.bin %s --all", dir, dir), 0);
     assert_null(strstr(out, "more neurons"));
 
     const char *bad[][2] = {
@@ -280,21 +269,18 @@ static void test_explain_command(void **state)
         {"explain %s/m.bin %s extra", "unexpected argument"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        st = run(out, err, bad[k][0], dir, dir);
+        st = tu_cli_run(&c, bad[k][0], dir, dir);
         if (st != 2 || tu_count_lines(err) != 1 || !strstr(err, bad[k][1]))
             print_error("'%s': exit %d, stderr '%s'\n", bad[k][0], st, err);
         assert_int_equal(st, 2);
         assert_int_equal(tu_count_lines(err), 1);
     }
-    assert_int_equal(run(out, err, "explain %s/none.bin %s", dir, dir), 1);
+    assert_int_equal(tu_cli_run(&c, "explain %s/none.bin %s", dir, dir), 1);
     assert_int_equal(tu_count_lines(err), 1);
-    assert_int_equal(run(out, err, "help explain"), 0);
+    assert_int_equal(tu_cli_run(&c, "help explain"), 0);
     assert_non_null(strstr(out, "--average"));
 
-    tu_rm_rf(dir);
-    free(dir);
-    free(out);
-    free(err);
+    tu_cli_close(&c);
 }
 
 int main(void)

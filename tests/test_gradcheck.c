@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CAP = 1 << 16, ROWS = 3 };
+enum { ROWS = 3 };
 
 typedef struct {
     mlp_net net;
@@ -173,44 +173,26 @@ static void test_sampled_knobs_and_bad_arguments(void **state)
 
 /* --- the command ------------------------------------------------------------------------ */
 
-typedef struct {
-    char *dir;
-    char out[CAP], err[CAP];
-} fixture;
-
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = tu_tmpdir();
-    tu_write_synthetic(f->dir, 300, 200, 28, 28, 10, 7);
-    *state = f;
+    tu_cli *c = malloc(sizeof *c);
+    tu_cli_open(c);
+    tu_write_synthetic(c->dir, 300, 200, 28, 28, 10, 7);
+    *state = c;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f);
+    tu_cli_close(*state);
+    free(*state);
     return 0;
-}
-
-static int run(fixture *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(fixture *f, const char *fmt, ...)
-{
-    char args[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    return tu_run_mlp(args, f->out, CAP, f->err, CAP);
 }
 
 static void test_command_default_network(void **state)
 {
-    fixture *f = *state;
-    int st = run(f, "gradcheck %s", f->dir);
+    tu_cli *f = *state;
+    int st = tu_cli_run(f, "gradcheck %s", f->dir);
     if (st != 0)
         print_error("%s%s", f->out, f->err);
     assert_int_equal(st, 0);
@@ -229,13 +211,14 @@ static void test_command_default_network(void **state)
 
 static void test_command_every_activation_cost_and_model(void **state)
 {
-    fixture *f = *state;
+    tu_cli *f = *state;
     for (int a = 0; a < 3; a++) {
         for (int c = 0; c < 2; c++) {
-            int st = run(f,
-                         "gradcheck %s --hidden 6,5 --activation %s --cost %s --index %d "
-                         "--batch 3",
-                         f->dir, mlp_act_name((mlp_act)a), mlp_cost_name((mlp_cost)c), a * 2 + c);
+            int st =
+                tu_cli_run(f,
+                           "gradcheck %s --hidden 6,5 --activation %s --cost %s --index %d "
+                           "--batch 3",
+                           f->dir, mlp_act_name((mlp_act)a), mlp_cost_name((mlp_cost)c), a * 2 + c);
             if (st != 0)
                 print_error("%s%s", f->out, f->err);
             assert_int_equal(st, 0);
@@ -243,16 +226,17 @@ static void test_command_every_activation_cost_and_model(void **state)
         }
     }
     assert_int_equal(
-        run(f, "train %s --hidden 8 --epochs 1 --cost xent --out %s/m.bin", f->dir, f->dir), 0);
-    assert_int_equal(run(f, "gradcheck %s --model %s/m.bin --knobs 100", f->dir, f->dir), 0);
+        tu_cli_run(f, "train %s --hidden 8 --epochs 1 --cost xent --out %s/m.bin", f->dir, f->dir),
+        0);
+    assert_int_equal(tu_cli_run(f, "gradcheck %s --model %s/m.bin --knobs 100", f->dir, f->dir), 0);
     assert_non_null(strstr(f->out, "200 forward (2 x 100 parameters)"));
     assert_non_null(strstr(f->out, "m.bin"));
 }
 
 static void test_command_fails_when_gradients_disagree(void **state)
 {
-    fixture *f = *state;
-    int st = run(f, "gradcheck %s --hidden 4 --tol 1e-15", f->dir);
+    tu_cli *f = *state;
+    int st = tu_cli_run(f, "gradcheck %s --hidden 4 --tol 1e-15", f->dir);
     assert_int_equal(st, 1);
     assert_int_equal(tu_count_lines(f->err), 1);
     assert_non_null(strstr(f->err, "gradients disagree"));
@@ -261,7 +245,7 @@ static void test_command_fails_when_gradients_disagree(void **state)
 
 static void test_command_usage_errors(void **state)
 {
-    fixture *f = *state;
+    tu_cli *f = *state;
     const char *cases[][2] = {
         {"gradcheck %s --model m.bin --hidden 4", "--model"},
         {"gradcheck %s --index 200", "--index"},
@@ -271,16 +255,16 @@ static void test_command_usage_errors(void **state)
         {"gradcheck %s --bogus", "unknown flag"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        int st = run(f, cases[k][0], f->dir);
+        int st = tu_cli_run(f, cases[k][0], f->dir);
         if (st != 2 || tu_count_lines(f->err) != 1 || !strstr(f->err, cases[k][1]))
             print_error("'%s': exit %d, stderr '%s'\n", cases[k][0], st, f->err);
         assert_int_equal(st, 2);
         assert_int_equal(tu_count_lines(f->err), 1);
         assert_non_null(strstr(f->err, cases[k][1]));
     }
-    assert_int_equal(run(f, "gradcheck %s/none", f->dir), 1);
+    assert_int_equal(tu_cli_run(f, "gradcheck %s/none", f->dir), 1);
     assert_int_equal(tu_count_lines(f->err), 1);
-    assert_int_equal(run(f, "help gradcheck"), 0);
+    assert_int_equal(tu_cli_run(f, "help gradcheck"), 0);
     assert_non_null(strstr(f->out, "two ways"));
     assert_non_null(strstr(f->out, "--tol"));
 }

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CAP = 1 << 16 };
-
 static mlp_status parse(mlp_pgm *img, const char *bytes, size_t len, mlp_error *err)
 {
     return mlp_pgm_parse(img, (const unsigned char *)bytes, len, "x.pgm", err);
@@ -152,17 +150,6 @@ static void test_malformed_files_are_refused(void **state)
 
 /* --- mlp predict ------------------------------------------------------------------------ */
 
-static int run(char *out, char *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, char *err, const char *fmt, ...)
-{
-    char args[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    return tu_run_mlp(args, out, CAP, err, CAP);
-}
-
 /* The class and the scores of predict's output, without the image and any note after them. */
 static char *scores_of(char *out)
 {
@@ -193,11 +180,13 @@ static void write_test_image(const mlp_set *s, size_t i, const char *path, bool 
 static void test_predict_command(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir(), *out = malloc(CAP), *err = malloc(CAP), *first = malloc(CAP);
+    tu_cli c;
+    tu_cli_open(&c);
+    char *dir = c.dir, *out = c.out, *err = c.err, *first = malloc(TU_CLI_CAP);
     char model[4096], p5[4096], p2[4096], inv[4096], big[4096];
     tu_write_synthetic(dir, 1500, 20, 12, 12, 6, 5);
     tu_path(model, dir, "m.bin");
-    assert_int_equal(run(out, err, "train %s --hidden 16 --epochs 3 --out %s", dir, model), 0);
+    assert_int_equal(tu_cli_run(&c, "train %s --hidden 16 --epochs 3 --out %s", dir, model), 0);
 
     /* what the model says about test image 3, computed here */
     mlp_set test = {0};
@@ -217,58 +206,55 @@ static void test_predict_command(void **state)
     write_test_image(&test, 3, p5, false, false);
     write_test_image(&test, 3, p2, true, false);
     write_test_image(&test, 3, inv, false, true);
-    assert_int_equal(run(out, err, "predict %s %s", model, p5), 0);
+    assert_int_equal(tu_cli_run(&c, "predict %s %s", model, p5), 0);
     assert_non_null(strstr(out, want));
     assert_non_null(strstr(out, "12x12"));
     strcpy(first, scores_of(out));
     assert_int_equal(tu_count_lines(first), 2 + 1 + 6); /* class, blank, heading, 6 scores */
     /* the plain form and the inverted image with --invert give the very same scores */
-    assert_int_equal(run(out, err, "predict %s %s", model, p2), 0);
+    assert_int_equal(tu_cli_run(&c, "predict %s %s", model, p2), 0);
     assert_string_equal(scores_of(out), first);
-    assert_int_equal(run(out, err, "predict %s %s --invert --show", model, inv), 0);
+    assert_int_equal(tu_cli_run(&c, "predict %s %s --invert --show", model, inv), 0);
     assert_string_equal(scores_of(out), first);
-    assert_int_equal(run(out, err, "predict %s %s --show --ascii", model, p5), 0);
+    assert_int_equal(tu_cli_run(&c, "predict %s %s --show --ascii", model, p5), 0);
     assert_non_null(strstr(out, "+------------------------+")); /* 12 pixels, 2 characters each */
     assert_non_null(strstr(out, "* ####"));
     /* a hint for a bright image, none for the dark one it inverts to */
     uint8_t white[12 * 12];
     memset(white, 255, sizeof white);
     assert_int_equal(mlp_pgm_save(inv, white, 12, 12, 1, &e), MLP_OK);
-    assert_int_equal(run(out, err, "predict %s %s", model, inv), 0);
+    assert_int_equal(tu_cli_run(&c, "predict %s %s", model, inv), 0);
     assert_non_null(strstr(out, "note:"));
     assert_non_null(strstr(out, "--invert"));
-    assert_int_equal(run(out, err, "predict %s %s --invert", model, inv), 0);
+    assert_int_equal(tu_cli_run(&c, "predict %s %s --invert", model, inv), 0);
     assert_null(strstr(out, "note:"));
 
     /* refusals: one line, exit 1 for files, 2 for usage */
     tu_path(big, dir, "big.pgm");
     tu_write_file(big, "P5 13 12 255\n", 13);
-    assert_int_equal(run(out, err, "predict %s %s", model, big), 1);
+    assert_int_equal(tu_cli_run(&c, "predict %s %s", model, big), 1);
     assert_int_equal(tu_count_lines(err), 1);
     assert_non_null(strstr(err, "truncated"));
     uint8_t px[13 * 12] = {0};
     assert_int_equal(mlp_pgm_save(big, px, 13, 12, 1, &e), MLP_OK);
-    assert_int_equal(run(out, err, "predict %s %s", model, big), 1);
+    assert_int_equal(tu_cli_run(&c, "predict %s %s", model, big), 1);
     assert_int_equal(tu_count_lines(err), 1);
     assert_non_null(strstr(err, "13x12"));
     assert_non_null(strstr(err, "12x12"));
     tu_write_file(big, "\x89PNG\r\n\x1a\n....", 12);
-    assert_int_equal(run(out, err, "predict %s %s", model, big), 1);
+    assert_int_equal(tu_cli_run(&c, "predict %s %s", model, big), 1);
     assert_int_equal(tu_count_lines(err), 1);
     assert_non_null(strstr(err, "PNG"));
-    assert_int_equal(run(out, err, "predict %s", model), 2);
+    assert_int_equal(tu_cli_run(&c, "predict %s", model), 2);
     assert_non_null(strstr(err, "missing IMAGE"));
-    assert_int_equal(run(out, err, "predict %s %s --bogus", model, p5), 2);
+    assert_int_equal(tu_cli_run(&c, "predict %s %s --bogus", model, p5), 2);
     assert_int_equal(tu_count_lines(err), 1);
-    assert_int_equal(run(out, err, "help predict"), 0);
+    assert_int_equal(tu_cli_run(&c, "help predict"), 0);
     assert_non_null(strstr(out, "P5"));
 
     mlp_net_free(&net);
     mlp_set_free(&test);
-    tu_rm_rf(dir);
-    free(dir);
-    free(out);
-    free(err);
+    tu_cli_close(&c);
     free(first);
 }
 

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CAP = 1 << 16 };
-
 /* --- a well-formedness checker for the XML the chart uses -------------------------------- */
 
 typedef struct {
@@ -327,28 +325,20 @@ static void test_run_records_every_epoch(void **state)
 
 /* --- the commands ------------------------------------------------------------------------ */
 
-static int run(char *out, char *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, char *err, const char *fmt, ...)
-{
-    char args[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    return tu_run_mlp(args, out, CAP, err, CAP);
-}
-
 static void test_train_log_and_plot_commands(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir(), *out = malloc(CAP), *err = malloc(CAP), path[4096];
+    tu_cli cli;
+    tu_cli_open(&cli);
+    char *dir = cli.dir, *out = cli.out, *err = cli.err, path[4096];
     tu_write_synthetic(dir, 600, 100, 8, 8, 3, 4);
-    assert_int_equal(run(out, err, "train %s --hidden 6 --epochs 3 --out %s/m.bin", dir, dir), 0);
+    assert_int_equal(tu_cli_run(&cli, "train %s --hidden 6 --epochs 3 --out %s/m.bin", dir, dir),
+                     0);
     size_t lines_without = tu_count_lines(out);
-    int st = run(out, err,
-                 "train %s --hidden 6 --epochs 3 --out %s/m.bin --log %s/run.tsv "
-                 "--plot %s/run.svg",
-                 dir, dir, dir, dir);
+    int st = tu_cli_run(&cli,
+                        "train %s --hidden 6 --epochs 3 --out %s/m.bin --log %s/run.tsv "
+                        "--plot %s/run.svg",
+                        dir, dir, dir, dir);
     if (st != 0)
         print_error("%s", err);
     assert_int_equal(st, 0);
@@ -376,40 +366,39 @@ static void test_train_log_and_plot_commands(void **state)
 
     /* mlp plot: the SVG's name from the log's */
     assert_int_equal(remove(path), 0);
-    assert_int_equal(run(out, err, "plot %s/run.tsv --title 'my run'", dir), 0);
+    assert_int_equal(tu_cli_run(&cli, "plot %s/run.tsv --title 'my run'", dir), 0);
     assert_non_null(strstr(out, "drew 3 epochs"));
     char *s = read_svg(path);
     assert_non_null(strstr(s, ">my run</text>"));
     free(s);
-    assert_int_equal(run(out, err, "plot %s/run.tsv %s/other.svg", dir, dir), 0);
+    assert_int_equal(tu_cli_run(&cli, "plot %s/run.tsv %s/other.svg", dir, dir), 0);
     tu_path(path, dir, "other.svg");
     free(read_svg(path));
 
     /* refusals */
-    assert_int_equal(run(out, err, "plot"), 2);
+    assert_int_equal(tu_cli_run(&cli, "plot"), 2);
     assert_non_null(strstr(err, "missing LOG"));
-    assert_int_equal(run(out, err, "plot %s/none.tsv", dir), 1);
+    assert_int_equal(tu_cli_run(&cli, "plot %s/none.tsv", dir), 1);
     assert_int_equal(tu_count_lines(err), 1);
-    assert_int_equal(run(out, err, "plot %s/m.bin", dir), 1);
+    assert_int_equal(tu_cli_run(&cli, "plot %s/m.bin", dir), 1);
     assert_int_equal(tu_count_lines(err), 1);
     assert_non_null(strstr(err, "not a training log"));
-    assert_int_equal(run(out, err, "plot %s/run.tsv %s/run.tsv", dir, dir), 2);
+    assert_int_equal(tu_cli_run(&cli, "plot %s/run.tsv %s/run.tsv", dir, dir), 2);
     assert_int_equal(
-        run(out, err, "train %s --epochs 1 --log %s/no/run.tsv --out %s/m.bin", dir, dir, dir), 1);
+        tu_cli_run(&cli, "train %s --epochs 1 --log %s/no/run.tsv --out %s/m.bin", dir, dir, dir),
+        1);
     assert_int_equal(tu_count_lines(err), 1);
     assert_non_null(strstr(err, "no/run.tsv"));
     assert_int_equal(
-        run(out, err, "train %s --epochs 1 --plot %s/no/run.svg --out %s/m.bin", dir, dir, dir), 1);
+        tu_cli_run(&cli, "train %s --epochs 1 --plot %s/no/run.svg --out %s/m.bin", dir, dir, dir),
+        1);
     assert_int_equal(tu_count_lines(err), 1);
-    assert_int_equal(run(out, err, "help plot"), 0);
+    assert_int_equal(tu_cli_run(&cli, "help plot"), 0);
     assert_non_null(strstr(out, "val_acc"));
-    assert_int_equal(run(out, err, "help train"), 0);
+    assert_int_equal(tu_cli_run(&cli, "help train"), 0);
     assert_non_null(strstr(out, "--log PATH"));
     assert_non_null(strstr(out, "--plot PATH"));
-    tu_rm_rf(dir);
-    free(dir);
-    free(out);
-    free(err);
+    tu_cli_close(&cli);
 }
 
 int main(void)

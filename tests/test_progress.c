@@ -94,21 +94,19 @@ static void test_redraws_are_rate_limited_and_cleared(void **state)
 static void test_train_shows_no_bar_when_not_on_a_terminal(void **state)
 {
     (void)state;
-    enum { CAP = 1 << 16 };
-    char *dir = tu_tmpdir(), *out = malloc(CAP), *err = malloc(CAP), args[8192];
-    tu_write_synthetic(dir, 3000, 50, 10, 10, 3, 2);
+    tu_cli c;
+    tu_cli_open(&c);
+    tu_write_synthetic(c.dir, 3000, 50, 10, 10, 3, 2);
     for (int quiet = 0; quiet < 2; quiet++) {
-        snprintf(args, sizeof args, "train %s --hidden 64 --batch 1 --epochs 2 --out %s/m.bin%s",
-                 dir, dir, quiet ? " --quiet" : "");
-        assert_int_equal(tu_run_mlp(args, out, CAP, err, CAP), 0);
-        assert_string_equal(err, "");
-        assert_null(strchr(out, '\r'));
-        assert_non_null(strstr(out, "epoch   2"));
+        assert_int_equal(tu_cli_run(&c,
+                                    "train %s --hidden 64 --batch 1 --epochs 2 --out %s/m.bin%s",
+                                    c.dir, c.dir, quiet ? " --quiet" : ""),
+                         0);
+        assert_string_equal(c.err, "");
+        assert_null(strchr(c.out, '\r'));
+        assert_non_null(strstr(c.out, "epoch   2"));
     }
-    tu_rm_rf(dir);
-    free(dir);
-    free(out);
-    free(err);
+    tu_cli_close(&c);
 }
 
 int main(void)

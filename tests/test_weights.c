@@ -101,14 +101,12 @@ static void test_sheet_layout(void **state)
 static void test_weights_command(void **state)
 {
     (void)state;
-    enum { CAP = 1 << 16 };
-    char *dir = tu_tmpdir(), *out = malloc(CAP), *err = malloc(CAP), path[4096], args[8192];
+    tu_cli c;
+    tu_cli_open(&c);
+    char *dir = c.dir, *out = c.out, *err = c.err, path[4096];
     tu_write_synthetic(dir, 500, 20, 10, 10, 3, 9);
-    snprintf(args, sizeof args, "train %s --hidden 5 --epochs 1 --out %s/m.bin", dir, dir);
-    assert_int_equal(tu_run_mlp(args, out, CAP, err, CAP), 0);
-
-    snprintf(args, sizeof args, "weights %s/m.bin --out %s/w", dir, dir);
-    assert_int_equal(tu_run_mlp(args, out, CAP, err, CAP), 0);
+    assert_int_equal(tu_cli_run(&c, "train %s --hidden 5 --epochs 1 --out %s/m.bin", dir, dir), 0);
+    assert_int_equal(tu_cli_run(&c, "weights %s/m.bin --out %s/w", dir, dir), 0);
     assert_non_null(strstr(out, "5 first-layer neurons"));
     for (size_t j = 0; j <= 5; j++) {
         char name[64];
@@ -128,9 +126,8 @@ static void test_weights_command(void **state)
     tu_path(path, dir, "w/neuron-005.png");
     assert_null(fopen(path, "rb"));
 
-    snprintf(args, sizeof args, "weights %s/m.bin --out %s/w --format pnm --grey --scale 1", dir,
-             dir);
-    assert_int_equal(tu_run_mlp(args, out, CAP, err, CAP), 0);
+    assert_int_equal(
+        tu_cli_run(&c, "weights %s/m.bin --out %s/w --format pnm --grey --scale 1", dir, dir), 0);
     mlp_pgm img;
     mlp_error e;
     tu_path(path, dir, "w/weights.pgm");
@@ -138,21 +135,15 @@ static void test_weights_command(void **state)
     assert_true(img.width == 3 * 12 + 2 && img.height == 2 * 12 + 2);
     mlp_pgm_free(&img);
 
-    snprintf(args, sizeof args, "weights %s/m.bin", dir);
-    assert_int_equal(tu_run_mlp(args, out, CAP, err, CAP), 2);
+    assert_int_equal(tu_cli_run(&c, "weights %s/m.bin", dir), 2);
     assert_non_null(strstr(err, "--out"));
-    snprintf(args, sizeof args, "weights %s/m.bin --out %s/m.bin", dir, dir);
-    assert_int_equal(tu_run_mlp(args, out, CAP, err, CAP), 1);
+    assert_int_equal(tu_cli_run(&c, "weights %s/m.bin --out %s/m.bin", dir, dir), 1);
     assert_int_equal(tu_count_lines(err), 1);
     assert_non_null(strstr(err, "not a directory"));
-    snprintf(args, sizeof args, "weights %s/m.bin --out %s/w --format gif", dir, dir);
-    assert_int_equal(tu_run_mlp(args, out, CAP, err, CAP), 2);
-    assert_int_equal(tu_run_mlp("help weights", out, CAP, err, CAP), 0);
+    assert_int_equal(tu_cli_run(&c, "weights %s/m.bin --out %s/w --format gif", dir, dir), 2);
+    assert_int_equal(tu_cli_run(&c, "help weights"), 0);
     assert_non_null(strstr(out, "--grey"));
-    tu_rm_rf(dir);
-    free(dir);
-    free(out);
-    free(err);
+    tu_cli_close(&c);
 }
 
 int main(void)

@@ -156,6 +156,33 @@ int tu_run_mlp(const char *args, char *out, size_t out_cap, char *err, size_t er
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 }
 
+void tu_cli_open(tu_cli *c)
+{
+    c->dir = tu_tmpdir();
+    c->out = malloc(TU_CLI_CAP);
+    c->err = malloc(TU_CLI_CAP);
+    assert_true(c->out && c->err);
+    c->out[0] = c->err[0] = '\0';
+}
+
+void tu_cli_close(tu_cli *c)
+{
+    tu_rm_rf(c->dir);
+    free(c->dir);
+    free(c->out);
+    free(c->err);
+}
+
+int tu_cli_run(tu_cli *c, const char *fmt, ...)
+{
+    char args[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return tu_run_mlp(args, c->out, TU_CLI_CAP, c->err, TU_CLI_CAP);
+}
+
 size_t tu_count_lines(const char *s)
 {
     size_t n = 0;

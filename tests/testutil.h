@@ -39,6 +39,22 @@ void tu_write_synthetic(const char *dir, uint32_t n_train, uint32_t n_test, uint
  * (each cap bytes, NUL-terminated). Returns the exit status, or -1 if it did not exit. */
 int tu_run_mlp(const char *args, char *out, size_t out_cap, char *err, size_t err_cap);
 
+/* What the end-to-end tests of a command share: a fresh temporary directory, and the
+ * captured stdout and stderr (TU_CLI_CAP bytes each) of the last run of ./mlp. */
+#define TU_CLI_CAP (1 << 17)
+typedef struct {
+    char *dir;
+    char *out, *err;
+} tu_cli;
+void tu_cli_open(tu_cli *c);
+void tu_cli_close(tu_cli *c); /* removes the directory */
+/* Runs ./mlp with the arguments formatted as by printf; returns its exit status. */
+int tu_cli_run(tu_cli *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* Number of '\n'-terminated lines in s. */
 size_t tu_count_lines(const char *s);
 
