@@ -30,9 +30,9 @@ static const char *const help =
     "    through the connecting weights, times the slope of its activation\n"
     "\n"
     "  --index N      the test image (default: 0)\n"
-    "  --average N    also average the wishes of N test images from --index on, as a\n"
-    "                 mini-batch step does, and count how many of this image's knob-wishes\n"
-    "                 keep their sign\n"
+    "  --average N    also average the wishes of N test images from --index on (wrapping\n"
+    "                 around at the end), as a mini-batch step does, and count how many of\n"
+    "                 this image's knob-wishes keep their sign\n"
     "  --top K        knobs listed for each way (default: 5, at most 32)\n"
     "  --all          every neuron of wide hidden layers (default: the strongest when a layer\n"
     "                 has more than 64)\n"
@@ -202,7 +202,7 @@ static void print_hidden(const mlp_explain *e, const mlp_net *net, size_t l, con
 }
 
 static void print_average(const mlp_explain_avg *avg, const mlp_explain *e, const ex_opts *o,
-                          size_t n_test)
+                          size_t n_test, size_t P)
 {
     const size_t K = e->sizes[e->n_layers];
     size_t last = (o->index + avg->n - 1) % n_test;
@@ -213,9 +213,6 @@ static void print_average(const mlp_explain_avg *avg, const mlp_explain *e, cons
     for (size_t j = 0; j < K; j++)
         printf("%s %zu %s", j ? "," : "", j, way(avg->out_wish[j]));
     printf("\n");
-    size_t P = 0;
-    for (size_t l = 0; l < e->n_layers; l++)
-        P += e->sizes[l + 1] * (e->sizes[l] + 1);
     printf("  image %zu wants to move %s of the %s knobs (the others' wishes are exactly 0:\n"
            "  weights from dark pixels or from neurons that are off); %s of those wishes\n"
            "  (%.1f%%) keep their sign in the average, %s are overruled by the other images\n",
@@ -256,6 +253,11 @@ static int explain_main(int argc, char **argv)
                            o.dir, test.n, test.n - 1);
         goto out;
     }
+    if (o.average > test.n) {
+        rc = mlp_cli_usage("explain", "--average %zu: %s has %zu test images", o.average, o.dir,
+                           test.n);
+        goto out;
+    }
     const float *x = test.x + o.index * test.dim;
     if (mlp_explain_image(&e, &net, x, test.y[o.index], &err) != MLP_OK ||
         (o.average &&
@@ -278,7 +280,7 @@ static int explain_main(int argc, char **argv)
     for (size_t l = e.n_layers - 1; l >= 1; l--)
         print_hidden(&e, &net, l, &o);
     if (o.average)
-        print_average(&avg, &e, &o, test.n);
+        print_average(&avg, &e, &o, test.n, net.n_params);
 out:
     mlp_explain_avg_free(&avg);
     mlp_explain_free(&e);

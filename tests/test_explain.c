@@ -265,6 +265,7 @@ static void test_explain_command(void **state)
         {"explain %s/m.bin %s --index 50", "--index 50"},
         {"explain %s/m.bin %s --top 0", "--top"},
         {"explain %s/m.bin %s --average 0", "--average"},
+        {"explain %s/m.bin %s --average 51", "--average 51"},
         {"explain %s/m.bin %s --bogus", "unknown flag"},
         {"explain %s/m.bin %s extra", "unexpected argument"},
     };
