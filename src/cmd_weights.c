@@ -103,12 +103,16 @@ static int weights_main(int argc, char **argv)
     }
 
     const char *ext = o.format == 0 ? "png" : o.grey ? "pgm" : "ppm";
+    /* "weights/" names the same directory as "weights"; the file names should not differ */
+    int dir_len = (int)strlen(o.out);
+    while (dir_len > 1 && o.out[dir_len - 1] == '/')
+        dir_len--;
     const size_t n = net.sizes[1];
     int digits = n > 1000 ? (int)snprintf(NULL, 0, "%zu", n - 1) : 3;
     mlp_weights_style style = {
         .rows = meta.rows, .cols = meta.cols, .scale = o.scale, .gap = 2, .grey = o.grey};
     for (size_t j = 0; j < n; j++) {
-        snprintf(path, sizeof path, "%s/neuron-%0*zu.%s", o.out, digits, j, ext);
+        snprintf(path, sizeof path, "%.*s/neuron-%0*zu.%s", dir_len, o.out, digits, j, ext);
         if (mlp_weights_tile(&img, &net, j, &style, &err) != MLP_OK ||
             save(path, &img, o.format, &err) != MLP_OK) {
             rc = mlp_cli_fail(&err);
@@ -124,7 +128,7 @@ static int weights_main(int argc, char **argv)
         across++;
     while (style.scale > 1 && across * (meta.cols * style.scale + style.gap) > 4096)
         style.scale--;
-    snprintf(path, sizeof path, "%s/weights.%s", o.out, ext);
+    snprintf(path, sizeof path, "%.*s/weights.%s", dir_len, o.out, ext);
     if (mlp_weights_sheet(&img, &net, &style, &err) != MLP_OK ||
         save(path, &img, o.format, &err) != MLP_OK) {
         rc = mlp_cli_fail(&err);
@@ -132,10 +136,10 @@ static int weights_main(int argc, char **argv)
     }
     printf("%s: %zu first-layer neurons of %ux%u weights\n", o.model, n, (unsigned)meta.rows,
            (unsigned)meta.cols);
-    printf("wrote %s/neuron-%0*d.%s to neuron-%0*zu.%s (%zux%zu each) and %s (%zux%zu, %zu x "
+    printf("wrote %.*s/neuron-%0*d.%s to neuron-%0*zu.%s (%zux%zu each) and %s (%zux%zu, %zu x "
            "%zu tiles)\n",
-           o.out, digits, 0, ext, digits, n - 1, ext, tiles_w, tiles_h, path, img.width, img.height,
-           img.grid_cols, img.grid_rows);
+           dir_len, o.out, digits, 0, ext, digits, n - 1, ext, tiles_w, tiles_h, path, img.width,
+           img.height, img.grid_cols, img.grid_rows);
     printf("%s\n", o.grey ? "white: positive weights, black: negative, mid-grey: 0"
                           : "red: positive weights, blue: negative, white: 0");
 out:

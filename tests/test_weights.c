@@ -106,7 +106,8 @@ static void test_weights_command(void **state)
     char *dir = c.dir, *out = c.out, *err = c.err, path[4096];
     tu_write_synthetic(dir, 500, 20, 10, 10, 3, 9);
     assert_int_equal(tu_cli_run(&c, "train %s --hidden 5 --epochs 1 --out %s/m.bin", dir, dir), 0);
-    assert_int_equal(tu_cli_run(&c, "weights %s/m.bin --out %s/w", dir, dir), 0);
+    assert_int_equal(tu_cli_run(&c, "weights %s/m.bin --out %s/w//", dir, dir), 0);
+    assert_non_null(strstr(out, "/w/neuron-000.png to neuron-004.png"));
     assert_non_null(strstr(out, "5 first-layer neurons"));
     for (size_t j = 0; j <= 5; j++) {
         char name[64];
