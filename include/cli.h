@@ -41,6 +41,12 @@ int mlp_cli_float(mlp_args *a, double lo, double hi, float *out);
 int mlp_cli_name(mlp_args *a, const char *const *names, int n, int *out);
 int mlp_cli_string(mlp_args *a, const char **out);  /* non-empty */
 int mlp_cli_kernels(mlp_args *a, const char **out); /* one this build and CPU can run */
+/* "16,16" -> hidden[0..n_hidden) = {16, 16}; "none" -> no hidden layer (n_hidden = 0);
+ * at most MLP_MAX_LAYERS - 1 sizes of 1 to MLP_MAX_WIDTH */
+int mlp_cli_hidden(mlp_args *a, size_t *hidden, size_t *n_hidden);
+
+/* The values of --activation and --cost, in mlp_act and mlp_cost order. */
+extern const char *const mlp_cli_act_names[3], *const mlp_cli_cost_names[2];
 
 /* Prints "mlp CMD: <message> (see 'mlp help CMD')" and returns MLP_EXIT_USAGE. */
 int mlp_cli_usage(const char *cmd, const char *fmt, ...)
@@ -57,6 +63,12 @@ typedef struct {
     char s[32];
 } mlp_cli_text;
 mlp_cli_text mlp_cli_exact(float f);
+/* n with thousands separated by commas: "26,004" */
+mlp_cli_text mlp_cli_count(size_t n);
+
+/* Prints an image of (rows, cols) pixels in [0, 1] to stdout in a frame, two characters per
+ * pixel (term.h), Unicode shades or plain ASCII. */
+void mlp_cli_image(const float *px, size_t rows, size_t cols, bool ascii);
 
 /* "784-16-16-10" */
 void mlp_cli_layout(char *buf, size_t cap, const mlp_net *net);

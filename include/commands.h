@@ -14,5 +14,7 @@ typedef struct {
 } mlp_command;
 
 extern const mlp_command mlp_cmd_train, mlp_cmd_presets, mlp_cmd_eval, mlp_cmd_info, mlp_cmd_bench;
+extern const mlp_command mlp_cmd_gradcheck, mlp_cmd_explain, mlp_cmd_predict, mlp_cmd_weights,
+    mlp_cmd_plot;
 
 #endif

@@ -109,6 +109,19 @@ double mlp_net_cost(const mlp_net *net, const uint8_t *y, size_t B);
 /* Index of the largest output of row i: the predicted class. */
 size_t mlp_net_predict_row(const mlp_net *net, size_t i);
 
+/* Where parameter i of params lives, in the lessons' terms: the weight into neuron `neuron` of
+ * layer layer + 1 from neuron `input` of layer `layer` (layer 0 is the input pixels), or, when
+ * bias is true, that neuron's bias (input is then 0). */
+typedef struct {
+    size_t layer;  /* weight layer l, from layer l to layer l + 1 */
+    size_t neuron; /* j, in layer l + 1 */
+    size_t input;  /* k, in layer l; 0 for a bias */
+    bool bias;
+} mlp_knob;
+
+/* i < n_params */
+mlp_knob mlp_net_knob(const mlp_net *net, size_t i);
+
 void mlp_net_free(mlp_net *net); /* safe on a zeroed or half-built net */
 
 const char *mlp_act_name(mlp_act act);

@@ -3,6 +3,8 @@
  */
 #include "cli.h"
 
+#include "term.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -110,6 +112,38 @@ int mlp_cli_string(mlp_args *a, const char **out)
     return 0;
 }
 
+int mlp_cli_hidden(mlp_args *a, size_t *hidden, size_t *n_hidden)
+{
+    const char *v = mlp_cli_value(a);
+    if (!v)
+        return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
+    *n_hidden = 0;
+    if (!strcmp(v, "none"))
+        return 0;
+    const char *p = v;
+    for (;;) {
+        char *end;
+        if (*p < '0' || *p > '9')
+            return mlp_cli_usage(a->cmd, "%s: '%s' is not a comma-separated list of sizes", a->flag,
+                                 v);
+        errno = 0;
+        unsigned long long x = strtoull(p, &end, 10);
+        if (errno == ERANGE || x < 1 || x > MLP_MAX_WIDTH)
+            return mlp_cli_usage(a->cmd, "%s: layer size out of range in '%s' (1 to %u)", a->flag,
+                                 v, MLP_MAX_WIDTH);
+        if (*n_hidden == MLP_MAX_LAYERS - 1)
+            return mlp_cli_usage(a->cmd, "%s: at most %d hidden layers", a->flag,
+                                 MLP_MAX_LAYERS - 1);
+        hidden[(*n_hidden)++] = (size_t)x;
+        if (*end == '\0')
+            return 0;
+        if (*end != ',')
+            return mlp_cli_usage(a->cmd, "%s: '%s' is not a comma-separated list of sizes", a->flag,
+                                 v);
+        p = end + 1;
+    }
+}
+
 int mlp_cli_kernels(mlp_args *a, const char **out)
 {
     const char *v = mlp_cli_value(a);
@@ -125,6 +159,23 @@ int mlp_cli_kernels(mlp_args *a, const char **out)
     return 0;
 }
 
+const char *const mlp_cli_act_names[3] = {"sigmoid", "tanh", "relu"};
+const char *const mlp_cli_cost_names[2] = {"quadratic", "xent"};
+
+mlp_cli_text mlp_cli_count(size_t n)
+{
+    mlp_cli_text t;
+    char digits[32];
+    size_t len = (size_t)snprintf(digits, sizeof digits, "%zu", n), o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            t.s[o++] = ',';
+        t.s[o++] = digits[i];
+    }
+    t.s[o] = '\0';
+    return t;
+}
+
 mlp_cli_text mlp_cli_exact(float f)
 {
     mlp_cli_text t;
@@ -134,6 +185,24 @@ mlp_cli_text mlp_cli_exact(float f)
             break;
     }
     return t;
+}
+
+void mlp_cli_image(const float *px, size_t rows, size_t cols, bool ascii)
+{
+    const char *edge = ascii ? "-" : "─", *side = ascii ? "|" : "│";
+    char line[1024];
+    for (size_t r = 0; r <= rows + 1; r++) {
+        if (r == 0 || r == rows + 1) {
+            fputs(r == 0 ? (ascii ? "+" : "┌") : (ascii ? "+" : "└"), stdout);
+            for (size_t c = 0; c < 2 * cols; c++)
+                fputs(edge, stdout);
+            fputs(r == 0 ? (ascii ? "+" : "┐") : (ascii ? "+" : "┘"), stdout);
+        } else {
+            mlp_term_shade_row(line, sizeof line, px + (r - 1) * cols, cols, ascii);
+            printf("%s%s%s", side, line, side);
+        }
+        putchar('\n');
+    }
 }
 
 void mlp_cli_layout(char *buf, size_t cap, const mlp_net *net)

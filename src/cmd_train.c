@@ -13,6 +13,8 @@
 #include "idx.h"
 #include "model.h"
 #include "net.h"
+#include "plot.h"
+#include "progress.h"
 #include "sgd.h"
 
 #include <errno.h>
@@ -75,19 +77,25 @@ static const char *const help =
     "  --threads N         threads for the matrix products (default: online CPUs)\n"
     "  --kernels NAME      auto, avx512, avx2, portable or ref (default: auto, the fastest\n"
     "                      this CPU runs)\n"
+    "  --log PATH          write one tab-separated line per epoch: epoch, cost, train_acc,\n"
+    "                      val_acc ('-' without --val), test_acc, lr, seconds\n"
+    "  --plot PATH         draw the cost and accuracy per epoch as an SVG chart, redrawn\n"
+    "                      after every epoch (see also 'mlp plot')\n"
+    "  --quiet             no progress bar (there is one on stderr when it is a terminal:\n"
+    "                      images done, images per second, time left)\n"
     "\n"
-    "Augmentation and dropout apply to training images only, never to the validation or test\n"
-    "images; the test set is never used to choose anything. The model is saved after every\n"
-    "epoch, atomically: an interruption never leaves a broken file. Ctrl-C (SIGINT) or SIGTERM\n"
-    "finishes the mini-batch under way, saves, prints the command that resumes, and exits with\n"
-    "status 130 or 143; a second Ctrl-C exits at once, leaving the last saved file intact. A\n"
-    "resumed run gives the same model, bit for bit, as one that was never interrupted. The\n"
-    "same seed and flags give a byte-identical model file, whatever --threads is.\n";
+    "Augmentation and dropout touch training images only; the test set never chooses anything.\n"
+    "The model is saved atomically after every epoch. Ctrl-C or SIGTERM saves after the batch\n"
+    "under way and exits with 130 or 143 (a second Ctrl-C at once); --resume then gives the\n"
+    "same bytes as an uninterrupted run. The same seed and flags give the same model file,\n"
+    "whatever --threads is.\n";
 
 /* ---------------------------------------------------------------- options and presets */
 
 typedef struct {
     const char *dir, *out, *kernels, *resume;
+    const char *log, *plot; /* NULL: none */
+    bool quiet;             /* no progress bar */
     size_t hidden[MLP_MAX_LAYERS], n_hidden;
     int act, cost;
     mlp_sgd_opts sgd;
@@ -203,39 +211,6 @@ static const preset *find_preset(const char *name)
     return NULL;
 }
 
-/* "16,16" -> sizes[1..]; "none" -> no hidden layer. */
-static int parse_hidden(mlp_args *a, size_t *hidden, size_t *n_hidden)
-{
-    const char *v = mlp_cli_value(a);
-    if (!v)
-        return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
-    *n_hidden = 0;
-    if (!strcmp(v, "none"))
-        return 0;
-    const char *p = v;
-    for (;;) {
-        char *end;
-        if (*p < '0' || *p > '9')
-            return mlp_cli_usage(a->cmd, "%s: '%s' is not a comma-separated list of sizes", a->flag,
-                                 v);
-        errno = 0;
-        unsigned long long x = strtoull(p, &end, 10);
-        if (errno == ERANGE || x < 1 || x > MLP_MAX_WIDTH)
-            return mlp_cli_usage(a->cmd, "%s: layer size out of range in '%s' (1 to %u)", a->flag,
-                                 v, MLP_MAX_WIDTH);
-        if (*n_hidden == MLP_MAX_LAYERS - 1)
-            return mlp_cli_usage(a->cmd, "%s: at most %d hidden layers", a->flag,
-                                 MLP_MAX_LAYERS - 1);
-        hidden[(*n_hidden)++] = (size_t)x;
-        if (*end == '\0')
-            return 0;
-        if (*end != ',')
-            return mlp_cli_usage(a->cmd, "%s: '%s' is not a comma-separated list of sizes", a->flag,
-                                 v);
-        p = end + 1;
-    }
-}
-
 /* A value in [lo, hi) or [lo, hi], as a usage error otherwise. */
 static int range_float(mlp_args *a, double lo, double hi, bool hi_open, float *out)
 {
@@ -291,7 +266,7 @@ static int parse_flags(int argc, char **argv, train_opts *g, unsigned *set,
                 return mlp_cli_usage(a.cmd, "--preset: unknown preset '%s' (see 'mlp presets')",
                                      *preset_name);
         } else if (mlp_cli_flag(&a, "--hidden")) {
-            rc = parse_hidden(&a, g->hidden, &g->n_hidden), bit = SET_HIDDEN;
+            rc = mlp_cli_hidden(&a, g->hidden, &g->n_hidden), bit = SET_HIDDEN;
         } else if (mlp_cli_flag(&a, "--activation")) {
             rc = mlp_cli_name(&a, act_names, 3, &g->act), bit = SET_ACT;
         } else if (mlp_cli_flag(&a, "--cost")) {
@@ -346,6 +321,12 @@ static int parse_flags(int argc, char **argv, train_opts *g, unsigned *set,
             rc = mlp_cli_string(&a, &g->out), bit = SET_OUT;
         } else if (mlp_cli_flag(&a, "--resume")) {
             rc = mlp_cli_string(&a, &g->resume);
+        } else if (mlp_cli_flag(&a, "--log")) {
+            rc = mlp_cli_string(&a, &g->log);
+        } else if (mlp_cli_flag(&a, "--plot")) {
+            rc = mlp_cli_string(&a, &g->plot);
+        } else if (!strcmp(arg, "--quiet")) {
+            g->quiet = true;
         } else {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", arg);
         }
@@ -370,6 +351,9 @@ static int parse_train(int argc, char **argv, train_opts *o, unsigned *set)
     o->out = g.out;
     o->kernels = g.kernels;
     o->resume = g.resume;
+    o->log = g.log;
+    o->plot = g.plot;
+    o->quiet = g.quiet;
     o->threads = g.threads;
     o->seed = g.seed;
     mlp_sgd_opts *s = &o->sgd;
@@ -761,6 +745,8 @@ static void print_plan(const run *r)
 static int train_main(int argc, char **argv)
 {
     run r = {.best_val = -1.0f, .best_test = -1.0f, .last_test = -1.0f};
+    mlp_plot_run curves = {0};
+    char title[512];
     train_opts *o = &r.o, given;
     unsigned set;
     mlp_model_meta saved = {0};
@@ -876,12 +862,28 @@ static int train_main(int argc, char **argv)
         goto out;
     }
 
+    char layout[256];
+    mlp_cli_layout(layout, sizeof layout, &r.net);
+    snprintf(title, sizeof title, "mlp train %s: %s, %s hidden, %s cost", o->dir, layout,
+             mlp_act_name(r.net.act), mlp_cost_name(r.net.cost));
+    if (mlp_plot_run_open(&curves, o->log, o->plot, title, r.sgd.st.epoch, &err) != MLP_OK) {
+        rc = mlp_cli_fail(&err);
+        goto out;
+    }
+    /* the bar only on a terminal: stdout and a redirected stderr stay as they were */
+    mlp_progress bar;
+    mlp_progress_init(&bar, !o->quiet && isatty(STDERR_FILENO) ? stderr : NULL, o->sgd.epochs);
+    r.sgd.hooks.progress = mlp_progress_hook;
+    r.sgd.hooks.ctx = &bar;
+
     catch_signals();
     r.sgd.hooks.stop = &stop_signal;
     while (r.sgd.st.epoch < o->sgd.epochs) {
         mlp_epoch_stats es;
         double t0 = mlp_now();
+        mlp_progress_epoch(&bar, r.sgd.st.epoch + 1, t0);
         mlp_status st = mlp_sgd_epoch(&r.sgd, &r.net, &r.data.train, &es, &err);
+        mlp_progress_clear(&bar);
         if (st == MLP_ESTOP) {
             rc = save_checkpoint(&r);
             if (rc == 0)
@@ -897,6 +899,7 @@ static int train_main(int argc, char **argv)
         }
         double dt = mlp_now() - t0;
         char val[32] = "";
+        double val_acc = NAN;
         if (r.best) {
             mlp_eval_free(&ev);
             if (mlp_eval_rows(&r.net, &r.data.train, r.sgd.val_rows, o->sgd.val, &ev, &err) !=
@@ -905,6 +908,7 @@ static int train_main(int argc, char **argv)
                 goto out;
             }
             float v = (float)mlp_eval_accuracy(&ev);
+            val_acc = 100.0 * v;
             snprintf(val, sizeof val, "  val %6.2f%%", 100.0 * v);
             if (v > r.best_val) {
                 r.best_val = v;
@@ -924,6 +928,17 @@ static int train_main(int argc, char **argv)
                es.epoch, es.cost, 100.0 * (double)es.correct / (double)es.n, val,
                100.0 * r.last_test, dt, (double)es.n / dt);
         fflush(stdout);
+        mlp_plot_row row = {es.epoch,
+                            es.cost,
+                            100.0 * (double)es.correct / (double)es.n,
+                            val_acc,
+                            100.0 * r.last_test,
+                            es.lr,
+                            dt};
+        if (mlp_plot_run_epoch(&curves, &row, &err) != MLP_OK) {
+            rc = mlp_cli_fail(&err);
+            goto out;
+        }
         if ((rc = save_checkpoint(&r)) != 0)
             goto out;
         if (stop_signal && r.sgd.st.epoch < o->sgd.epochs) {
@@ -937,6 +952,8 @@ static int train_main(int argc, char **argv)
     else
         printf("saved %s (test accuracy %.2f%%)\n", o->out, 100.0 * r.last_test);
 out:
+    if (mlp_plot_run_close(&curves, &err) != MLP_OK && rc == 0)
+        rc = mlp_cli_fail(&err);
     mlp_eval_free(&ev);
     mlp_model_meta_free(&saved);
     free(r.best);

@@ -10,9 +10,21 @@
 #include <stdio.h>
 #include <string.h>
 
+/* one command a line, in the order `mlp help` lists them */
+/* clang-format off */
 static const mlp_command *const commands[] = {
-    &mlp_cmd_train, &mlp_cmd_presets, &mlp_cmd_eval, &mlp_cmd_info, &mlp_cmd_bench,
+    &mlp_cmd_train,
+    &mlp_cmd_presets,
+    &mlp_cmd_eval,
+    &mlp_cmd_info,
+    &mlp_cmd_bench,
+    &mlp_cmd_gradcheck,
+    &mlp_cmd_explain,
+    &mlp_cmd_predict,
+    &mlp_cmd_weights,
+    &mlp_cmd_plot,
 };
+/* clang-format on */
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static const mlp_command *find(const char *name)

@@ -279,6 +279,28 @@ size_t mlp_net_predict_row(const mlp_net *net, size_t i)
     return best;
 }
 
+mlp_knob mlp_net_knob(const mlp_net *net, size_t i)
+{
+    mlp_knob k = {0};
+    for (size_t l = 0; l < net->n_layers; l++) {
+        size_t in = net->sizes[l], out = net->sizes[l + 1];
+        k.layer = l;
+        if (i < out * in) {
+            k.neuron = i / in;
+            k.input = i % in;
+            return k;
+        }
+        i -= out * in;
+        if (i < out) {
+            k.neuron = i;
+            k.bias = true;
+            return k;
+        }
+        i -= out;
+    }
+    return (mlp_knob){0}; /* i >= n_params: the caller's bug; a harmless answer */
+}
+
 void mlp_net_free(mlp_net *net)
 {
     free(net->params);

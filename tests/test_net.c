@@ -202,6 +202,31 @@ static void test_softmax_survives_large_inputs(void **state)
     mlp_net_free(&net);
 }
 
+/* Every parameter index names the view element it really is. */
+static void test_knob_names_every_parameter(void **state)
+{
+    (void)state;
+    mlp_net net;
+    mlp_error err;
+    const size_t s[] = {5, 3, 4, 2};
+    assert_int_equal(mlp_net_init(&net, s, 4, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, &err),
+                     MLP_OK);
+    size_t weights = 0, biases = 0;
+    for (size_t i = 0; i < net.n_params; i++) {
+        mlp_knob k = mlp_net_knob(&net, i);
+        assert_true(k.layer < net.n_layers);
+        size_t in = net.sizes[k.layer];
+        const float *p =
+            k.bias ? net.b[k.layer] + k.neuron : net.W[k.layer] + k.neuron * in + k.input;
+        assert_ptr_equal(p, net.params + i);
+        weights += !k.bias;
+        biases += k.bias;
+    }
+    assert_int_equal(weights, 5 * 3 + 3 * 4 + 4 * 2);
+    assert_int_equal(biases, 3 + 4 + 2);
+    mlp_net_free(&net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_forward_by_hand_sigmoid_quadratic),
         cmocka_unit_test(test_forward_by_hand_tanh_relu_softmax),
         cmocka_unit_test(test_softmax_survives_large_inputs),
+        cmocka_unit_test(test_knob_names_every_parameter),
     };
     return cmocka_run_group_tests_name("net", tests, NULL, NULL);
 }

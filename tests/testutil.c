@@ -199,6 +199,33 @@ int tu_wait_exit(int pid)
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
 }
 
+void tu_cli_open(tu_cli *c)
+{
+    c->dir = tu_tmpdir();
+    c->out = malloc(TU_CLI_CAP);
+    c->err = malloc(TU_CLI_CAP);
+    assert_true(c->out && c->err);
+    c->out[0] = c->err[0] = '\0';
+}
+
+void tu_cli_close(tu_cli *c)
+{
+    tu_rm_rf(c->dir);
+    free(c->dir);
+    free(c->out);
+    free(c->err);
+}
+
+int tu_cli_run(tu_cli *c, const char *fmt, ...)
+{
+    char args[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return tu_run_mlp(args, c->out, TU_CLI_CAP, c->err, TU_CLI_CAP);
+}
+
 size_t tu_count_lines(const char *s)
 {
     size_t n = 0;
@@ -230,4 +257,90 @@ void tu_check_close(const char *what, const double *a, const double *b, size_t n
                     b[worst_i]);
         fail();
     }
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+#define PNG_CHECK(cond, ...)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            print_error(__VA_ARGS__);                                                              \
+            fail();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+uint8_t *tu_png_decode(const unsigned char *d, size_t len, size_t *w, size_t *h, size_t *ch)
+{
+    PNG_CHECK(len >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0, "png: bad signature\n");
+    unsigned char *z = NULL;
+    size_t zlen = 0, pos = 8, chunks = 0;
+    bool end = false;
+    while (pos < len) {
+        PNG_CHECK(!end, "png: data after IEND\n");
+        PNG_CHECK(len - pos >= 12, "png: truncated chunk at %zu\n", pos);
+        size_t n = be32(d + pos);
+        PNG_CHECK(n <= len - pos - 12, "png: chunk at %zu runs past the end\n", pos);
+        const unsigned char *type = d + pos + 4, *data = d + pos + 8;
+        PNG_CHECK(mlp_crc32(0, type, 4 + n) == be32(data + n), "png: bad CRC of %.4s chunk\n",
+                  (const char *)type);
+        if (chunks == 0) {
+            PNG_CHECK(memcmp(type, "IHDR", 4) == 0 && n == 13, "png: IHDR is not first\n");
+            *w = be32(data);
+            *h = be32(data + 4);
+            PNG_CHECK(*w > 0 && *h > 0, "png: empty image\n");
+            PNG_CHECK(data[8] == 8 && (data[9] == 0 || data[9] == 2) && data[10] == 0 &&
+                          data[11] == 0 && data[12] == 0,
+                      "png: unexpected IHDR fields\n");
+            *ch = data[9] == 2 ? 3 : 1;
+        } else if (memcmp(type, "IDAT", 4) == 0) {
+            z = realloc(z, zlen + n);
+            memcpy(z + zlen, data, n);
+            zlen += n;
+        } else {
+            PNG_CHECK(memcmp(type, "IEND", 4) == 0 && n == 0, "png: unexpected %.4s chunk\n",
+                      (const char *)type);
+            end = true;
+        }
+        chunks++;
+        pos += 12 + n;
+    }
+    PNG_CHECK(end, "png: no IEND\n");
+
+    /* zlib: CMF/FLG, stored blocks, Adler-32 */
+    PNG_CHECK(zlen >= 6 && (z[0] & 0x0f) == 8 && ((z[0] << 8) | z[1]) % 31 == 0 && !(z[1] & 0x20),
+              "png: bad zlib header\n");
+    size_t row = 1 + *w * *ch, raw_len = row * *h, got = 0, zp = 2;
+    uint8_t *raw = malloc(raw_len);
+    bool final = false;
+    while (!final) {
+        PNG_CHECK(zp + 5 <= zlen, "png: truncated deflate block\n");
+        final = z[zp] & 1;
+        PNG_CHECK((z[zp] >> 1 & 3) == 0, "png: not a stored block\n");
+        size_t n = z[zp + 1] | (size_t)z[zp + 2] << 8, nn = z[zp + 3] | (size_t)z[zp + 4] << 8;
+        PNG_CHECK((n ^ 0xffff) == nn, "png: NLEN is not the complement of LEN\n");
+        zp += 5;
+        PNG_CHECK(zp + n <= zlen && got + n <= raw_len, "png: block runs past the data\n");
+        memcpy(raw + got, z + zp, n);
+        got += n;
+        zp += n;
+    }
+    PNG_CHECK(got == raw_len, "png: %zu bytes decompressed, the image needs %zu\n", got, raw_len);
+    PNG_CHECK(zp + 4 == zlen, "png: %zu bytes after the deflate stream\n", zlen - zp);
+    uint32_t a = 1, b = 0; /* Adler-32 the slow way, independent of png.c */
+    for (size_t i = 0; i < raw_len; i++) {
+        a = (a + raw[i]) % 65521;
+        b = (b + a) % 65521;
+    }
+    PNG_CHECK((b << 16 | a) == be32(z + zp), "png: bad Adler-32\n");
+    uint8_t *px = malloc(raw_len);
+    for (size_t y = 0; y < *h; y++) {
+        PNG_CHECK(raw[y * row] == 0, "png: row %zu has filter type %u\n", y, raw[y * row]);
+        memcpy(px + y * (row - 1), raw + y * row + 1, row - 1);
+    }
+    free(raw);
+    free(z);
+    return px;
 }

@@ -49,6 +49,22 @@ bool tu_wait_for_text(const char *path, const char *text, double timeout);
 /* waitpid() for pid; returns the exit status, or 128 + the signal that ended it. */
 int tu_wait_exit(int pid);
 
+/* What the end-to-end tests of a command share: a fresh temporary directory, and the
+ * captured stdout and stderr (TU_CLI_CAP bytes each) of the last run of ./mlp. */
+#define TU_CLI_CAP (1 << 17)
+typedef struct {
+    char *dir;
+    char *out, *err;
+} tu_cli;
+void tu_cli_open(tu_cli *c);
+void tu_cli_close(tu_cli *c); /* removes the directory */
+/* Runs ./mlp with the arguments formatted as by printf; returns its exit status. */
+int tu_cli_run(tu_cli *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* Number of '\n'-terminated lines in s. */
 size_t tu_count_lines(const char *s);
 
@@ -56,5 +72,12 @@ size_t tu_count_lines(const char *s);
  * difference and the first bad index. */
 void tu_check_close(const char *what, const double *a, const double *b, size_t n, double atol,
                     double rtol);
+
+/* Checks that the len bytes at d are a valid PNG of the kind png.c writes, as a decoder
+ * would: the signature, every chunk's CRC-32, IHDR first (8-bit grey or RGB, no interlace)
+ * and IEND last, the IDAT chunks' zlib stream (header, stored deflate blocks with LEN and
+ * NLEN, the decompressed size, Adler-32) and filter type 0 on every row. Fails the test
+ * naming the problem; returns the pixels, (h, w, ch), which the caller frees. */
+uint8_t *tu_png_decode(const unsigned char *d, size_t len, size_t *w, size_t *h, size_t *ch);
 
 #endif

@@ -1,0 +1,76 @@
+/*
+ * plot: learning curves. One row per epoch, kept in memory, appended to a tab-separated log
+ * as training goes, read back from one, and drawn as an SVG chart that opens in a browser:
+ * the mean training cost per epoch above, the accuracies per epoch below.
+ *
+ * The log is plain text, one header line and one line per epoch, fields separated by tabs:
+ *
+ *   epoch  cost      train_acc  val_acc  test_acc  lr     seconds
+ *   1      0.091900  87.89      -        92.81     1.5    0.110
+ *
+ * cost is the mean training cost per image, accuracies are percentages, lr the learning
+ * rate of the epoch, seconds its training time. A value that was not measured is "-"; val_acc
+ * is always "-" for now, as there is no validation set yet.
+ */
+#ifndef MLP_PLOT_H
+#define MLP_PLOT_H
+
+#include "util.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define MLP_PLOT_HEADER   "epoch\tcost\ttrain_acc\tval_acc\ttest_acc\tlr\tseconds"
+#define MLP_PLOT_MAX_LOG  (64u << 20) /* bytes of log read at most */
+#define MLP_PLOT_MAX_ROWS 10000000u
+
+typedef struct {
+    size_t epoch;                        /* 1-based */
+    double cost;                         /* mean training cost per image */
+    double train_acc, val_acc, test_acc; /* percent; NAN: not measured */
+    double lr, seconds;                  /* NAN: not known */
+} mlp_plot_row;
+
+typedef struct {
+    size_t n, cap;
+    mlp_plot_row *rows; /* (n) in epoch order */
+} mlp_plot_curve;
+
+/* Appends a row; its epoch must be above the last one. */
+mlp_status mlp_plot_add(mlp_plot_curve *c, const mlp_plot_row *r, mlp_error *err);
+void mlp_plot_free(mlp_plot_curve *c); /* safe on a zeroed curve */
+
+/* The log's header line and one row, each with its newline. Returns false on a write error. */
+bool mlp_plot_write_header(FILE *f);
+bool mlp_plot_write_row(FILE *f, const mlp_plot_row *r);
+
+/* Parses a whole log (len bytes at text) into c (zeroed); name is for messages. Refuses,
+ * naming the line and the field, anything that is not a header and rows as written above. */
+mlp_status mlp_plot_parse(mlp_plot_curve *c, const char *text, size_t len, const char *name,
+                          mlp_error *err);
+mlp_status mlp_plot_read(mlp_plot_curve *c, const char *path, mlp_error *err);
+
+/* Writes the chart of c (at least one row) to path as SVG: to path.tmp first, then renamed
+ * over path, so a browser reloading it never sees half a file. title is any text. */
+mlp_status mlp_plot_svg_save(const char *path, const mlp_plot_curve *c, const char *title,
+                             mlp_error *err);
+
+/* What `mlp train --log --plot` keeps: the curve so far, the open log (or NULL) and where the
+ * chart goes (or NULL). */
+typedef struct {
+    mlp_plot_curve curve;
+    FILE *log;
+    const char *log_path, *svg_path, *title;
+} mlp_plot_run;
+
+/* Creates (truncates) the log and writes its header; either path may be NULL. With
+ * keep_epochs > 0 (a resumed run), the rows of epochs up to keep_epochs already in the log are
+ * kept, in the log and the chart. */
+mlp_status mlp_plot_run_open(mlp_plot_run *r, const char *log_path, const char *svg_path,
+                             const char *title, size_t keep_epochs, mlp_error *err);
+/* Records an epoch: one line appended to the log and flushed, the chart redrawn. */
+mlp_status mlp_plot_run_epoch(mlp_plot_run *r, const mlp_plot_row *row, mlp_error *err);
+/* Closes the log (checking that everything reached it) and frees r. */
+mlp_status mlp_plot_run_close(mlp_plot_run *r, mlp_error *err);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * cmd_weights: `mlp weights MODEL --out DIR`. Writes what each first-layer neuron looks for
+ * as one picture per neuron and one sheet of them all (weights.c draws, png.c and pgm.c
+ * write).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "commands.h"
+#include "model.h"
+#include "net.h"
+#include "pgm.h"
+#include "png.h"
+#include "weights.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const help =
+    "usage: mlp weights MODEL --out DIR [FLAGS]\n"
+    "\n"
+    "Draws what each neuron of the first layer looks for: its weights, one per input pixel,\n"
+    "laid out as an image. Red: positive weights (the neuron wants those pixels bright);\n"
+    "blue: negative (it wants them dark); white: 0. Each picture is scaled by its neuron's\n"
+    "largest weight. Writes DIR/neuron-NNN.png for every neuron and DIR/weights.png with\n"
+    "all of them in a grid (neuron 0 at the top left, row by row). DIR is created if needed.\n"
+    "\n"
+    "  --out DIR        where to write (required)\n"
+    "  --format NAME    png (default), or pnm: PPM files (PGM with --grey)\n"
+    "  --grey           grey instead of colour: mid-grey 0, white positive, black negative\n"
+    "  --scale N        pixels per weight (default: 4; the sheet uses less if it would be\n"
+    "                   wider than 4096 pixels)\n";
+
+typedef struct {
+    const char *model, *out;
+    int format; /* 0 png, 1 pnm */
+    bool grey;
+    size_t scale;
+} wt_opts;
+
+static int parse(int argc, char **argv, wt_opts *o)
+{
+    static const char *const formats[] = {"png", "pnm"};
+    mlp_args a = {.cmd = "weights", .argc = argc, .argv = argv};
+    int rc = 0;
+    *o = (wt_opts){.scale = 4};
+    for (a.i = 0; a.i < argc && rc == 0; a.i++) {
+        const char *s = argv[a.i];
+        if (!mlp_cli_is_flag(s)) {
+            if (o->model)
+                return mlp_cli_usage(a.cmd, "unexpected argument '%s'", s);
+            o->model = s;
+        } else if (mlp_cli_flag(&a, "--out")) {
+            rc = mlp_cli_string(&a, &o->out);
+        } else if (mlp_cli_flag(&a, "--format")) {
+            rc = mlp_cli_name(&a, formats, 2, &o->format);
+        } else if (mlp_cli_flag(&a, "--scale")) {
+            rc = mlp_cli_size(&a, 1, 64, &o->scale);
+        } else if (!strcmp(s, "--grey") || !strcmp(s, "--gray")) {
+            o->grey = true;
+        } else {
+            return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
+        }
+    }
+    if (rc == 0 && !o->model)
+        return mlp_cli_usage(a.cmd, "missing MODEL");
+    if (rc == 0 && !o->out)
+        return mlp_cli_usage(a.cmd, "missing --out DIR");
+    return rc;
+}
+
+static mlp_status save(const char *path, const mlp_weights_image *img, int format, mlp_error *err)
+{
+    if (format == 0)
+        return mlp_png_save(path, img->px, img->width, img->height, img->channels, err);
+    return mlp_pgm_save(path, img->px, img->width, img->height, img->channels, err);
+}
+
+static int weights_main(int argc, char **argv)
+{
+    wt_opts o;
+    mlp_net net = {0};
+    mlp_model_meta meta;
+    mlp_weights_image img = {0};
+    mlp_error err;
+    char path[4096];
+    int rc = parse(argc, argv, &o);
+    if (rc != 0)
+        return rc;
+    if (mlp_model_load(o.model, &net, 1, &meta, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "mlp: %s: cannot create the directory: %s\n", o.out, strerror(errno));
+        rc = MLP_EXIT_DATA;
+        goto out;
+    }
+    struct stat st;
+    if (stat(o.out, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "mlp: %s: not a directory\n", o.out);
+        rc = MLP_EXIT_DATA;
+        goto out;
+    }
+
+    const char *ext = o.format == 0 ? "png" : o.grey ? "pgm" : "ppm";
+    /* "weights/" names the same directory as "weights"; the file names should not differ */
+    int dir_len = (int)strlen(o.out);
+    while (dir_len > 1 && o.out[dir_len - 1] == '/')
+        dir_len--;
+    const size_t n = net.sizes[1];
+    int digits = n > 1000 ? (int)snprintf(NULL, 0, "%zu", n - 1) : 3;
+    mlp_weights_style style = {
+        .rows = meta.rows, .cols = meta.cols, .scale = o.scale, .gap = 2, .grey = o.grey};
+    for (size_t j = 0; j < n; j++) {
+        snprintf(path, sizeof path, "%.*s/neuron-%0*zu.%s", dir_len, o.out, digits, j, ext);
+        if (mlp_weights_tile(&img, &net, j, &style, &err) != MLP_OK ||
+            save(path, &img, o.format, &err) != MLP_OK) {
+            rc = mlp_cli_fail(&err);
+            goto out;
+        }
+        mlp_weights_free(&img);
+    }
+    size_t tiles_w = meta.cols * o.scale, tiles_h = meta.rows * o.scale;
+
+    /* a sheet too wide to look at whole is drawn smaller */
+    size_t across = 1;
+    while (across * across < n)
+        across++;
+    while (style.scale > 1 && across * (meta.cols * style.scale + style.gap) > 4096)
+        style.scale--;
+    snprintf(path, sizeof path, "%.*s/weights.%s", dir_len, o.out, ext);
+    if (mlp_weights_sheet(&img, &net, &style, &err) != MLP_OK ||
+        save(path, &img, o.format, &err) != MLP_OK) {
+        rc = mlp_cli_fail(&err);
+        goto out;
+    }
+    printf("%s: %zu first-layer neurons of %ux%u weights\n", o.model, n, (unsigned)meta.rows,
+           (unsigned)meta.cols);
+    printf("wrote %.*s/neuron-%0*d.%s to neuron-%0*zu.%s (%zux%zu each) and %s (%zux%zu, %zu x "
+           "%zu tiles)\n",
+           dir_len, o.out, digits, 0, ext, digits, n - 1, ext, tiles_w, tiles_h, path, img.width,
+           img.height, img.grid_cols, img.grid_rows);
+    printf("%s\n", o.grey ? "white: positive weights, black: negative, mid-grey: 0"
+                          : "red: positive weights, blue: negative, white: 0");
+out:
+    mlp_weights_free(&img);
+    mlp_net_free(&net);
+    return rc;
+}
+
+const mlp_command mlp_cmd_weights = {"weights", "MODEL",
+                                     "draw what each first-layer neuron looks for (--out DIR)",
+                                     help, weights_main};

@@ -1,0 +1,255 @@
+/*
+ * pgm: the PGM reader (P2 and P5) over bytes in memory, the file loader around it, and the
+ * P5/P6 writer. Nothing is read beyond len, and nothing is allocated before the raster's
+ * length has been checked against the bytes that hold it.
+ */
+#include "pgm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A walk over the bytes of an image. */
+typedef struct {
+    const unsigned char *p;
+    size_t len, pos;
+    const char *name;
+} cursor;
+
+static bool is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* Skips whitespace and comments; false at the end of the bytes. */
+static bool skip_blank(cursor *c)
+{
+    while (c->pos < c->len) {
+        unsigned char ch = c->p[c->pos];
+        if (ch == '#') {
+            while (c->pos < c->len && c->p[c->pos] != '\n' && c->p[c->pos] != '\r')
+                c->pos++;
+        } else if (is_space(ch)) {
+            c->pos++;
+        } else {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Reads one decimal number of at most `max` after blanks. It must end at whitespace, a
+ * comment or (when at_end_ok) the end of the bytes. */
+static mlp_status number(cursor *c, const char *what, unsigned long max, bool at_end_ok,
+                         unsigned long *out, mlp_error *err)
+{
+    if (!skip_blank(c))
+        return mlp_fail(err, MLP_EFORMAT, "%s: truncated: no %s", c->name, what);
+    unsigned char ch = c->p[c->pos];
+    if (ch < '0' || ch > '9')
+        return mlp_fail(err, MLP_EFORMAT, "%s: %s is not a number (byte 0x%02x at offset %zu)",
+                        c->name, what, ch, c->pos);
+    unsigned long v = 0;
+    while (c->pos < c->len && c->p[c->pos] >= '0' && c->p[c->pos] <= '9') {
+        v = v * 10 + (unsigned long)(c->p[c->pos++] - '0');
+        if (v > max)
+            return mlp_fail(err, MLP_EFORMAT, "%s: %s is larger than %lu", c->name, what, max);
+    }
+    if (c->pos == c->len && !at_end_ok)
+        return mlp_fail(err, MLP_EFORMAT, "%s: truncated after the %s", c->name, what);
+    if (c->pos < c->len && !is_space(c->p[c->pos]) && c->p[c->pos] != '#')
+        return mlp_fail(err, MLP_EFORMAT, "%s: %s is followed by byte 0x%02x, not whitespace",
+                        c->name, what, c->p[c->pos]);
+    *out = v;
+    return MLP_OK;
+}
+
+/* What a file that is not a PGM image probably is, for the message. */
+static const char *other_format(const unsigned char *d, size_t len)
+{
+    static const struct {
+        const char *magic;
+        size_t n;
+        const char *what;
+    } known[] = {
+        {"\x89PNG", 4, "a PNG image"},
+        {"\xff\xd8\xff", 3, "a JPEG image"},
+        {"GIF8", 4, "a GIF image"},
+        {"BM", 2, "a BMP image"},
+        {"P1", 2, "a PBM (black and white) image"},
+        {"P4", 2, "a PBM (black and white) image"},
+        {"P3", 2, "a PPM (colour) image"},
+        {"P6", 2, "a PPM (colour) image"},
+        {"P7", 2, "a PAM image"},
+        {"\0\0\x08\x03", 4, "an IDX image file"},
+        {"\x1f\x8b", 2, "gzip-compressed"},
+    };
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+        if (len >= known[k].n && memcmp(d, known[k].magic, known[k].n) == 0)
+            return known[k].what;
+    return NULL;
+}
+
+mlp_status mlp_pgm_parse(mlp_pgm *img, const unsigned char *data, size_t len, const char *name,
+                         mlp_error *err)
+{
+    cursor c = {data, len, 0, name};
+    unsigned long w, h, maxval;
+    mlp_status st;
+
+    memset(img, 0, sizeof *img);
+    if (len < 2 || data[0] != 'P' || (data[1] != '2' && data[1] != '5')) {
+        const char *what = other_format(data, len);
+        if (what)
+            return mlp_fail(err, MLP_EFORMAT,
+                            "%s: %s, not a PGM; convert it to a greyscale PGM (P2 or P5) first",
+                            name, what);
+        return mlp_fail(err, MLP_EFORMAT,
+                        "%s: not a PGM image (a greyscale PGM starts with 'P2' or 'P5')", name);
+    }
+    const bool raw = data[1] == '5';
+    c.pos = 2;
+    if (c.pos < len && !is_space(data[c.pos]) && data[c.pos] != '#')
+        return mlp_fail(err, MLP_EFORMAT, "%s: not a PGM image (no whitespace after 'P%c')", name,
+                        data[1]);
+    if ((st = number(&c, "width", MLP_PGM_MAX_SIDE, false, &w, err)) != MLP_OK ||
+        (st = number(&c, "height", MLP_PGM_MAX_SIDE, false, &h, err)) != MLP_OK ||
+        (st = number(&c, "maxval", 65535, !raw, &maxval, err)) != MLP_OK)
+        return st;
+    if (w == 0 || h == 0)
+        return mlp_fail(err, MLP_EFORMAT, "%s: the image is %lux%lu: empty", name, w, h);
+    if (maxval == 0)
+        return mlp_fail(err, MLP_EFORMAT, "%s: maxval is 0 (must be 1 to 65535)", name);
+
+    size_t n = (size_t)w * (size_t)h; /* both <= 65535: cannot overflow a 32-bit size_t */
+    size_t rest;
+    if (raw) {
+        const size_t bytes = maxval > 255 ? 2 : 1;
+        if (!is_space(data[c.pos]))
+            return mlp_fail(err, MLP_EFORMAT,
+                            "%s: maxval must be followed by one whitespace byte, not a comment",
+                            name);
+        c.pos++; /* that byte; the raster starts after it */
+        rest = len - c.pos;
+        if (rest / bytes < n)
+            return mlp_fail(err, MLP_EFORMAT,
+                            "%s: truncated: a %lux%lu image needs %zu bytes of samples, %zu "
+                            "are there",
+                            name, w, h, n * bytes, rest);
+    } else if (len - c.pos < n) {
+        /* each plain sample takes at least one byte: checked before the allocation */
+        return mlp_fail(err, MLP_EFORMAT, "%s: truncated: %lux%lu samples cannot fit in %zu bytes",
+                        name, w, h, len - c.pos);
+    }
+    img->px = mlp_alloc_array(n, sizeof *img->px);
+    if (!img->px)
+        return mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu pixels", name, n);
+    img->width = w;
+    img->height = h;
+    img->maxval = (unsigned)maxval;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned long v;
+        if (raw && maxval > 255) {
+            v = (unsigned long)data[c.pos] << 8 | data[c.pos + 1];
+            c.pos += 2;
+        } else if (raw) {
+            v = data[c.pos++];
+        } else if ((st = number(&c, "sample", 65535, true, &v, err)) != MLP_OK) {
+            if (st == MLP_EFORMAT && c.pos >= len)
+                mlp_fail(err, MLP_EFORMAT, "%s: truncated: %zu of %zu samples", name, i, n);
+            goto fail;
+        }
+        if (v > maxval) {
+            st = mlp_fail(err, MLP_EFORMAT,
+                          "%s: sample %lu at row %zu, column %zu is above maxval %lu", name, v,
+                          i / w, i % w, maxval);
+            goto fail;
+        }
+        img->px[i] = (float)v / (float)maxval;
+    }
+    /* only whitespace (and, in the plain form, comments) may follow */
+    size_t extra = c.pos;
+    if (!raw)
+        extra = skip_blank(&c) ? c.pos : len;
+    else
+        while (extra < len && is_space(data[extra]))
+            extra++;
+    if (extra < len) {
+        st = mlp_fail(err, MLP_EFORMAT,
+                      "%s: %zu bytes of extra data after the %lux%lu image (only one image is "
+                      "read)",
+                      name, len - extra, w, h);
+        goto fail;
+    }
+    return MLP_OK;
+fail:
+    mlp_pgm_free(img);
+    return st;
+}
+
+mlp_status mlp_pgm_load(mlp_pgm *img, const char *path, mlp_error *err)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0;
+    mlp_status st = MLP_OK;
+    memset(img, 0, sizeof *img);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mlp_fail(err, MLP_EIO, "%s: cannot open", path);
+    /* read what is there, in growing steps, never past the limit */
+    for (;;) {
+        if (len == cap) {
+            if (cap >= MLP_PGM_MAX_BYTES) {
+                st = mlp_fail(err, MLP_EFORMAT, "%s: larger than %u MiB: not an image to classify",
+                              path, MLP_PGM_MAX_BYTES >> 20);
+                goto out;
+            }
+            size_t ncap = cap ? 2 * cap : 1 << 16;
+            unsigned char *nb = realloc(buf, ncap);
+            if (!nb) {
+                st = mlp_fail(err, MLP_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        st = mlp_fail(err, MLP_EIO, "%s: read error", path);
+        goto out;
+    }
+    st = mlp_pgm_parse(img, buf, len, path, err);
+out:
+    fclose(f);
+    free(buf);
+    return st;
+}
+
+void mlp_pgm_free(mlp_pgm *img)
+{
+    free(img->px);
+    memset(img, 0, sizeof *img);
+}
+
+mlp_status mlp_pgm_save(const char *path, const uint8_t *px, size_t width, size_t height,
+                        size_t channels, mlp_error *err)
+{
+    size_t n;
+    if ((channels != 1 && channels != 3) || width == 0 || height == 0 ||
+        !mlp_mul_size(width, height, &n) || !mlp_mul_size(n, channels, &n))
+        return mlp_fail(err, MLP_EARG, "%s: cannot write a %zux%zu image of %zu channels", path,
+                        width, height, channels);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return mlp_fail(err, MLP_EIO, "%s: cannot create", path);
+    bool ok = fprintf(f, "P%c\n%zu %zu\n255\n", channels == 1 ? '5' : '6', width, height) > 0 &&
+              fwrite(px, 1, n, f) == n;
+    if (fclose(f) != 0 || !ok)
+        return mlp_fail(err, MLP_EIO, "%s: write error", path);
+    return MLP_OK;
+}
