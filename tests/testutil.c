@@ -58,6 +58,42 @@ unsigned char *tu_read_file(const char *path, size_t *len)
     return buf;
 }
 
+void tu_write_gzip(const char *path, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    size_t blocks = len / 65535 + 1, cap = 18 + len + 5 * blocks;
+    unsigned char *b = malloc(cap), *o = b;
+    const unsigned char head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    memcpy(o, head, 10);
+    o += 10;
+    for (size_t done = 0, k = 0; k < blocks; k++) {
+        size_t n = len - done < 65535 ? len - done : 65535;
+        *o++ = k + 1 == blocks; /* BFINAL, BTYPE 00: stored */
+        mlp_put_u32(o, (uint32_t)(n | (~n & 0xffff) << 16));
+        o += 4;
+        memcpy(o, p + done, n);
+        o += n;
+        done += n;
+    }
+    mlp_put_u32(o, mlp_crc32(0, data, len));
+    mlp_put_u32(o + 4, (uint32_t)len);
+    o += 8;
+    tu_write_file(path, b, (size_t)(o - b));
+    free(b);
+}
+
+void tu_gzip_in_place(const char *path)
+{
+    size_t len;
+    char gz[4200];
+    unsigned char *b = tu_read_file(path, &len);
+    assert_non_null(b);
+    snprintf(gz, sizeof gz, "%s.gz", path);
+    tu_write_gzip(gz, b, len);
+    assert_int_equal(remove(path), 0);
+    free(b);
+}
+
 static void put_be32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)(v >> 24);

@@ -25,6 +25,12 @@ void tu_write_file(const char *path, const void *data, size_t len);
 /* Reads a whole file; *len gets its size. The caller frees. NULL if it cannot be read. */
 unsigned char *tu_read_file(const char *path, size_t *len);
 
+/* A gzip file holding data in stored (uncompressed) deflate blocks: a valid .gz made
+ * without any compressor, so no test depends on one. */
+void tu_write_gzip(const char *path, const void *data, size_t len);
+/* Replaces the file at path by path.gz (the same contents gzipped as above). */
+void tu_gzip_in_place(const char *path);
+
 /* IDX files: images (n, rows, cols) and labels (n). */
 void tu_write_idx_images(const char *path, uint32_t n, uint32_t rows, uint32_t cols,
                          const uint8_t *pixels);
