@@ -137,7 +137,7 @@ static mlp_status grow(inflater *s, size_t n)
     if (s->max - s->len < n)
         return mlp_fail(s->err, MLP_EFORMAT, "%s: decompresses to more than %zu bytes", s->name,
                         s->max);
-    size_t cap = s->cap < 65536 ? 65536 : s->cap;
+    size_t cap = s->cap < 4096 ? 4096 : s->cap;
     while (cap - s->len < n)
         cap = cap > s->max / 2 ? s->max : 2 * cap;
     if (cap > s->max)

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_OUT (1u << 22)
+#define MAX_OUT (1u << 20)
 
 static void check(mlp_status st, const unsigned char *out, size_t out_len, const mlp_error *err)
 {
