@@ -192,6 +192,130 @@ int tu_run_mlp(const char *args, char *out, size_t out_cap, char *err, size_t er
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 }
 
+/* ---- a strict JSON checker: each function advances *p past one element or returns false */
+
+static void json_ws(const char **p)
+{
+    while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
+        (*p)++;
+}
+
+static bool json_value(const char **p, int depth);
+
+static bool json_string(const char **p)
+{
+    if (*(*p)++ != '"')
+        return false;
+    for (;;) {
+        unsigned char c = (unsigned char)*(*p)++;
+        if (c == '"')
+            return true;
+        if (c < 0x20) /* raw control characters (and the end of s) are not allowed */
+            return false;
+        if (c == '\\') {
+            c = (unsigned char)*(*p)++;
+            if (c == 'u') {
+                for (int k = 0; k < 4; k++)
+                    if (!strchr("0123456789abcdefABCDEF", **p) || !*(*p)++)
+                        return false;
+            } else if (!c || !strchr("\"\\/bfnrt", c)) {
+                return false;
+            }
+        }
+    }
+}
+
+static bool json_digits(const char **p)
+{
+    if (**p < '0' || **p > '9')
+        return false;
+    while (**p >= '0' && **p <= '9')
+        (*p)++;
+    return true;
+}
+
+static bool json_number(const char **p)
+{
+    if (**p == '-')
+        (*p)++;
+    if (**p == '0')
+        (*p)++;
+    else if (!json_digits(p))
+        return false;
+    if (**p == '.') {
+        (*p)++;
+        if (!json_digits(p))
+            return false;
+    }
+    if (**p == 'e' || **p == 'E') {
+        (*p)++;
+        if (**p == '+' || **p == '-')
+            (*p)++;
+        if (!json_digits(p))
+            return false;
+    }
+    return true;
+}
+
+static bool json_items(const char **p, char close, bool keys, int depth)
+{
+    (*p)++;
+    json_ws(p);
+    if (**p == close) {
+        (*p)++;
+        return true;
+    }
+    for (;;) {
+        json_ws(p);
+        if (keys) {
+            if (!json_string(p))
+                return false;
+            json_ws(p);
+            if (*(*p)++ != ':')
+                return false;
+        }
+        if (!json_value(p, depth + 1))
+            return false;
+        json_ws(p);
+        char c = *(*p)++;
+        if (c == close)
+            return true;
+        if (c != ',')
+            return false;
+    }
+}
+
+static bool json_value(const char **p, int depth)
+{
+    json_ws(p);
+    if (depth > 64)
+        return false;
+    switch (**p) {
+    case '{':
+        return json_items(p, '}', true, depth);
+    case '[':
+        return json_items(p, ']', false, depth);
+    case '"':
+        return json_string(p);
+    case 't':
+        return strncmp(*p, "true", 4) == 0 && (*p += 4);
+    case 'f':
+        return strncmp(*p, "false", 5) == 0 && (*p += 5);
+    case 'n':
+        return strncmp(*p, "null", 4) == 0 && (*p += 4);
+    default:
+        return json_number(p);
+    }
+}
+
+bool tu_json_valid(const char *s)
+{
+    if (!json_value(&s, 0))
+        return false;
+    json_ws(&s);
+    return *s == '\0';
+}
+
 size_t tu_count_lines(const char *s)
 {
     size_t n = 0;

@@ -45,6 +45,10 @@ void tu_write_synthetic(const char *dir, uint32_t n_train, uint32_t n_test, uint
  * (each cap bytes, NUL-terminated). Returns the exit status, or -1 if it did not exit. */
 int tu_run_mlp(const char *args, char *out, size_t out_cap, char *err, size_t err_cap);
 
+/* True if s is exactly one JSON value (RFC 8259), with optional surrounding whitespace:
+ * a strict check of the grammar, numbers and string escapes included. */
+bool tu_json_valid(const char *s);
+
 /* Number of '\n'-terminated lines in s. */
 size_t tu_count_lines(const char *s);
 
