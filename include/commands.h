@@ -13,6 +13,6 @@ typedef struct {
     int (*main)(int argc, char **argv); /* the arguments after the name; returns the status */
 } mlp_command;
 
-extern const mlp_command mlp_cmd_train, mlp_cmd_eval, mlp_cmd_info, mlp_cmd_bench;
+extern const mlp_command mlp_cmd_train, mlp_cmd_eval, mlp_cmd_info, mlp_cmd_export, mlp_cmd_bench;
 
 #endif

@@ -11,10 +11,7 @@
 #include <string.h>
 
 static const mlp_command *const commands[] = {
-    &mlp_cmd_train,
-    &mlp_cmd_eval,
-    &mlp_cmd_info,
-    &mlp_cmd_bench,
+    &mlp_cmd_train, &mlp_cmd_eval, &mlp_cmd_info, &mlp_cmd_export, &mlp_cmd_bench,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -35,10 +32,10 @@ static void overview(FILE *f)
     for (size_t c = 0; c < N_COMMANDS; c++) {
         char head[64];
         snprintf(head, sizeof head, "%s %s", commands[c]->name, commands[c]->args);
-        fprintf(f, "  %-20s %s\n", head, commands[c]->summary);
+        fprintf(f, "  %-22s %s\n", head, commands[c]->summary);
     }
-    fprintf(f, "  %-20s %s\n", "help [COMMAND]", "this text, or a command's flags");
-    fprintf(f, "  %-20s %s\n", "--version", "print the version");
+    fprintf(f, "  %-22s %s\n", "help [COMMAND]", "this text, or a command's flags");
+    fprintf(f, "  %-22s %s\n", "--version", "print the version");
     fprintf(f, "\nDIR holds train-images-idx3-ubyte, train-labels-idx1-ubyte, "
                "t10k-images-idx3-ubyte and\nt10k-labels-idx1-ubyte (or the same names with "
                "'.idx3'/'.idx1'). 'make data' fetches MNIST.\n\n"

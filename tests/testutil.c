@@ -316,6 +316,52 @@ bool tu_json_valid(const char *s)
     return *s == '\0';
 }
 
+float *tu_npy_read(const char *path, size_t *shape, size_t *ndim)
+{
+    size_t len;
+    unsigned char *b = tu_read_file(path, &len);
+    assert_non_null(b);
+    assert_true(len >= 10);
+    assert_memory_equal(b, "\x93NUMPY\x01\x00", 8);
+    size_t hlen = (size_t)b[8] | (size_t)b[9] << 8, start = 10 + hlen;
+    assert_true(start <= len);
+    assert_int_equal(start % 64, 0);
+    assert_int_equal(b[start - 1], '\n');
+    /* the dict, as NumPy writes it: keys in this order, then a tuple of sizes */
+    char dict[65536];
+    memcpy(dict, b + 10, hlen);
+    dict[hlen] = '\0';
+    const char *head = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+    assert_memory_equal(dict, head, strlen(head));
+    const char *p = dict + strlen(head);
+    size_t count = 1;
+    *ndim = 0;
+    while (*p != ')') {
+        char *end;
+        assert_true(*p >= '0' && *p <= '9');
+        assert_true(*ndim < 8);
+        shape[*ndim] = (size_t)strtoull(p, &end, 10);
+        count *= shape[(*ndim)++];
+        p = end;
+        if (*p == ',')
+            p++;
+        if (*p == ' ')
+            p++;
+    }
+    assert_true(*ndim != 1 || p[-1] == ','); /* (n,) is a tuple; (n) would not be */
+    assert_memory_equal(p, "), }", 4);
+    for (p += 4; p < dict + hlen - 1; p++)
+        assert_int_equal(*p, ' ');
+    assert_int_equal(len - start, 4 * count);
+    float *x = malloc(4 * count + 1);
+    for (size_t i = 0; i < count; i++) {
+        uint32_t bits = mlp_get_u32(b + start + 4 * i);
+        memcpy(&x[i], &bits, 4);
+    }
+    free(b);
+    return x;
+}
+
 size_t tu_count_lines(const char *s)
 {
     size_t n = 0;

@@ -49,6 +49,11 @@ int tu_run_mlp(const char *args, char *out, size_t out_cap, char *err, size_t er
  * a strict check of the grammar, numbers and string escapes included. */
 bool tu_json_valid(const char *s);
 
+/* Reads a .npy file the way numpy.load() would, failing the test on anything it would not
+ * accept or that is not a little-endian float32 C-order array in format 1.0 with the data
+ * 64-byte aligned. Returns the values (the caller frees); shape (at most 8) and ndim. */
+float *tu_npy_read(const char *path, size_t *shape, size_t *ndim);
+
 /* Number of '\n'-terminated lines in s. */
 size_t tu_count_lines(const char *s);
 
