@@ -49,6 +49,11 @@ typedef struct {
 mlp_status mlp_idx_path(char *path, size_t cap, const char *dir, mlp_idx_file which,
                         mlp_error *err);
 
+/* The path of file `which` of files: the one given (or path.gz, when only that exists),
+ * else the one mlp_idx_path() finds in the directory. */
+mlp_status mlp_idx_resolve(char *path, size_t cap, const mlp_idx_files *files, mlp_idx_file which,
+                           mlp_error *err);
+
 /* Reads one image file and one label file into s (which must be zeroed). Either may be
  * gzipped: a file is decompressed when it starts with the gzip magic, whatever its name. */
 mlp_status mlp_idx_load_set(mlp_set *s, const char *images_path, const char *labels_path,

@@ -46,6 +46,15 @@ static const char *const help =
     "  --threads N         threads for the matrix products (default: online CPUs)\n"
     "  --kernels NAME      auto, avx512, avx2, portable or ref (default: auto, the fastest\n"
     "                      this CPU runs)\n"
+    "  --train-images PATH the training images, instead of DIR's (any name, gzipped or not;\n"
+    "                      likewise the three below)\n"
+    "  --train-labels PATH the training labels; their largest value + 1 is the class count\n"
+    "  --test-images PATH  the test images\n"
+    "  --test-labels PATH  the test labels\n"
+    "\n"
+    "DIR (default: data) holds the files not given by a flag: train-images-idx3-ubyte,\n"
+    "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, or the same\n"
+    "names with '.idx3'/'.idx1', each of them plain or gzipped (.gz).\n"
     "\n"
     "The same seed and flags give a byte-identical model file, whatever --threads is.\n";
 
@@ -84,6 +93,7 @@ static int parse_hidden(mlp_args *a, size_t *hidden, size_t *n_hidden)
 
 typedef struct {
     const char *dir, *out, *kernels;
+    mlp_idx_files data; /* files named by --train-images and the like; the rest from dir */
     size_t hidden[MLP_MAX_LAYERS], n_hidden;
     int act, cost, schedule;
     size_t epochs, batch, threads;
@@ -152,10 +162,11 @@ static int parse_train(int argc, char **argv, train_opts *o)
             rc = mlp_cli_size(&a, 0, SIZE_MAX, &o->seed);
         } else if (mlp_cli_flag(&a, "--out")) {
             rc = mlp_cli_string(&a, &o->out);
-        } else {
+        } else if (!mlp_cli_data_flag(&a, &o->data, false, &rc)) {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
         }
     }
+    o->data.dir = o->dir;
     if (rc == 0 && !o->lr_set)
         o->lr = o->cost == MLP_COST_XENT ? 0.5f : 1.5f;
     if (rc == 0 && !o->lr_end_set)
@@ -183,6 +194,7 @@ static void format_cmdline(char *buf, size_t cap, const train_opts *o, const cha
              o->dir, hidden, act_names[o->act], cost_names[o->cost], o->epochs, o->batch,
              mlp_cli_exact(o->lr).s, schedule_names[o->schedule], mlp_cli_exact(o->lr_end).s,
              mlp_cli_exact(o->l2).s, mlp_cli_exact(o->momentum).s, o->seed, kernels, o->out);
+    mlp_cli_data_flags(buf, cap, &o->data);
 }
 
 /* Refuses an --out whose directory does not exist or is not writable before any training
@@ -219,7 +231,7 @@ static int train_main(int argc, char **argv)
     if ((rc = check_out_path(o.out)) != 0)
         return rc;
 
-    if (mlp_idx_load(&data, o.dir, &err) != MLP_OK)
+    if (mlp_idx_load_files(&data, &o.data, &err) != MLP_OK)
         return mlp_cli_fail(&err);
     if (data.n_classes > MLP_MODEL_MAX_CLASSES || data.train.rows > UINT32_MAX ||
         data.train.cols > UINT32_MAX || data.train.n > UINT32_MAX) {
@@ -257,7 +269,8 @@ static int train_main(int argc, char **argv)
     mlp_cli_layout(layout, sizeof layout, &net);
     printf("network %s, %s hidden, %s cost, %zu parameters\n", layout, mlp_act_name(net.act),
            mlp_cost_name(net.cost), net.n_params);
-    printf("data %s: %zu training and %zu test images of %zux%zu, %zu classes\n", o.dir,
+    printf("data %s: %zu training and %zu test images of %zux%zu, %zu classes\n",
+           o.data.path[MLP_IDX_TRAIN_IMAGES] ? o.data.path[MLP_IDX_TRAIN_IMAGES] : o.dir,
            data.train.n, data.test.n, data.train.rows, data.train.cols, data.n_classes);
     printf("training %zu epochs, batch %zu, learning rate %s", o.epochs, o.batch,
            mlp_cli_exact(o.lr).s);

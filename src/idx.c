@@ -67,10 +67,8 @@ mlp_status mlp_idx_path(char *path, size_t cap, const char *dir, mlp_idx_file wh
     return mlp_fail(err, MLP_EIO, "%s: %s (nor is there a .gz of it)", path, strerror(ENOENT));
 }
 
-/* The path of file `which`: the one given (or its .gz, when only that exists), else the
- * one found in the directory. */
-static mlp_status resolve(char *path, size_t cap, const mlp_idx_files *files, mlp_idx_file which,
-                          mlp_error *err)
+mlp_status mlp_idx_resolve(char *path, size_t cap, const mlp_idx_files *files, mlp_idx_file which,
+                           mlp_error *err)
 {
     const char *given = files->path[which];
     char gz[4096];
@@ -256,9 +254,9 @@ static mlp_status load_set(mlp_set *s, const mlp_idx_files *files, mlp_idx_file 
                            mlp_idx_file labels, mlp_error *err)
 {
     char ipath[4096], lpath[4096];
-    mlp_status st = resolve(ipath, sizeof ipath, files, images, err);
+    mlp_status st = mlp_idx_resolve(ipath, sizeof ipath, files, images, err);
     if (st == MLP_OK)
-        st = resolve(lpath, sizeof lpath, files, labels, err);
+        st = mlp_idx_resolve(lpath, sizeof lpath, files, labels, err);
     if (st == MLP_OK)
         st = mlp_idx_load_set(s, ipath, lpath, err);
     return st;
@@ -295,20 +293,20 @@ mlp_status mlp_idx_load_files(mlp_data *d, const mlp_idx_files *files, mlp_error
 
     d->n_classes = mlp_set_classes(&d->train);
     if (d->n_classes < 2) {
-        resolve(tpath, sizeof tpath, files, MLP_IDX_TRAIN_LABELS, NULL);
+        mlp_idx_resolve(tpath, sizeof tpath, files, MLP_IDX_TRAIN_LABELS, NULL);
         st = mlp_fail(err, MLP_EFORMAT, "%s: every label is %u; training needs two classes or more",
                       tpath, (unsigned)d->train.y[0]);
         goto out;
     }
     if (d->test.rows != d->train.rows || d->test.cols != d->train.cols) {
-        resolve(tpath, sizeof tpath, files, MLP_IDX_TEST_IMAGES, NULL);
+        mlp_idx_resolve(tpath, sizeof tpath, files, MLP_IDX_TEST_IMAGES, NULL);
         st = mlp_fail(err, MLP_EFORMAT, "%s: images are %zux%zu, training images are %zux%zu",
                       tpath, d->test.rows, d->test.cols, d->train.rows, d->train.cols);
         goto out;
     }
     for (size_t i = 0; i < d->test.n; i++) {
         if (d->test.y[i] >= d->n_classes) {
-            resolve(tpath, sizeof tpath, files, MLP_IDX_TEST_LABELS, NULL);
+            mlp_idx_resolve(tpath, sizeof tpath, files, MLP_IDX_TEST_LABELS, NULL);
             st = mlp_fail(err, MLP_EFORMAT,
                           "%s: label %u at index %zu, but training labels only go up to %zu", tpath,
                           (unsigned)d->test.y[i], i, d->n_classes - 1);

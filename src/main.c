@@ -38,7 +38,9 @@ static void overview(FILE *f)
     fprintf(f, "  %-22s %s\n", "--version", "print the version");
     fprintf(f, "\nDIR holds train-images-idx3-ubyte, train-labels-idx1-ubyte, "
                "t10k-images-idx3-ubyte and\nt10k-labels-idx1-ubyte (or the same names with "
-               "'.idx3'/'.idx1'). 'make data' fetches MNIST.\n\n"
+               "'.idx3'/'.idx1'), each plain or gzipped (.gz);\n--train-images, "
+               "--train-labels, --test-images and --test-labels name files directly.\n"
+               "'make data' fetches MNIST.\n\n"
                "exit status: 0 success, 1 data, model or I/O error, 2 usage error\n");
 }
 
