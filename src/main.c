@@ -40,7 +40,7 @@ static void overview(FILE *f)
                "t10k-images-idx3-ubyte and\nt10k-labels-idx1-ubyte (or the same names with "
                "'.idx3'/'.idx1'), each plain or gzipped (.gz);\n--train-images, "
                "--train-labels, --test-images and --test-labels name files directly.\n"
-               "'make data' fetches MNIST.\n\n"
+               "'make data' fetches MNIST. 'man mlp' has the whole manual.\n\n"
                "exit status: 0 success, 1 data, model or I/O error, 2 usage error\n");
 }
 

@@ -466,6 +466,63 @@ static void test_bench_json_is_one_object(void **state)
     assert_non_null(strstr(f->out, "\"peak_rss_mb\":"));
 }
 
+/* Every flag a command's help lists is in the manual page, and every flag the manual
+ * names is a real one: the two cannot drift apart. */
+static void test_manual_page_matches_help(void **state)
+{
+    fixture *f = *state;
+    size_t len;
+    char *man = (char *)tu_read_file("man/mlp.1", &len);
+    assert_non_null(man);
+    man = realloc(man, len + 1);
+    man[len] = '\0';
+    /* roff writes a hyphen as \- */
+    size_t w = 0;
+    for (size_t r = 0; r < len; r++) {
+        if (man[r] == '\\' && man[r + 1] == '-')
+            r++;
+        man[w++] = man[r];
+    }
+    man[w] = '\0';
+
+    char all_flags[CAP] = " --help --version ";
+    const char *cmds[] = {"train", "eval", "info", "export", "bench"};
+    for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
+        char section[64];
+        snprintf(section, sizeof section, ".SS \"mlp %s", cmds[c]);
+        if (!strstr(man, section)) {
+            print_error("man/mlp.1 has no section for '%s'\n", cmds[c]);
+            fail();
+        }
+        assert_int_equal(run(f, "help %s", cmds[c]), 0);
+        for (const char *p = f->out; (p = strstr(p, "--"));) {
+            size_t n = 2 + strspn(p + 2, "abcdefghijklmnopqrstuvwxyz0123456789-");
+            char flag[64];
+            snprintf(flag, sizeof flag, "%.*s", (int)n, p);
+            p += n;
+            if (n == 2)
+                continue;
+            if (!strstr(man, flag)) {
+                print_error("'mlp help %s' lists %s, man/mlp.1 does not\n", cmds[c], flag);
+                fail();
+            }
+            strcat(all_flags, flag);
+            strcat(all_flags, " ");
+        }
+    }
+    for (const char *p = man; (p = strstr(p, "--"));) {
+        size_t n = 2 + strspn(p + 2, "abcdefghijklmnopqrstuvwxyz0123456789-");
+        char flag[66];
+        snprintf(flag, sizeof flag, " %.*s ", (int)n, p);
+        p += n;
+        if (n > 2 && !strstr(all_flags, flag)) {
+            print_error("man/mlp.1 names%sbut no command's help does\n", flag);
+            fail();
+        }
+    }
+    free(man);
+}
+
 static void test_help_and_version(void **state)
 {
     fixture *f = *state;
@@ -499,6 +556,7 @@ int main(void)
         T(test_gzipped_directory_trains_the_same),
         T(test_info_json_and_export),
         T(test_bench_json_is_one_object),
+        T(test_manual_page_matches_help),
         T(test_help_and_version),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
