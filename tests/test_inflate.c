@@ -391,6 +391,22 @@ static void raw_fail(const bitw *w, const char *want)
     assert_null(out);
 }
 
+/* Inflates a hand-built raw stream, expecting the n bytes of want, from all of its bytes. */
+static void raw_ok(const bitw *w, const char *want, size_t n)
+{
+    unsigned char *out;
+    size_t got, used;
+    mlp_error err = {{0}};
+    if (mlp_inflate(w->b, wlen(w), SIZE_MAX, "raw", &out, &got, &used, &err) != MLP_OK) {
+        print_error("%s\n", err.msg);
+        fail();
+    }
+    assert_int_equal(got, n);
+    assert_memory_equal(out, want, n);
+    assert_int_equal(used, wlen(w));
+    free(out);
+}
+
 /* fixed-code literal (RFC 1951 3.2.6) */
 static void put_fixed_lit(bitw *w, unsigned sym)
 {
@@ -404,70 +420,74 @@ static void put_fixed_lit(bitw *w, unsigned sym)
         put_code(w, 0xc0 + sym - 280, 8);
 }
 
+/* The header of a last block (BFINAL 1) of the given type: 0 stored, 1 fixed, 2 dynamic. */
+static void put_block(bitw *w, unsigned type)
+{
+    put(w, 1, 1);
+    put(w, type, 2);
+}
+
+/* A last dynamic block's header up to the code lengths: nlen literal/length codes (257 to
+ * 288, of which deflate allows up to 286), one distance code, and the code-length code's
+ * lengths in the order they are sent (for 16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3,
+ * 13, 2, 14, 1, 15), as many as given (4 to 19). */
+static void put_dynamic(bitw *w, unsigned nlen, const unsigned *cl, size_t ncl)
+{
+    put_block(w, 2);
+    put(w, nlen - 257, 5);
+    put(w, 0, 5);
+    put(w, (uint32_t)(ncl - 4), 4);
+    for (size_t i = 0; i < ncl; i++)
+        put(w, cl[i], 3);
+}
+
+/* A fixed block: 'a', a match of length 3 at distance code dcode, the end-of-block code. */
+static void put_fixed_match(bitw *w, unsigned dcode)
+{
+    put_block(w, 1);
+    put_fixed_lit(w, 'a');
+    put_fixed_lit(w, 257); /* length 3 */
+    put_code(w, dcode, 5);
+    put_fixed_lit(w, 256);
+}
+
 static void test_fixed_blocks_by_hand(void **state)
 {
     (void)state;
-    unsigned char *out;
-    size_t n, used;
-    mlp_error err;
-
-    /* 'a', then a match of length 3 at distance 1 (overlapping its own output), end */
+    /* distance code 0 is distance 1: the match overlaps its own output */
     bitw w = {0};
-    put(&w, 1, 1);
-    put(&w, 1, 2);
-    put_fixed_lit(&w, 'a');
-    put_fixed_lit(&w, 257); /* length 3 */
-    put_code(&w, 0, 5);     /* distance code 0: distance 1 */
-    put_fixed_lit(&w, 256);
-    assert_int_equal(mlp_inflate(w.b, wlen(&w), SIZE_MAX, "raw", &out, &n, &used, &err), MLP_OK);
-    assert_int_equal(n, 4);
-    assert_memory_equal(out, "aaaa", 4);
-    assert_int_equal(used, wlen(&w));
-    free(out);
+    put_fixed_match(&w, 0);
+    raw_ok(&w, "aaaa", 4);
 
-    /* the same, at distance 2: before the start of the output */
+    /* distance code 1 is distance 2: before the start of the output */
     w = (bitw){0};
-    put(&w, 1, 1);
-    put(&w, 1, 2);
-    put_fixed_lit(&w, 'a');
-    put_fixed_lit(&w, 257);
-    put_code(&w, 1, 5);
-    put_fixed_lit(&w, 256);
+    put_fixed_match(&w, 1);
     raw_fail(&w, "distance too far back");
 
-    /* length symbol 286 and distance code 30 exist in the fixed code but are invalid */
+    /* distance code 30 and length symbol 286 exist in the fixed code but are invalid */
     w = (bitw){0};
-    put(&w, 1, 1);
-    put(&w, 1, 2);
+    put_fixed_match(&w, 30);
+    raw_fail(&w, "invalid distance code");
+    w = (bitw){0};
+    put_block(&w, 1);
     put_fixed_lit(&w, 'a');
     put_fixed_lit(&w, 286);
     raw_fail(&w, "invalid length code");
-    w = (bitw){0};
-    put(&w, 1, 1);
-    put(&w, 1, 2);
-    put_fixed_lit(&w, 'a');
-    put_fixed_lit(&w, 257);
-    put_code(&w, 30, 5);
-    raw_fail(&w, "invalid distance code");
 
     w = (bitw){0};
-    put(&w, 1, 1);
-    put(&w, 3, 2);
+    put_block(&w, 3);
     raw_fail(&w, "invalid block type");
 
-    /* a stored block whose length's complement is wrong */
+    /* a stored block whose length's complement is wrong, then one that promises more bytes
+     * than there are */
     w = (bitw){0};
-    put(&w, 1, 1);
-    put(&w, 0, 2);
+    put_block(&w, 0);
     w.pos = 8;
     put(&w, 5, 16);
     put(&w, 0, 16);
     raw_fail(&w, "complement");
-
-    /* a stored block that promises more bytes than there are */
     w = (bitw){0};
-    put(&w, 1, 1);
-    put(&w, 0, 2);
+    put_block(&w, 0);
     w.pos = 8;
     put(&w, 5, 16);
     put(&w, 0xfffa, 16);
@@ -482,20 +502,16 @@ static void test_fixed_blocks_by_hand(void **state)
     raw_fail(&w, "truncated");
 }
 
-/* A dynamic block header with 257 literal/length and 1 distance code lengths, whose
- * code-length code gives symbol 18 (a run of zeros) the 1-bit code 0 and symbols 0 and
- * len the 2-bit codes 10 and 11 (len > 0, so 0 < len). Every length is 0 but those of
- * 'a' and the end-of-block symbol 256, which are len. */
+/* A dynamic block whose code-length code gives symbol 18 (a run of zeros) the 1-bit code 0
+ * and symbols 0 and len the 2-bit codes 10 and 11 (0 < len). Every literal/length code
+ * length is 0 but those of 'a' and of the end-of-block symbol 256, which are len. */
 static void put_dynamic_two_codes(bitw *w, unsigned len)
 {
-    put(w, 1, 1);
-    put(w, 2, 2);
-    put(w, 0, 5);  /* HLIT: 257 */
-    put(w, 0, 5);  /* HDIST: 1 */
-    put(w, 15, 4); /* HCLEN: all 19, in the order 16 17 18 0 8 7 9 6 10 5 11 4 12 3 13 2 14 1 15 */
     const unsigned order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+    unsigned cl[19];
     for (int i = 0; i < 19; i++)
-        put(w, order[i] == 18 ? 1 : order[i] == 0 || order[i] == len ? 2 : 0, 3);
+        cl[i] = order[i] == 18 ? 1 : order[i] == 0 || order[i] == len ? 2 : 0;
+    put_dynamic(w, 257, cl, 19);
     put_code(w, 0, 1);
     put(w, 'a' - 11, 7); /* 97 zeros */
     put_code(w, 3, 2);   /* 'a': len */
@@ -507,98 +523,63 @@ static void put_dynamic_two_codes(bitw *w, unsigned len)
     put_code(w, 2, 2); /* the one distance code: unused (0) */
 }
 
+/* Zero lengths in runs of 11 + extra (symbol 18, with 0 and 18 given the 1-bit codes 0 and
+ * 1), one run per entry of extras. */
+static void put_zero_runs(bitw *w, const unsigned *extras, size_t n)
+{
+    const unsigned cl[4] = {0, 0, 1, 1}; /* 16 17 18 0 */
+    put_dynamic(w, 257, cl, 4);
+    for (size_t i = 0; i < n; i++) {
+        put_code(w, 1, 1);
+        put(w, extras[i], 7);
+    }
+}
+
 static void test_dynamic_blocks_by_hand(void **state)
 {
     (void)state;
-    unsigned char *out;
-    size_t n, used;
-    mlp_error err;
-
     /* 'a' and end-of-block with 1-bit codes 0 and 1: a complete code, and no distances */
     bitw w = {0};
     put_dynamic_two_codes(&w, 1);
     put_code(&w, 0, 1);
     put_code(&w, 0, 1);
     put_code(&w, 1, 1);
-    assert_int_equal(mlp_inflate(w.b, wlen(&w), SIZE_MAX, "raw", &out, &n, &used, &err), MLP_OK);
-    assert_int_equal(n, 2);
-    assert_memory_equal(out, "aa", 2);
-    free(out);
+    raw_ok(&w, "aa", 2);
 
     /* the same with 2-bit codes: two codes that leave half the code space unused */
     w = (bitw){0};
     put_dynamic_two_codes(&w, 2);
     raw_fail(&w, "invalid literal/length code lengths");
 
-    /* too many literal/length codes */
+    /* 287 literal/length codes */
     w = (bitw){0};
-    put(&w, 1, 1);
-    put(&w, 2, 2);
-    put(&w, 30, 5);
-    put(&w, 0, 5);
-    put(&w, 0, 4);
+    const unsigned none[4] = {0};
+    put_dynamic(&w, 287, none, 4);
     raw_fail(&w, "too many length or distance codes");
 
-    /* a code-length code that is over-subscribed (three 1-bit codes) */
+    /* a code-length code that is over-subscribed: three 1-bit codes */
     w = (bitw){0};
-    put(&w, 1, 1);
-    put(&w, 2, 2);
-    put(&w, 0, 5);
-    put(&w, 0, 5);
-    put(&w, 0, 4);
-    put(&w, 1, 3);
-    put(&w, 1, 3);
-    put(&w, 1, 3);
-    put(&w, 0, 3);
+    const unsigned three[4] = {1, 1, 1, 0};
+    put_dynamic(&w, 257, three, 4);
     raw_fail(&w, "invalid code-length code");
 
-    /* "repeat the previous length" as the very first length: 16 and 0 get 1-bit codes */
+    /* "repeat the previous length" as the very first length: 16 and 0 get 1-bit codes,
+     * 0 -> code 0, 16 -> code 1 */
     w = (bitw){0};
-    put(&w, 1, 1);
-    put(&w, 2, 2);
-    put(&w, 0, 5);
-    put(&w, 0, 5);
-    put(&w, 0, 4); /* lengths for 16 17 18 0 */
-    put(&w, 1, 3);
-    put(&w, 0, 3);
-    put(&w, 0, 3);
-    put(&w, 1, 3);
-    put_code(&w, 1, 1); /* 0 -> code 0, 16 -> code 1 */
+    const unsigned rep[4] = {1, 0, 0, 1};
+    put_dynamic(&w, 257, rep, 4);
+    put_code(&w, 1, 1);
     put(&w, 0, 2);
     raw_fail(&w, "no previous length");
 
-    /* every length zero, so no end-of-block code: 0 and 18 get 1-bit codes */
+    /* 138 + 120 zeros: every length zero, so no end-of-block code */
     w = (bitw){0};
-    put(&w, 1, 1);
-    put(&w, 2, 2);
-    put(&w, 0, 5);
-    put(&w, 0, 5);
-    put(&w, 0, 4);
-    put(&w, 0, 3);
-    put(&w, 0, 3);
-    put(&w, 1, 3);
-    put(&w, 1, 3);
-    put_code(&w, 1, 1);
-    put(&w, 127, 7); /* 138 */
-    put_code(&w, 1, 1);
-    put(&w, 109, 7); /* 120 more: 258 */
+    put_zero_runs(&w, (const unsigned[]){127, 109}, 2);
     raw_fail(&w, "no end-of-block code");
 
-    /* a run of zeros that runs past the last length */
+    /* 138 + 138 zeros: a run past the last of the 258 lengths */
     w = (bitw){0};
-    put(&w, 1, 1);
-    put(&w, 2, 2);
-    put(&w, 0, 5);
-    put(&w, 0, 5);
-    put(&w, 0, 4);
-    put(&w, 0, 3);
-    put(&w, 0, 3);
-    put(&w, 1, 3);
-    put(&w, 1, 3);
-    put_code(&w, 1, 1);
-    put(&w, 127, 7);
-    put_code(&w, 1, 1);
-    put(&w, 127, 7); /* 276 > 258 */
+    put_zero_runs(&w, (const unsigned[]){127, 127}, 2);
     raw_fail(&w, "past the last code");
 }
 
