@@ -34,6 +34,15 @@ bool mlp_gzip_is(const unsigned char *in, size_t in_len);
 mlp_status mlp_gzip_decode(const unsigned char *in, size_t in_len, size_t max_out, const char *name,
                            unsigned char **out, size_t *out_len, mlp_error *err);
 
+/* The same, but decoding stops as soon as n bytes have come out: then *out holds the first
+ * n bytes and what follows them is not checked. If the whole output is shorter than n,
+ * everything is checked as above and *out_len < n. So a reader that knows how long the data
+ * should be (len) can ask for len + 1 bytes: it gets either the data, fully checked, or
+ * proof that there is more, without ever holding more than it expects. */
+mlp_status mlp_gzip_decode_prefix(const unsigned char *in, size_t in_len, size_t n,
+                                  const char *name, unsigned char **out, size_t *out_len,
+                                  mlp_error *err);
+
 /* Decompresses one raw deflate stream (no header or trailer) that starts at in[0], as above.
  * *in_used gets the bytes the stream occupies, up to the end of its last block's byte;
  * what follows it is not looked at. */

@@ -3,10 +3,11 @@
  * allocates, converts pixels to floats once at load time, and never reads a byte it
  * has not accounted for. Knows nothing about networks.
  *
- * A file that starts with the gzip magic is decompressed whole into memory first
- * (inflate.c), and its decompressed length then plays the part of the file length: the
- * compressed bytes are read into a buffer the size of the real file, and the output is
- * bounded by inflate.c, so no header, gzip or IDX, sizes an allocation unchecked.
+ * A file that starts with the gzip magic is decompressed into memory (inflate.c), and its
+ * decompressed length then plays the part of the file length. The compressed bytes go into
+ * a buffer the size of the real file; the IDX header is decompressed first, and then at
+ * most one byte more than it describes, so a small file that expands without end (or a
+ * trailer that lies) can make us hold no more than a plain file with that header would.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "idx.h"
@@ -24,7 +25,9 @@
 /* An open IDX file whose header has been read and checked against its length: a plain
  * file, read as it goes, or a gzip file, already decompressed into mem. */
 typedef struct {
-    FILE *f;            /* the plain file; NULL for a gzip file */
+    FILE *f;           /* the plain file; NULL for a gzip file */
+    unsigned char *gz; /* (gz_len) a gzip file's compressed bytes, until decompressed */
+    size_t gz_len;
     unsigned char *mem; /* (len) a gzip file's decompressed contents, or NULL */
     size_t len, pos;    /* the (decompressed) file's length, bytes read so far */
     size_t dims[3];
@@ -82,21 +85,39 @@ mlp_status mlp_idx_resolve(char *path, size_t cap, const mlp_idx_files *files, m
     return MLP_OK;
 }
 
-/* Replaces the open gzip file x->f by its decompressed contents in x->mem. The compressed
- * bytes are read into a buffer the size fstat() reported, which is real. */
-static mlp_status gunzip(idx_file *x, const char *path, mlp_error *err)
+/* Replaces the open file x->f by its compressed bytes in x->gz, read into a buffer the size
+ * fstat() reported, which is real, and decompresses the first n bytes into x->mem (fewer,
+ * and all of them checked, if that is all there is). */
+static mlp_status gunzip_head(idx_file *x, const char *path, size_t n, mlp_error *err)
 {
     mlp_status st = MLP_OK;
-    unsigned char *gz = malloc(x->len ? x->len : 1);
-    if (!gz)
-        return mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu bytes", path, x->len);
-    if (fseek(x->f, 0, SEEK_SET) != 0 || fread(gz, 1, x->len, x->f) != x->len)
+    x->gz_len = x->len;
+    x->gz = malloc(x->gz_len ? x->gz_len : 1);
+    if (!x->gz)
+        return mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu bytes", path, x->gz_len);
+    if (fseek(x->f, 0, SEEK_SET) != 0 || fread(x->gz, 1, x->gz_len, x->f) != x->gz_len)
         st = mlp_fail(err, MLP_EIO, "%s: read error", path);
     fclose(x->f);
     x->f = NULL;
     if (st == MLP_OK)
-        st = mlp_gzip_decode(gz, x->len, SIZE_MAX, path, &x->mem, &x->len, err);
-    free(gz);
+        st = mlp_gzip_decode_prefix(x->gz, x->gz_len, n, path, &x->mem, &x->len, err);
+    return st;
+}
+
+/* Decompresses the whole gzip file x->gz, but never more than want + 1 bytes. */
+static mlp_status gunzip_rest(idx_file *x, const char *path, size_t want, mlp_error *err)
+{
+    free(x->mem);
+    x->mem = NULL;
+    mlp_status st = mlp_gzip_decode_prefix(x->gz, x->gz_len, want < SIZE_MAX ? want + 1 : want,
+                                           path, &x->mem, &x->len, err);
+    free(x->gz);
+    x->gz = NULL;
+    if (st == MLP_OK && x->len > want)
+        st = mlp_fail(err, MLP_EFORMAT,
+                      "%s: decompresses to more than the %zu bytes its header "
+                      "describes",
+                      path, want);
     return st;
 }
 
@@ -117,6 +138,7 @@ static void idx_close(idx_file *x)
 {
     if (x->f)
         fclose(x->f);
+    free(x->gz);
     free(x->mem);
 }
 
@@ -140,7 +162,7 @@ static mlp_status idx_open(idx_file *x, const char *path, uint32_t magic, mlp_er
     /* gzip or not is decided by the content, whatever the name says */
     unsigned char magic2[2];
     if (x->len >= 2 && fread(magic2, 1, 2, x->f) == 2 && mlp_gzip_is(magic2, 2)) {
-        mlp_status gst = gunzip(x, path, err);
+        mlp_status gst = gunzip_head(x, path, hdr_len, err);
         if (gst != MLP_OK)
             return gst;
     } else if (fseek(x->f, 0, SEEK_SET) != 0) {
@@ -175,6 +197,11 @@ static mlp_status idx_open(idx_file *x, const char *path, uint32_t magic, mlp_er
     size_t want_len;
     if (!mlp_add_size(x->n_values, hdr_len, &want_len))
         return mlp_fail(err, MLP_EFORMAT, "%s: dimensions overflow", path);
+    if (x->gz) {
+        mlp_status gst = gunzip_rest(x, path, want_len, err);
+        if (gst != MLP_OK)
+            return gst;
+    }
     if (x->len != want_len)
         return mlp_fail(err, MLP_EFORMAT, "%s: %s %zu bytes but its header describes %zu", path,
                         has, x->len, want_len);

@@ -53,6 +53,8 @@ typedef struct {
     unsigned char *out; /* (cap) the output so far, len bytes of it used */
     size_t len, cap, max;
     size_t start;     /* where the current member's output starts: no match reaches before */
+    size_t stop;      /* decoding ends once len reaches this (SIZE_MAX: never) ... */
+    bool stopped;     /* ... and then this is set, and nothing after it is checked */
     const char *name; /* for messages */
     mlp_error *err;
 } inflater;
@@ -267,6 +269,8 @@ static mlp_status codes(inflater *s, const huffman *lit, const huffman *dist)
 {
     mlp_status st;
     for (;;) {
+        if (s->len >= s->stop)
+            return MLP_OK;
         int sym = decode(s, lit);
         if (sym < 0)
             return corrupt(s, "invalid literal/length code");
@@ -427,6 +431,10 @@ static mlp_status inflate_stream(inflater *s)
         }
         if (st != MLP_OK)
             return st;
+        if (s->len >= s->stop) {
+            s->stopped = true;
+            return MLP_OK;
+        }
     } while (!last);
     align(s);
     return s->in_pos > s->in_len ? truncated(s) : MLP_OK;
@@ -437,7 +445,7 @@ static mlp_status inflate_stream(inflater *s)
 static void start(inflater *s, const unsigned char *in, size_t in_len, size_t max_out,
                   const char *name, mlp_error *err)
 {
-    *s = (inflater){.in = in, .in_len = in_len, .name = name, .err = err};
+    *s = (inflater){.in = in, .in_len = in_len, .stop = SIZE_MAX, .name = name, .err = err};
     if (!mlp_mul_size(in_len, MLP_INFLATE_MAX_RATIO, &s->max))
         s->max = SIZE_MAX;
     if (s->max > max_out)
@@ -534,7 +542,7 @@ static mlp_status member(inflater *s, size_t *pos)
 
     s->in_pos = *pos + h;
     mlp_status st = inflate_stream(s);
-    if (st != MLP_OK)
+    if (st != MLP_OK || s->stopped)
         return st;
     if (s->in_len - s->in_pos < 8)
         return truncated(s);
@@ -552,20 +560,40 @@ static mlp_status member(inflater *s, size_t *pos)
     return MLP_OK;
 }
 
+/* Decodes every member, or up to s->stop bytes. The last member's length field is a hint
+ * for one allocation of the right size; it is untrusted, so it is capped like everything
+ * else (by cap too), and a wrong hint only costs a realloc. */
+static mlp_status gzip_members(inflater *s, size_t cap)
+{
+    mlp_status st = MLP_OK;
+    size_t pos = 0;
+    if (mlp_gzip_is(s->in, s->in_len) && s->in_len >= 18) {
+        size_t hint = mlp_get_u32(s->in + s->in_len - 4);
+        hint = hint < cap ? hint : cap;
+        st = room(s, hint < s->max ? hint : s->max);
+    }
+    while (st == MLP_OK && !s->stopped && (pos == 0 || pos < s->in_len))
+        st = member(s, &pos);
+    return st;
+}
+
 mlp_status mlp_gzip_decode(const unsigned char *in, size_t in_len, size_t max_out, const char *name,
                            unsigned char **out, size_t *out_len, mlp_error *err)
 {
     inflater s;
-    mlp_status st = MLP_OK;
-    size_t pos = 0;
     start(&s, in, in_len, max_out, name, err);
-    /* The last member's length field is a hint for one allocation of the right size; it is
-     * untrusted, so it is capped like everything else, and a wrong hint only costs a realloc. */
-    if (mlp_gzip_is(in, in_len) && in_len >= 18) {
-        size_t hint = mlp_get_u32(in + in_len - 4);
-        st = room(&s, hint < s.max ? hint : s.max);
-    }
-    while (st == MLP_OK && (pos == 0 || pos < in_len))
-        st = member(&s, &pos);
+    return finish(&s, gzip_members(&s, SIZE_MAX), out, out_len);
+}
+
+mlp_status mlp_gzip_decode_prefix(const unsigned char *in, size_t in_len, size_t n,
+                                  const char *name, unsigned char **out, size_t *out_len,
+                                  mlp_error *err)
+{
+    inflater s;
+    start(&s, in, in_len, SIZE_MAX, name, err);
+    s.stop = n;
+    mlp_status st = gzip_members(&s, n);
+    if (s.stopped)
+        s.len = n; /* the last block or match may have gone past n */
     return finish(&s, st, out, out_len);
 }

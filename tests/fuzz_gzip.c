@@ -1,7 +1,8 @@
 /*
- * libFuzzer target for inflate.c: every input is decoded both as a gzip file and as a raw
- * deflate stream. Sanitizers catch any out-of-bounds access or undefined behaviour; the
- * assertions catch results that break the module's promises (an output past its cap, a
+ * libFuzzer target for inflate.c: every input is decoded as a gzip file, as a prefix of one
+ * (of a length taken from the input's last byte) and as a raw deflate stream. Sanitizers
+ * catch any out-of-bounds access or undefined behaviour; the assertions catch results that
+ * break the module's promises (an output past its cap or past the prefix asked for, a
  * success with no buffer, a failure with no message, a stream said to use more input than
  * there is). Build and run:
  *
@@ -41,6 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     mlp_status st = mlp_gzip_decode(data, size, MAX_OUT, "fuzz", &out, &out_len, &err);
     check(st, out, out_len, &err);
+    free(out);
+
+    /* a prefix whose length comes from the input: never more than asked for */
+    size_t n = size ? (size_t)data[size - 1] * 97 : 0;
+    err.msg[0] = '\0';
+    st = mlp_gzip_decode_prefix(data, size, n, "fuzz", &out, &out_len, &err);
+    check(st, out, out_len, &err);
+    if (st == MLP_OK && out_len > n)
+        abort();
     free(out);
 
     err.msg[0] = '\0';

@@ -219,6 +219,17 @@ static void test_gz_contents_checked_like_a_file(void **state)
                 "describes 34");
     tu_write_gzip(p, h, 7);
     expect_fail(f, "train-images-idx3-ubyte.gz", "truncated header");
+
+    /* a header describing 34 bytes followed by a megabyte: refused once byte 35 comes out,
+     * so what expands without end is never held whole */
+    const size_t big = 1 << 20;
+    unsigned char *b = calloc(1, big);
+    memcpy(b, h, 16);
+    tu_write_gzip(p, b, big);
+    expect_fail(f, "train-images-idx3-ubyte.gz",
+                "decompresses to more than the 34 bytes its "
+                "header describes");
+    free(b);
 }
 
 static void test_explicit_paths(void **state)

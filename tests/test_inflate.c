@@ -351,6 +351,41 @@ static void test_output_cap(void **state)
     free(out);
 }
 
+static void test_prefix_stops_early_or_checks_everything(void **state)
+{
+    (void)state;
+    unsigned char *out, b[sizeof gz_far];
+    size_t n, want_len;
+    mlp_error err;
+    unsigned char *want = far_contents(&want_len);
+    memcpy(b, gz_far, sizeof b);
+    b[sizeof b - 8] ^= 1; /* a wrong CRC-32 */
+
+    /* stopping early: the first bytes, and the damage after them unseen */
+    for (size_t k = 0; k <= 30000; k += 10000) { /* of 33368 */
+        assert_int_equal(mlp_gzip_decode_prefix(b, sizeof b, k, "x.gz", &out, &n, &err), MLP_OK);
+        assert_int_equal(n, k);
+        assert_memory_equal(out, want, k);
+        free(out);
+    }
+    /* asking for one byte more than there is: everything, checked */
+    assert_int_equal(
+        mlp_gzip_decode_prefix(gz_far, sizeof gz_far, want_len + 1, "x.gz", &out, &n, &err),
+        MLP_OK);
+    assert_int_equal(n, want_len);
+    assert_memory_equal(out, want, want_len);
+    free(out);
+    assert_int_equal(mlp_gzip_decode_prefix(b, sizeof b, want_len + 1, "x.gz", &out, &n, &err),
+                     MLP_EFORMAT);
+    assert_non_null(strstr(err.msg, "CRC-32 mismatch"));
+    assert_null(out);
+    /* damage before the stop is still found */
+    expect_fail(gz_far, 30, SIZE_MAX, "truncated");
+    assert_int_equal(mlp_gzip_decode_prefix(gz_far, 30, 100000, "x.gz", &out, &n, &err),
+                     MLP_EFORMAT);
+    free(want);
+}
+
 /* ---------------------------------------------------------------- hand-built streams */
 
 typedef struct {
@@ -650,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_header_fields),
         cmocka_unit_test(test_trailer_checks),
         cmocka_unit_test(test_output_cap),
+        cmocka_unit_test(test_prefix_stops_early_or_checks_everything),
         cmocka_unit_test(test_fixed_blocks_by_hand),
         cmocka_unit_test(test_dynamic_blocks_by_hand),
         cmocka_unit_test(test_agrees_with_system_gzip),
