@@ -115,9 +115,8 @@ static mlp_status gunzip_rest(idx_file *x, const char *path, size_t want, mlp_er
     x->gz = NULL;
     if (st == MLP_OK && x->len > want)
         st = mlp_fail(err, MLP_EFORMAT,
-                      "%s: decompresses to more than the %zu bytes its header "
-                      "describes",
-                      path, want);
+                      "%s: decompresses to more than the %zu bytes its header describes", path,
+                      want);
     return st;
 }
 
