@@ -141,16 +141,13 @@ bool mlp_cli_data_flag(mlp_args *a, mlp_idx_files *files, bool test_only, int *r
 
 void mlp_cli_quote(char *buf, size_t cap, const char *s)
 {
-    size_t len = 0;
-    if (s[0] && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                          "_-+=.,/:@%") == strlen(s)) {
+    const char *plain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=.,/:@%";
+    if (s[0] && strspn(s, plain) == strlen(s)) {
         snprintf(buf, cap, "%s", s);
         return;
     }
-    if (cap == 0)
-        return;
-    buf[0] = '\0';
-    len += (size_t)snprintf(buf, cap, "'");
+    /* in single quotes nothing is special but the quote itself: close, escape it, reopen */
+    size_t len = (size_t)snprintf(buf, cap, "'");
     for (; *s && len < cap; s++)
         len += (size_t)snprintf(buf + len, cap - len, *s == '\'' ? "'\\''" : "%c", *s);
     if (len < cap)
