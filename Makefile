@@ -31,6 +31,13 @@ else
 MLP     := $(BUILD)/mlp
 endif
 
+# make install: GNU conventions. PREFIX, BINDIR and MANDIR say where mlp and mlp.1 belong
+# on the installed system; DESTDIR, if set, is prepended to both, for staging and packaging.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+INSTALL ?= install
+
 DATASET ?= mnist
 DATADIR := data$(if $(filter fashion,$(DATASET)),/fashion,)
 
@@ -39,7 +46,7 @@ LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC)))
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
 
-.PHONY: all test asan portable fuzz data train bench clean format check-cmocka help
+.PHONY: all test asan portable fuzz data train bench install uninstall clean format check-cmocka help
 
 all: $(MLP)
 
@@ -112,6 +119,14 @@ bench: $(MLP)
 	@bash data/fetch --quiet mnist
 	$(MLP) bench data
 
+install: $(MLP)
+	$(INSTALL) -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man1'
+	$(INSTALL) -m 755 $(MLP) '$(DESTDIR)$(BINDIR)/mlp'
+	$(INSTALL) -m 644 man/mlp.1 '$(DESTDIR)$(MANDIR)/man1/mlp.1'
+
+uninstall:
+	rm -f '$(DESTDIR)$(BINDIR)/mlp' '$(DESTDIR)$(MANDIR)/man1/mlp.1'
+
 format:
 	clang-format -i src/*.c src/*.h include/*.h tests/*.c tests/*.h
 
@@ -127,6 +142,8 @@ help:
 	@echo "make data       fetch and verify MNIST into data/ (DATASET=fashion: data/fashion/)"
 	@echo "make train      fetch MNIST if missing, then ./mlp train data/"
 	@echo "make bench      time training epochs of the default network on MNIST"
+	@echo "make install    install mlp and its manual page (PREFIX=/usr/local, DESTDIR, BINDIR, MANDIR)"
+	@echo "make uninstall  remove them"
 	@echo "make clean      remove build products"
 
 # keep object files of test programs between runs

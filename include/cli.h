@@ -6,6 +6,7 @@
 #ifndef MLP_CLI_H
 #define MLP_CLI_H
 
+#include "idx.h"
 #include "net.h"
 #include "util.h"
 
@@ -47,6 +48,20 @@ int mlp_cli_hidden(mlp_args *a, size_t *hidden, size_t *n_hidden);
 
 /* The values of --activation and --cost, in mlp_act and mlp_cost order. */
 extern const char *const mlp_cli_act_names[3], *const mlp_cli_cost_names[2];
+
+/* The flags that name a data set's files: --train-images, --train-labels, --test-images,
+ * --test-labels (only the last two when test_only). If the current argument is one of them,
+ * stores its value in files->path[], sets *rc (0 or the usage error's status) and returns
+ * true; returns false for any other argument. */
+bool mlp_cli_data_flag(mlp_args *a, mlp_idx_files *files, bool test_only, int *rc);
+
+/* Appends " --train-images PATH" and so on for each path files names explicitly, quoted
+ * for the shell when needed, to the string in buf (cap bytes in all). */
+void mlp_cli_data_flags(char *buf, size_t cap, const mlp_idx_files *files);
+
+/* s as one shell word: unchanged if it only holds characters the shell leaves alone, else
+ * in single quotes (a quote inside becoming '\''), so printed command lines can be run. */
+void mlp_cli_quote(char *buf, size_t cap, const char *s);
 
 /* Prints "mlp CMD: <message> (see 'mlp help CMD')" and returns MLP_EXIT_USAGE. */
 int mlp_cli_usage(const char *cmd, const char *fmt, ...)

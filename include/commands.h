@@ -11,9 +11,12 @@ typedef struct {
     const char *summary;                /* one line, for the overview */
     const char *help;                   /* `mlp help NAME` and `mlp NAME --help` */
     int (*main)(int argc, char **argv); /* the arguments after the name; returns the status */
+    const char *help_more;              /* the rest of the help, or NULL: one string literal
+                                         * may only be so long (4095 bytes in ISO C) */
 } mlp_command;
 
-extern const mlp_command mlp_cmd_train, mlp_cmd_presets, mlp_cmd_eval, mlp_cmd_info, mlp_cmd_bench;
+extern const mlp_command mlp_cmd_train, mlp_cmd_presets, mlp_cmd_eval, mlp_cmd_info, mlp_cmd_export,
+    mlp_cmd_bench;
 extern const mlp_command mlp_cmd_gradcheck, mlp_cmd_explain, mlp_cmd_predict, mlp_cmd_weights,
     mlp_cmd_plot;
 

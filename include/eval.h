@@ -34,6 +34,27 @@ double mlp_eval_precision(const mlp_eval_result *r, size_t c);
 /* Of the rows labelled c, the fraction predicted as c (NaN if there are none). */
 double mlp_eval_recall(const mlp_eval_result *r, size_t c);
 
+/* Everything a report says about one class. */
+typedef struct {
+    size_t images;    /* rows labelled c (the class's support) */
+    size_t predicted; /* rows predicted as c */
+    size_t correct;   /* rows labelled c and predicted as c */
+    double precision; /* correct / predicted, NaN when nothing was predicted as c */
+    double recall;    /* correct / images, NaN when no row is labelled c */
+    double f1;        /* harmonic mean of the two; NaN if either is, 0 if both are 0 */
+} mlp_eval_class;
+
+mlp_eval_class mlp_eval_class_stats(const mlp_eval_result *r, size_t c);
+
+/* One off-diagonal cell of the confusion matrix. */
+typedef struct {
+    size_t truth, predicted, count;
+} mlp_eval_confusion;
+
+/* The (at most k) largest non-zero off-diagonal counts into out, largest first, ties by
+ * true class then predicted class; returns how many. The mistakes a model makes most. */
+size_t mlp_eval_top_confusions(const mlp_eval_result *r, mlp_eval_confusion *out, size_t k);
+
 void mlp_eval_free(mlp_eval_result *r);
 
 #endif

@@ -5,6 +5,8 @@
  * the number of dimensions, then one uint32 per dimension. Images have three dimensions
  * (count, rows, cols), labels one (count). Everything is checked against the file's real
  * length before any allocation, so a hostile header cannot make us allocate or read wildly.
+ * Gzipped files (MNIST's and Fashion-MNIST's distribution format) are read directly: their
+ * decompressed length stands for the file length (see inflate.h).
  */
 #ifndef MLP_IDX_H
 #define MLP_IDX_H
@@ -27,7 +29,7 @@ typedef struct {
     size_t n_classes; /* max(training label) + 1 */
 } mlp_data;
 
-/* The four standard names inside a directory; also finds "train-images.idx3-ubyte". */
+/* The four files of a data set, in the order of mlp_idx_files.path[]. */
 typedef enum {
     MLP_IDX_TRAIN_IMAGES,
     MLP_IDX_TRAIN_LABELS,
@@ -35,19 +37,37 @@ typedef enum {
     MLP_IDX_TEST_LABELS
 } mlp_idx_file;
 
-/* Writes DIR/<name of which> into path (size cap), choosing the spelling that exists.
- * Fails with a message naming the file (and the gunzip command when only a .gz exists). */
+/* Where a data set's files are: path[k] when it is set, else DIR's standard file for k. */
+typedef struct {
+    const char *dir;     /* NULL: "data" */
+    const char *path[4]; /* indexed by mlp_idx_file; NULL: look in dir */
+} mlp_idx_files;
+
+/* Writes DIR/<name of which> into path (size cap), choosing the spelling that exists:
+ * "train-images-idx3-ubyte", then "train-images.idx3-ubyte", then the same two with ".gz"
+ * (a plain file wins over its .gz). Fails with a message naming the standard name. */
 mlp_status mlp_idx_path(char *path, size_t cap, const char *dir, mlp_idx_file which,
                         mlp_error *err);
 
-/* Reads one image file and one label file into s (which must be zeroed). */
+/* The path of file `which` of files: the one given (or path.gz, when only that exists),
+ * else the one mlp_idx_path() finds in the directory. */
+mlp_status mlp_idx_resolve(char *path, size_t cap, const mlp_idx_files *files, mlp_idx_file which,
+                           mlp_error *err);
+
+/* Reads one image file and one label file into s (which must be zeroed). Either may be
+ * gzipped: a file is decompressed when it starts with the gzip magic, whatever its name. */
 mlp_status mlp_idx_load_set(mlp_set *s, const char *images_path, const char *labels_path,
                             mlp_error *err);
 
-/* Reads all four files of DIR and checks that the sets agree with each other. */
+/* Reads all four files and checks that the sets agree with each other: same image size,
+ * at least two classes, no test label the training labels do not have. A given path that
+ * does not exist is read from path + ".gz" when that exists. */
+mlp_status mlp_idx_load_files(mlp_data *d, const mlp_idx_files *files, mlp_error *err);
+/* The same, for the four files of DIR. */
 mlp_status mlp_idx_load(mlp_data *d, const char *dir, mlp_error *err);
 
-/* Reads DIR's test files only (for evaluating a model that knows its class count). */
+/* Reads the test files only (for evaluating a model that knows its class count). */
+mlp_status mlp_idx_load_test_files(mlp_set *s, const mlp_idx_files *files, mlp_error *err);
 mlp_status mlp_idx_load_test(mlp_set *s, const char *dir, mlp_error *err);
 
 /* Largest label + 1; 0 for an empty set. */

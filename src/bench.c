@@ -18,9 +18,11 @@
 #include "commands.h"
 #include "eval.h"
 #include "idx.h"
+#include "json.h"
 #include "net.h"
 #include "sgd.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@
 
 static const char *const help =
     "usage: mlp bench [DIR] [--config LIST] [--epochs N] [--threads N] [--kernels NAME]\n"
+    "                 [--json]\n"
     "\n"
     "Trains benchmark configurations on DIR (default: data) for N epochs each (default: 3)\n"
     "and prints the median seconds per epoch, images per second, GFLOP/s (6 x parameters x\n"
@@ -42,7 +45,10 @@ static const char *const help =
     "                  C 784-800-800-10 relu, cross-entropy, batch 128, lr 0.05, momentum 0.9\n"
     "  --epochs N      epochs per configuration (default: 3)\n"
     "  --threads N     threads (default: online CPUs)\n"
-    "  --kernels NAME  auto, avx512, avx2, portable or ref (default: auto)\n";
+    "  --kernels NAME  auto, avx512, avx2, portable or ref (default: auto)\n"
+    "  --json          print one JSON object at the end instead: the machine's peak, and for\n"
+    "                  each configuration its network, every epoch's seconds and cost, the\n"
+    "                  median, images per second, GFLOP/s, share of peak, test accuracy\n";
 
 typedef struct {
     char name;
@@ -100,12 +106,14 @@ static int cmp_double(const void *a, const void *b)
 }
 
 typedef struct {
+    double secs[MAX_EPOCHS], cost[MAX_EPOCHS]; /* (epochs) each epoch's time and mean cost */
     double median, acc;
     size_t n_params;
+    size_t sizes[4], n_sizes;
 } result;
 
 static int run_config(const config *c, const mlp_data *data, const mlp_kernels *k, mlp_pool *pool,
-                      size_t epochs, result *res)
+                      size_t epochs, bool quiet, result *res)
 {
     mlp_net net = {0};
     mlp_sgd sgd = {0};
@@ -135,12 +143,16 @@ static int run_config(const config *c, const mlp_data *data, const mlp_kernels *
     net.pool = pool;
     mlp_net_init_params(&net, 1);
 
-    printf("config %c: ", c->name);
-    for (size_t l = 0; l < n; l++)
-        printf("%s%zu", l ? "-" : "", sizes[l]);
-    printf(" %s, %s cost, batch %zu, lr %g%s, %zu parameters\n", mlp_act_name(c->act),
-           mlp_cost_name(c->cost), c->batch, (double)c->lr, c->momentum > 0 ? ", momentum 0.9" : "",
-           net.n_params);
+    memcpy(res->sizes, sizes, sizeof sizes);
+    res->n_sizes = n;
+    if (!quiet) {
+        printf("config %c: ", c->name);
+        for (size_t l = 0; l < n; l++)
+            printf("%s%zu", l ? "-" : "", sizes[l]);
+        printf(" %s, %s cost, batch %zu, lr %g%s, %zu parameters\n", mlp_act_name(c->act),
+               mlp_cost_name(c->cost), c->batch, (double)c->lr,
+               c->momentum > 0 ? ", momentum 0.9" : "", net.n_params);
+    }
     for (size_t e = 0; e < epochs; e++) {
         mlp_epoch_stats es;
         double t0 = mlp_now();
@@ -148,9 +160,12 @@ static int run_config(const config *c, const mlp_data *data, const mlp_kernels *
             rc = mlp_cli_fail(&err);
             goto out;
         }
-        secs[e] = mlp_now() - t0;
-        printf("  epoch %zu  %.3f s  cost %.4f\n", e + 1, secs[e], es.cost);
-        fflush(stdout);
+        secs[e] = res->secs[e] = mlp_now() - t0;
+        res->cost[e] = es.cost;
+        if (!quiet) {
+            printf("  epoch %zu  %.3f s  cost %.4f\n", e + 1, secs[e], es.cost);
+            fflush(stdout);
+        }
     }
     if (mlp_eval(&net, &data->test, &ev, &err) != MLP_OK) {
         rc = mlp_cli_fail(&err);
@@ -167,12 +182,82 @@ out:
     return rc;
 }
 
+/* 6 flops per parameter per image (see the top of the file), per second of the median. */
+static double config_gflops(const result *r, size_t n_train)
+{
+    return 6.0 * (double)r->n_params * (double)n_train / r->median / 1e9;
+}
+
+typedef struct {
+    const char *kernels;
+    size_t threads;
+    const char *dir;
+    size_t n_train, epochs;
+    double peak1, peak, rss_mb;
+} bench_info;
+
+static int print_json(const bench_info *b, const result *res, const bool *ran)
+{
+    mlp_json j;
+    mlp_error err;
+    mlp_json_start(&j, stdout);
+    mlp_json_object(&j, NULL);
+    mlp_json_string(&j, "kernels", b->kernels);
+    mlp_json_uint(&j, "threads", b->threads);
+    mlp_json_string(&j, "data", b->dir);
+    mlp_json_uint(&j, "training_images", b->n_train);
+    mlp_json_uint(&j, "epochs", b->epochs);
+    mlp_json_object(&j, "peak_gflops");
+    mlp_json_number(&j, "one_thread", b->peak1);
+    mlp_json_number(&j, "all_threads", b->peak);
+    mlp_json_end(&j);
+    mlp_json_array(&j, "configs");
+    for (size_t c = 0; c < 3; c++) {
+        if (!ran[c])
+            continue;
+        const config *cf = &configs[c];
+        const result *r = &res[c];
+        char name[2] = {cf->name, '\0'};
+        double gflops = config_gflops(r, b->n_train);
+        mlp_json_object(&j, NULL);
+        mlp_json_string(&j, "name", name);
+        mlp_json_array(&j, "sizes");
+        for (size_t l = 0; l < r->n_sizes; l++)
+            mlp_json_uint(&j, NULL, r->sizes[l]);
+        mlp_json_end(&j);
+        mlp_json_string(&j, "hidden_activation", mlp_act_name(cf->act));
+        mlp_json_string(&j, "cost", mlp_cost_name(cf->cost));
+        mlp_json_uint(&j, "batch", cf->batch);
+        mlp_json_float(&j, "learning_rate", cf->lr);
+        mlp_json_float(&j, "momentum", cf->momentum);
+        mlp_json_uint(&j, "parameters", r->n_params);
+        mlp_json_array(&j, "epoch_seconds");
+        for (size_t e = 0; e < b->epochs; e++)
+            mlp_json_number(&j, NULL, r->secs[e]);
+        mlp_json_end(&j);
+        mlp_json_array(&j, "epoch_cost");
+        for (size_t e = 0; e < b->epochs; e++)
+            mlp_json_number(&j, NULL, r->cost[e]);
+        mlp_json_end(&j);
+        mlp_json_number(&j, "median_seconds", r->median);
+        mlp_json_number(&j, "images_per_second", (double)b->n_train / r->median);
+        mlp_json_number(&j, "gflops", gflops);
+        mlp_json_number(&j, "peak_fraction", gflops / b->peak);
+        mlp_json_number(&j, "test_accuracy", r->acc);
+        mlp_json_end(&j);
+    }
+    mlp_json_end(&j);
+    mlp_json_number(&j, "peak_rss_mb", b->rss_mb);
+    mlp_json_end(&j);
+    return mlp_json_finish(&j, "stdout", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
+}
+
 static int bench_main(int argc, char **argv)
 {
     mlp_args a = {.cmd = "bench", .argc = argc, .argv = argv};
     const char *dir = "data", *list = "A,B,C", *kname = "auto";
     size_t epochs = 3, threads = 0;
-    bool have_dir = false;
+    bool have_dir = false, json = false;
     int rc = 0;
     for (a.i = 0; a.i < argc && rc == 0; a.i++) {
         const char *s = argv[a.i];
@@ -192,6 +277,8 @@ static int bench_main(int argc, char **argv)
             rc = mlp_cli_size(&a, 1, MLP_MAX_THREADS, &threads);
         } else if (mlp_cli_flag(&a, "--kernels")) {
             rc = mlp_cli_kernels(&a, &kname);
+        } else if (!strcmp(s, "--json")) {
+            json = true;
         } else {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
         }
@@ -210,39 +297,47 @@ static int bench_main(int argc, char **argv)
     }
     size_t nt = mlp_pool_size(pool);
     double peak1 = probe_peak(k, pool, 1), peak = nt > 1 ? probe_peak(k, pool, nt) : peak1;
-    printf("mlp bench: %s kernels, %zu thread%s, %zu training images from %s\n", k->name, nt,
-           nt > 1 ? "s" : "", data.train.n, dir);
-    printf("FMA peak measured by the probe: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %zu\n\n",
-           peak1, peak, nt);
-    fflush(stdout);
+    if (!json) {
+        printf("mlp bench: %s kernels, %zu thread%s, %zu training images from %s\n", k->name, nt,
+               nt > 1 ? "s" : "", data.train.n, dir);
+        printf("FMA peak measured by the probe: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %zu\n\n",
+               peak1, peak, nt);
+        fflush(stdout);
+    }
 
     result res[3];
     bool ran[3] = {false, false, false};
     for (size_t c = 0; c < 3 && rc == 0; c++) {
         if (!strchr(list, configs[c].name))
             continue;
-        rc = run_config(&configs[c], &data, k, pool, epochs, &res[c]);
+        rc = run_config(&configs[c], &data, k, pool, epochs, json, &res[c]);
         ran[c] = rc == 0;
     }
-
-    printf("\nconfig  s/epoch  images/s   GFLOP/s  %% of peak  test acc   (median of %zu epochs)\n",
-           epochs);
-    for (size_t c = 0; c < 3; c++) {
-        if (!ran[c])
-            continue;
-        double gflops = 6.0 * (double)res[c].n_params * (double)data.train.n / res[c].median / 1e9;
-        printf("%-6c  %7.3f  %8.0f  %8.1f  %8.1f%%  %7.2f%%\n", configs[c].name, res[c].median,
-               (double)data.train.n / res[c].median, gflops, 100.0 * gflops / peak,
-               100.0 * res[c].acc);
-    }
     struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) == 0)
-        printf("peak resident memory: %.1f MB\n", (double)ru.ru_maxrss / 1024.0);
+    double rss_mb = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : NAN;
+    if (rc == 0 && json) {
+        bench_info info = {k->name, nt, dir, data.train.n, epochs, peak1, peak, rss_mb};
+        rc = print_json(&info, res, ran);
+    } else if (!json) {
+        printf("\nconfig  s/epoch  images/s   GFLOP/s  %% of peak  test acc   (median of %zu "
+               "epochs)\n",
+               epochs);
+        for (size_t c = 0; c < 3; c++) {
+            if (!ran[c])
+                continue;
+            double gflops = config_gflops(&res[c], data.train.n);
+            printf("%-6c  %7.3f  %8.0f  %8.1f  %8.1f%%  %7.2f%%\n", configs[c].name, res[c].median,
+                   (double)data.train.n / res[c].median, gflops, 100.0 * gflops / peak,
+                   100.0 * res[c].acc);
+        }
+        if (!isnan(rss_mb))
+            printf("peak resident memory: %.1f MB\n", rss_mb);
+    }
     mlp_pool_destroy(pool);
     mlp_data_free(&data);
     return rc;
 }
 
-const mlp_command mlp_cmd_bench = {"bench", "[DIR]",
-                                   "time training of the benchmark networks on DIR (default: data)",
-                                   help, bench_main};
+const mlp_command mlp_cmd_bench = {
+    "bench", "[DIR]",    "time training of the benchmark networks on DIR (default: data)",
+    help,    bench_main, NULL};

@@ -176,6 +176,47 @@ mlp_cli_text mlp_cli_count(size_t n)
     return t;
 }
 
+static const char *const data_flags[4] = {"--train-images", "--train-labels", "--test-images",
+                                          "--test-labels"};
+
+bool mlp_cli_data_flag(mlp_args *a, mlp_idx_files *files, bool test_only, int *rc)
+{
+    for (int k = test_only ? MLP_IDX_TEST_IMAGES : 0; k < 4; k++) {
+        if (mlp_cli_flag(a, data_flags[k])) {
+            *rc = mlp_cli_string(a, &files->path[k]);
+            return true;
+        }
+    }
+    return false;
+}
+
+void mlp_cli_quote(char *buf, size_t cap, const char *s)
+{
+    const char *plain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=.,/:@%";
+    if (s[0] && strspn(s, plain) == strlen(s)) {
+        snprintf(buf, cap, "%s", s);
+        return;
+    }
+    /* in single quotes nothing is special but the quote itself: close, escape it, reopen */
+    size_t len = (size_t)snprintf(buf, cap, "'");
+    for (; *s && len < cap; s++)
+        len += (size_t)snprintf(buf + len, cap - len, *s == '\'' ? "'\\''" : "%c", *s);
+    if (len < cap)
+        snprintf(buf + len, cap - len, "'");
+}
+
+void mlp_cli_data_flags(char *buf, size_t cap, const mlp_idx_files *files)
+{
+    char word[4096 + 64];
+    for (int k = 0; k < 4; k++) {
+        size_t len = strlen(buf);
+        if (!files->path[k] || len >= cap)
+            continue;
+        mlp_cli_quote(word, sizeof word, files->path[k]);
+        snprintf(buf + len, cap - len, " %s %s", data_flags[k], word);
+    }
+}
+
 mlp_cli_text mlp_cli_exact(float f)
 {
     mlp_cli_text t;

@@ -5,7 +5,9 @@
 #include "cli.h"
 #include "commands.h"
 #include "eval.h"
+#include "export.h"
 #include "idx.h"
+#include "json.h"
 #include "model.h"
 #include "net.h"
 #include "sgd.h"
@@ -15,91 +17,261 @@
 #include <string.h>
 
 static const char *const eval_help =
-    "usage: mlp eval MODEL [DIR]\n"
+    "usage: mlp eval MODEL [DIR] [--test-images PATH] [--test-labels PATH] [--json]\n"
     "\n"
-    "Evaluates MODEL on DIR/t10k-images-idx3-ubyte and DIR/t10k-labels-idx1-ubyte (default\n"
-    "DIR: data): accuracy, mean cost, the confusion matrix (rows: true class, columns:\n"
-    "predicted class) and each class's precision and recall.\n";
+    "Evaluates MODEL on DIR's test files, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte\n"
+    "or their .gz (default DIR: data): accuracy, mean cost, the confusion matrix (rows: true\n"
+    "class, columns: predicted class), the most frequent mistakes, and each class's images,\n"
+    "precision, recall and F1. Classes with neither test images nor predictions are left out;\n"
+    "a matrix wider than 100 columns is printed in parts.\n"
+    "\n"
+    "  --test-images PATH  the test images, instead of DIR's (any name; gzipped or not)\n"
+    "  --test-labels PATH  the test labels, instead of DIR's\n"
+    "  --json              print one JSON object instead: accuracy, mean cost, confusion\n"
+    "                      matrix, per-class metrics, timings\n";
 
 static const char *const info_help =
-    "usage: mlp info MODEL\n"
+    "usage: mlp info MODEL [--json]\n"
     "\n"
     "Prints MODEL's architecture, parameter count, training settings, the test accuracy\n"
-    "measured when it was saved and the command line that reproduces it.\n";
+    "measured when it was saved and the command line that reproduces it.\n"
+    "\n"
+    "  --json   print one JSON object instead, with the same contents\n";
+
+#define WIDTH        100 /* columns a report may use */
+#define TOP_MISTAKES 5
+
+static size_t digits(size_t v)
+{
+    size_t d = 1;
+    for (; v >= 10; v /= 10)
+        d++;
+    return d;
+}
+
+/* The confusion matrix over the classes in shown[0..n), in parts of as many columns as fit
+ * in WIDTH, every column as wide as the largest count or class number needs. */
+static void print_confusion(const mlp_eval_result *r, const size_t *shown, size_t n)
+{
+    const size_t K = r->classes;
+    size_t widest = 0;
+    for (size_t i = 0; i < K * K; i++)
+        widest = r->confusion[i] > widest ? r->confusion[i] : widest;
+    int w = (int)(digits(widest > K - 1 ? widest : K - 1) + 1);
+    if (w < 5)
+        w = 5; /* MNIST's matrix looks as it always has */
+    size_t per_part = (WIDTH - 5) / (size_t)w;
+    size_t parts = (n + per_part - 1) / per_part;
+    per_part = (n + parts - 1) / parts; /* parts of even width */
+    printf("confusion matrix (rows: true class, columns: predicted class)");
+    if (parts > 1)
+        printf(", in %zu parts", parts);
+    printf("\n");
+    for (size_t from = 0; from < n; from += per_part) {
+        size_t to = from + per_part < n ? from + per_part : n;
+        printf("%s     ", from ? "\n" : "");
+        for (size_t q = from; q < to; q++)
+            printf("%*zu", w, shown[q]);
+        printf("\n");
+        for (size_t p = 0; p < n; p++) {
+            printf("%5zu", shown[p]);
+            for (size_t q = from; q < to; q++)
+                printf("%*zu", w, r->confusion[shown[p] * K + shown[q]]);
+            printf("\n");
+        }
+    }
+}
+
+static void print_percent(int width, double v)
+{
+    if (isnan(v))
+        printf("  %*s", width, "-");
+    else
+        printf("  %*.2f%%", width - 1, 100.0 * v);
+}
 
 static void print_eval(const mlp_eval_result *r)
 {
     const size_t K = r->classes;
+    size_t shown[MLP_MODEL_MAX_CLASSES], n = 0;
+    for (size_t c = 0; c < K && c < MLP_MODEL_MAX_CLASSES; c++) {
+        mlp_eval_class k = mlp_eval_class_stats(r, c);
+        if (k.images || k.predicted)
+            shown[n++] = c;
+    }
     printf("accuracy %.2f%% (%zu/%zu)  mean cost %.4f\n\n", 100.0 * mlp_eval_accuracy(r),
            r->correct, r->n, r->cost);
-    printf("confusion matrix (rows: true class, columns: predicted class)\n     ");
-    for (size_t p = 0; p < K; p++)
-        printf(" %5zu", p);
-    printf("\n");
-    for (size_t t = 0; t < K; t++) {
-        printf("%5zu", t);
-        for (size_t p = 0; p < K; p++)
-            printf(" %5zu", r->confusion[t * K + p]);
+    if (n < K) {
+        printf("not shown, without test images or predictions: class%s", K - n > 1 ? "es" : "");
+        for (size_t c = 0, i = 0, listed = 0; c < K; c++) {
+            if (i < n && shown[i] == c) {
+                i++;
+            } else if (listed++ < 20) {
+                printf("%s %zu", listed > 1 ? "," : "", c);
+            }
+        }
+        printf("%s\n\n", K - n > 20 ? ", ..." : "");
+    }
+    print_confusion(r, shown, n);
+
+    mlp_eval_confusion top[TOP_MISTAKES];
+    size_t n_top = mlp_eval_top_confusions(r, top, TOP_MISTAKES);
+    if (n_top) {
+        printf("\nmost frequent mistakes\n true  predicted  images\n");
+        for (size_t i = 0; i < n_top; i++)
+            printf("%5zu  %9zu  %6zu\n", top[i].truth, top[i].predicted, top[i].count);
+    }
+
+    printf("\nclass  images  precision   recall       F1\n");
+    for (size_t i = 0; i < n; i++) {
+        mlp_eval_class k = mlp_eval_class_stats(r, shown[i]);
+        printf("%5zu  %6zu", shown[i], k.images);
+        print_percent(9, k.precision);
+        print_percent(7, k.recall);
+        print_percent(7, k.f1);
         printf("\n");
     }
-    printf("\nclass  precision  recall\n");
-    for (size_t c = 0; c < K; c++) {
-        double pr = mlp_eval_precision(r, c), re = mlp_eval_recall(r, c);
-        printf("%5zu", c);
-        if (isnan(pr))
-            printf("  %9s", "-");
-        else
-            printf("  %8.2f%%", 100.0 * pr);
-        if (isnan(re))
-            printf("  %6s\n", "-");
-        else
-            printf("  %6.2f%%\n", 100.0 * re);
+}
+
+/* The network's shape and functions, for eval's JSON. */
+static void json_network(mlp_json *j, const mlp_net *net)
+{
+    mlp_json_object(j, "network");
+    mlp_json_array(j, "sizes");
+    for (size_t l = 0; l <= net->n_layers; l++)
+        mlp_json_uint(j, NULL, net->sizes[l]);
+    mlp_json_end(j);
+    mlp_json_string(j, "hidden_activation", mlp_act_name(net->act));
+    mlp_json_string(j, "cost", mlp_cost_name(net->cost));
+    mlp_json_end(j);
+}
+
+typedef struct {
+    double load_model, load_data, evaluate; /* seconds */
+} eval_times;
+
+static int print_eval_json(const char *model, const char *ipath, const char *lpath,
+                           const mlp_net *net, const mlp_eval_result *r, const eval_times *t)
+{
+    const size_t K = r->classes;
+    mlp_json j;
+    mlp_error err;
+    mlp_json_start(&j, stdout);
+    mlp_json_object(&j, NULL);
+    mlp_json_string(&j, "model", model);
+    json_network(&j, net);
+    mlp_json_object(&j, "data");
+    mlp_json_string(&j, "images", ipath);
+    mlp_json_string(&j, "labels", lpath);
+    mlp_json_end(&j);
+    mlp_json_uint(&j, "images", r->n);
+    mlp_json_uint(&j, "correct", r->correct);
+    mlp_json_number(&j, "accuracy", mlp_eval_accuracy(r));
+    mlp_json_number(&j, "mean_cost", r->cost);
+    mlp_json_uint(&j, "classes", K);
+    mlp_json_array(&j, "confusion");
+    for (size_t t0 = 0; t0 < K; t0++) {
+        mlp_json_array(&j, NULL);
+        for (size_t p = 0; p < K; p++)
+            mlp_json_uint(&j, NULL, r->confusion[t0 * K + p]);
+        mlp_json_end(&j);
     }
+    mlp_json_end(&j);
+    mlp_json_array(&j, "per_class");
+    for (size_t c = 0; c < K; c++) {
+        mlp_eval_class k = mlp_eval_class_stats(r, c);
+        mlp_json_object(&j, NULL);
+        mlp_json_uint(&j, "class", c);
+        mlp_json_uint(&j, "images", k.images);
+        mlp_json_uint(&j, "predicted", k.predicted);
+        mlp_json_uint(&j, "correct", k.correct);
+        mlp_json_number(&j, "precision", k.precision);
+        mlp_json_number(&j, "recall", k.recall);
+        mlp_json_number(&j, "f1", k.f1);
+        mlp_json_end(&j);
+    }
+    mlp_json_end(&j);
+    mlp_json_object(&j, "seconds");
+    mlp_json_number(&j, "load_model", t->load_model);
+    mlp_json_number(&j, "load_data", t->load_data);
+    mlp_json_number(&j, "evaluate", t->evaluate);
+    mlp_json_end(&j);
+    mlp_json_number(&j, "images_per_second", (double)r->n / t->evaluate);
+    mlp_json_end(&j);
+    return mlp_json_finish(&j, "stdout", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
 }
 
 static int eval_main(int argc, char **argv)
 {
-    const char *pos[2] = {NULL, "data"};
-    int n_pos = 0;
+    mlp_args a = {.cmd = "eval", .argc = argc, .argv = argv};
+    const char *model = NULL;
+    mlp_idx_files files = {.dir = "data"};
+    bool have_dir = false, json = false;
+    char ipath[4096], lpath[4096];
     mlp_net net = {0};
     mlp_model_meta meta;
     mlp_set test = {0};
     mlp_eval_result ev = {0};
     mlp_error err;
+    eval_times t;
     int rc = 0;
 
-    for (int i = 0; i < argc; i++) {
-        if (mlp_cli_is_flag(argv[i]))
-            return mlp_cli_usage("eval", "unknown flag '%s'", argv[i]);
-        if (n_pos == 2)
-            return mlp_cli_usage("eval", "unexpected argument '%s'", argv[i]);
-        pos[n_pos++] = argv[i];
+    for (a.i = 0; a.i < argc && rc == 0; a.i++) {
+        const char *s = argv[a.i];
+        if (!mlp_cli_is_flag(s)) {
+            if (model && have_dir)
+                return mlp_cli_usage(a.cmd, "unexpected argument '%s'", s);
+            if (!model) {
+                model = s;
+            } else {
+                files.dir = s;
+                have_dir = true;
+            }
+        } else if (!strcmp(s, "--json")) {
+            json = true;
+        } else if (!mlp_cli_data_flag(&a, &files, true, &rc)) {
+            return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
+        }
     }
-    if (n_pos == 0)
-        return mlp_cli_usage("eval", "missing MODEL");
+    if (rc != 0)
+        return rc;
+    if (!model)
+        return mlp_cli_usage(a.cmd, "missing MODEL");
 
-    if (mlp_model_load(pos[0], &net, MLP_EVAL_BATCH, &meta, &err) != MLP_OK)
+    double t0 = mlp_now();
+    if (mlp_model_load(model, &net, MLP_EVAL_BATCH, &meta, &err) != MLP_OK)
         return mlp_cli_fail(&err);
-    if (mlp_idx_load_test(&test, pos[1], &err) != MLP_OK) {
+    double t1 = mlp_now();
+    if (mlp_idx_resolve(ipath, sizeof ipath, &files, MLP_IDX_TEST_IMAGES, &err) != MLP_OK ||
+        mlp_idx_resolve(lpath, sizeof lpath, &files, MLP_IDX_TEST_LABELS, &err) != MLP_OK ||
+        mlp_idx_load_set(&test, ipath, lpath, &err) != MLP_OK) {
         rc = mlp_cli_fail(&err);
         goto out;
     }
+    double t2 = mlp_now();
     if (test.rows != meta.rows || test.cols != meta.cols) {
-        fprintf(stderr, "mlp: %s: model takes %ux%u images, %s has %zux%zu\n", pos[0],
-                (unsigned)meta.rows, (unsigned)meta.cols, pos[1], test.rows, test.cols);
+        fprintf(stderr, "mlp: %s: model takes %ux%u images, %s has %zux%zu\n", model,
+                (unsigned)meta.rows, (unsigned)meta.cols, ipath, test.rows, test.cols);
         rc = MLP_EXIT_DATA;
         goto out;
     }
     if (mlp_eval(&net, &test, &ev, &err) != MLP_OK) {
-        fprintf(stderr, "mlp: %s on %s: %s\n", pos[0], pos[1], err.msg);
+        fprintf(stderr, "mlp: %s on %s: %s\n", model, lpath, err.msg);
         rc = MLP_EXIT_DATA;
+        goto out;
+    }
+    t = (eval_times){t1 - t0, t2 - t1, mlp_now() - t2};
+    if (json) {
+        rc = print_eval_json(model, ipath, lpath, &net, &ev, &t);
         goto out;
     }
     char layout[256];
     mlp_cli_layout(layout, sizeof layout, &net);
-    printf("model %s: %s, %s hidden, %s cost\n", pos[0], layout, mlp_act_name(net.act),
+    printf("model %s: %s, %s hidden, %s cost\n", model, layout, mlp_act_name(net.act),
            mlp_cost_name(net.cost));
-    printf("data %s: %zu test images\n", pos[1], test.n);
+    printf("data %s: %zu test images\n",
+           files.path[MLP_IDX_TEST_IMAGES] || files.path[MLP_IDX_TEST_LABELS] ? ipath : files.dir,
+           test.n);
     print_eval(&ev);
 out:
     mlp_eval_free(&ev);
@@ -111,23 +283,39 @@ out:
 
 static int info_main(int argc, char **argv)
 {
+    const char *model = NULL;
+    bool json = false;
     mlp_net net;
     mlp_model_meta meta;
     mlp_error err;
-    if (argc < 1)
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (mlp_cli_is_flag(argv[i]))
+            return mlp_cli_usage("info", "unknown flag '%s'", argv[i]);
+        else if (model)
+            return mlp_cli_usage("info", "unexpected argument '%s'", argv[i]);
+        else
+            model = argv[i];
+    }
+    if (!model)
         return mlp_cli_usage("info", "missing MODEL");
-    if (argc > 1)
-        return mlp_cli_usage(
-            "info", mlp_cli_is_flag(argv[1]) ? "unknown flag '%s'" : "unexpected argument '%s'",
-            argv[1]);
-    if (mlp_cli_is_flag(argv[0]))
-        return mlp_cli_usage("info", "unknown flag '%s'", argv[0]);
-    if (mlp_model_load(argv[0], &net, 1, &meta, &err) != MLP_OK)
+    if (mlp_model_load(model, &net, 1, &meta, &err) != MLP_OK)
         return mlp_cli_fail(&err);
+    if (json) {
+        mlp_json j;
+        mlp_json_start(&j, stdout);
+        mlp_json_object(&j, NULL);
+        mlp_json_string(&j, "model", model);
+        mlp_export_describe(&j, &net, &meta, false);
+        mlp_json_end(&j);
+        mlp_net_free(&net);
+        return mlp_json_finish(&j, "stdout", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
+    }
 
     char layout[256];
     mlp_cli_layout(layout, sizeof layout, &net);
-    printf("model        %s\n", argv[0]);
+    printf("model        %s\n", model);
     printf("network      %s (%zu inputs = %ux%u images, %zu classes)\n", layout, net.sizes[0],
            (unsigned)meta.rows, (unsigned)meta.cols, net.sizes[net.n_layers]);
     printf("activation   %s hidden, %s outputs\n", mlp_act_name(net.act),
@@ -182,8 +370,9 @@ static int info_main(int argc, char **argv)
     return 0;
 }
 
-const mlp_command mlp_cmd_eval = {"eval", "MODEL [DIR]",
-                                  "evaluate MODEL on DIR's test files (default: data)", eval_help,
-                                  eval_main};
+const mlp_command mlp_cmd_eval = {
+    "eval",    "MODEL [DIR]", "evaluate MODEL on DIR's test files (default: data)",
+    eval_help, eval_main,     NULL};
 const mlp_command mlp_cmd_info = {
-    "info", "MODEL", "print a model's architecture and how it was trained", info_help, info_main};
+    "info",    "MODEL",   "print a model's architecture and how it was trained",
+    info_help, info_main, NULL};

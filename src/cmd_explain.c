@@ -290,4 +290,5 @@ out:
 }
 
 const mlp_command mlp_cmd_explain = {
-    "explain", "MODEL [DIR]", "show backprop's wishes for one test image", help, explain_main};
+    "explain", "MODEL [DIR]", "show backprop's wishes for one test image",
+    help,      explain_main,  NULL};

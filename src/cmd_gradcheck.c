@@ -257,6 +257,6 @@ out:
     return rc;
 }
 
-const mlp_command mlp_cmd_gradcheck = {"gradcheck", "[DIR]",
-                                       "check backprop's gradients against finite differences",
-                                       help, gradcheck_main};
+const mlp_command mlp_cmd_gradcheck = {
+    "gradcheck", "[DIR]",        "check backprop's gradients against finite differences",
+    help,        gradcheck_main, NULL};

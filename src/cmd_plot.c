@@ -71,4 +71,5 @@ static int plot_main(int argc, char **argv)
 }
 
 const mlp_command mlp_cmd_plot = {
-    "plot", "LOG [SVG]", "draw the learning curves of a training log as SVG", help, plot_main};
+    "plot", "LOG [SVG]", "draw the learning curves of a training log as SVG",
+    help,   plot_main,   NULL};

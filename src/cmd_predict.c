@@ -101,6 +101,6 @@ out:
     return rc;
 }
 
-const mlp_command mlp_cmd_predict = {"predict", "MODEL IMAGE",
-                                     "classify one PGM image and print every class's score", help,
-                                     predict_main};
+const mlp_command mlp_cmd_predict = {
+    "predict", "MODEL IMAGE", "classify one PGM image and print every class's score",
+    help,      predict_main,  NULL};

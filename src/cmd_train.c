@@ -56,7 +56,9 @@ static const char *const help =
     "  --warmup N          ramp the rate up from 0 over the first N epochs (default: 0)\n"
     "  --momentum X        keep a velocity v = X*v + gradient and step by -lr*v (default: 0)\n"
     "  --nesterov          Nesterov momentum: step by -lr*(gradient + X*v)\n"
-    "regularisation\n"
+    "regularisation\n";
+
+static const char *const help_more =
     "  --l2 X              weight decay: each step also shrinks every weight by lr*X times\n"
     "                      itself (default: 2e-5 for quadratic, 1e-4 for xent; 0: off)\n"
     "  --dropout P         drop each hidden neuron's output with probability P (default: 0)\n"
@@ -83,6 +85,16 @@ static const char *const help =
     "                      after every epoch (see also 'mlp plot')\n"
     "  --quiet             no progress bar (there is one on stderr when it is a terminal:\n"
     "                      images done, images per second, time left)\n"
+    "data\n"
+    "  --train-images PATH the training images, instead of DIR's (any name, gzipped or not;\n"
+    "                      likewise the three below)\n"
+    "  --train-labels PATH the training labels; their largest value + 1 is the class count\n"
+    "  --test-images PATH  the test images\n"
+    "  --test-labels PATH  the test labels\n"
+    "\n"
+    "DIR (default: data) holds the files not given by a flag: train-images-idx3-ubyte,\n"
+    "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, or the same\n"
+    "names with '.idx3'/'.idx1', each of them plain or gzipped (.gz).\n"
     "\n"
     "Augmentation and dropout touch training images only; the test set never chooses anything.\n"
     "The model is saved atomically after every epoch. Ctrl-C or SIGTERM saves after the batch\n"
@@ -94,6 +106,7 @@ static const char *const help =
 
 typedef struct {
     const char *dir, *out, *kernels, *resume;
+    mlp_idx_files data;     /* files named by --train-images and the like; the rest from dir */
     const char *log, *plot; /* NULL: none */
     bool quiet;             /* no progress bar */
     size_t hidden[MLP_MAX_LAYERS], n_hidden;
@@ -327,7 +340,7 @@ static int parse_flags(int argc, char **argv, train_opts *g, unsigned *set,
             rc = mlp_cli_string(&a, &g->plot);
         } else if (!strcmp(arg, "--quiet")) {
             g->quiet = true;
-        } else {
+        } else if (!mlp_cli_data_flag(&a, &g->data, false, &rc)) {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", arg);
         }
         *set |= bit;
@@ -348,6 +361,8 @@ static int parse_train(int argc, char **argv, train_opts *o, unsigned *set)
     const preset *p = find_preset(name);
     *o = p->o;
     o->dir = g.dir;
+    o->data = g.data;
+    o->data.dir = g.dir;
     o->out = g.out;
     o->kernels = g.kernels;
     o->resume = g.resume;
@@ -417,11 +432,14 @@ static void format_cmdline(char *buf, size_t cap, const train_opts *o, const cha
     for (size_t l = 0; l < o->n_hidden; l++)
         len += (size_t)snprintf(hidden + len, sizeof hidden - len, "%s%zu", l ? "," : "",
                                 o->hidden[l]);
+    char dir[1024], out[1024]; /* longer paths are cut short in the record */
+    mlp_cli_quote(dir, sizeof dir, o->dir);
+    mlp_cli_quote(out, sizeof out, o->out);
     len = (size_t)snprintf(buf, cap,
                            "mlp train %s --hidden %s --activation %s --cost %s --epochs %zu "
                            "--batch %zu --lr %s --schedule %s",
-                           o->dir, hidden, act_names[o->act], cost_names[o->cost], s->epochs,
-                           s->batch, mlp_cli_exact(s->lr).s, schedule_names[s->schedule]);
+                           dir, hidden, act_names[o->act], cost_names[o->cost], s->epochs, s->batch,
+                           mlp_cli_exact(s->lr).s, schedule_names[s->schedule]);
 #define ADD(...)                                                                                   \
     if (len < cap)                                                                                 \
         len += (size_t)snprintf(buf + len, cap - len, __VA_ARGS__);
@@ -451,8 +469,9 @@ static void format_cmdline(char *buf, size_t cap, const train_opts *o, const cha
             mlp_cli_exact(s->aug.elastic_sigma).s)
     if (s->val)
         ADD(" --val %zu", s->val)
-    ADD(" --seed %zu --kernels %s --out %s", o->seed, kernels, o->out)
+    ADD(" --seed %zu --kernels %s --out %s", o->seed, kernels, out)
 #undef ADD
+    mlp_cli_data_flags(buf, cap, &o->data);
 }
 
 /* ---------------------------------------------------------------- before training */
@@ -711,7 +730,9 @@ static void print_plan(const run *r)
     mlp_cli_layout(layout, sizeof layout, &r->net);
     printf("network %s, %s hidden, %s cost, %zu parameters\n", layout, mlp_act_name(r->net.act),
            mlp_cost_name(r->net.cost), r->net.n_params);
-    printf("data %s: %zu training", o->dir, r->data.train.n - s->val);
+    printf("data %s: %zu training",
+           o->data.path[MLP_IDX_TRAIN_IMAGES] ? o->data.path[MLP_IDX_TRAIN_IMAGES] : o->dir,
+           r->data.train.n - s->val);
     if (s->val)
         printf(" (and %zu held out for validation)", s->val);
     printf(" and %zu test images of %zux%zu, %zu classes\n", r->data.test.n, r->data.train.rows,
@@ -769,7 +790,7 @@ static int train_main(int argc, char **argv)
             goto out;
     }
 
-    if (mlp_idx_load(&r.data, o->dir, &err) != MLP_OK) {
+    if (mlp_idx_load_files(&r.data, &o->data, &err) != MLP_OK) {
         rc = mlp_cli_fail(&err);
         goto out;
     }
@@ -997,7 +1018,8 @@ static int presets_main(int argc, char **argv)
     return 0;
 }
 
-const mlp_command mlp_cmd_presets = {"presets", "", "list the named configurations of train",
-                                     presets_help, presets_main};
+const mlp_command mlp_cmd_presets = {
+    "presets", "", "list the named configurations of train", presets_help, presets_main, NULL};
 const mlp_command mlp_cmd_train = {
-    "train", "[DIR]", "train a network on DIR's four IDX files (default: data)", help, train_main};
+    "train", "[DIR]",    "train a network on DIR's four IDX files (default: data)",
+    help,    train_main, help_more};

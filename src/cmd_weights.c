@@ -148,6 +148,6 @@ out:
     return rc;
 }
 
-const mlp_command mlp_cmd_weights = {"weights", "MODEL",
-                                     "draw what each first-layer neuron looks for (--out DIR)",
-                                     help, weights_main};
+const mlp_command mlp_cmd_weights = {
+    "weights", "MODEL",      "draw what each first-layer neuron looks for (--out DIR)",
+    help,      weights_main, NULL};

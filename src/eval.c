@@ -62,20 +62,59 @@ double mlp_eval_accuracy(const mlp_eval_result *r)
     return r->n ? (double)r->correct / (double)r->n : 0.0;
 }
 
+mlp_eval_class mlp_eval_class_stats(const mlp_eval_result *r, size_t c)
+{
+    const size_t K = r->classes;
+    mlp_eval_class k = {.correct = r->confusion[c * K + c]};
+    for (size_t i = 0; i < K; i++) {
+        k.images += r->confusion[c * K + i];
+        k.predicted += r->confusion[i * K + c];
+    }
+    k.precision = k.predicted ? (double)k.correct / (double)k.predicted : NAN;
+    k.recall = k.images ? (double)k.correct / (double)k.images : NAN;
+    if (isnan(k.precision) || isnan(k.recall))
+        k.f1 = NAN;
+    else
+        k.f1 = k.correct ? 2.0 * k.precision * k.recall / (k.precision + k.recall) : 0.0;
+    return k;
+}
+
 double mlp_eval_precision(const mlp_eval_result *r, size_t c)
 {
-    size_t predicted = 0;
-    for (size_t t = 0; t < r->classes; t++)
-        predicted += r->confusion[t * r->classes + c];
-    return predicted ? (double)r->confusion[c * r->classes + c] / (double)predicted : NAN;
+    return mlp_eval_class_stats(r, c).precision;
 }
 
 double mlp_eval_recall(const mlp_eval_result *r, size_t c)
 {
-    size_t labelled = 0;
-    for (size_t p = 0; p < r->classes; p++)
-        labelled += r->confusion[c * r->classes + p];
-    return labelled ? (double)r->confusion[c * r->classes + c] / (double)labelled : NAN;
+    return mlp_eval_class_stats(r, c).recall;
+}
+
+/* a before b in the order of mlp_eval_top_confusions() */
+static bool before(const mlp_eval_confusion *a, const mlp_eval_confusion *b)
+{
+    if (a->count != b->count)
+        return a->count > b->count;
+    return a->truth != b->truth ? a->truth < b->truth : a->predicted < b->predicted;
+}
+
+size_t mlp_eval_top_confusions(const mlp_eval_result *r, mlp_eval_confusion *out, size_t k)
+{
+    /* insertion into a sorted list of k: K^2 cells, k small */
+    size_t n = 0;
+    if (k == 0)
+        return 0;
+    for (size_t t = 0; t < r->classes; t++) {
+        for (size_t p = 0; p < r->classes; p++) {
+            mlp_eval_confusion c = {t, p, r->confusion[t * r->classes + p]};
+            if (t == p || c.count == 0 || (n == k && !before(&c, &out[k - 1])))
+                continue;
+            size_t i = n < k ? n++ : k - 1;
+            for (; i > 0 && before(&c, &out[i - 1]); i--)
+                out[i] = out[i - 1];
+            out[i] = c;
+        }
+    }
+    return n;
 }
 
 void mlp_eval_free(mlp_eval_result *r)

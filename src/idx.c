@@ -2,9 +2,16 @@
  * idx: IDX reader. Checks every header field against the file's length before it
  * allocates, converts pixels to floats once at load time, and never reads a byte it
  * has not accounted for. Knows nothing about networks.
+ *
+ * A file that starts with the gzip magic is decompressed into memory (inflate.c), and its
+ * decompressed length then plays the part of the file length. The compressed bytes go into
+ * a buffer the size of the real file; the IDX header is decompressed first, and then at
+ * most one byte more than it describes, so a small file that expands without end (or a
+ * trailer that lies) can make us hold no more than a plain file with that header would.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "idx.h"
+#include "inflate.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,9 +22,14 @@
 #define IDX_MAGIC_IMAGES 0x00000803u /* unsigned bytes, 3 dimensions */
 #define IDX_MAGIC_LABELS 0x00000801u /* unsigned bytes, 1 dimension */
 
-/* An open IDX file whose header has been read and checked against its length. */
+/* An open IDX file whose header has been read and checked against its length: a plain
+ * file, read as it goes, or a gzip file, already decompressed into mem. */
 typedef struct {
-    FILE *f;
+    FILE *f;           /* the plain file; NULL for a gzip file */
+    unsigned char *gz; /* (gz_len) a gzip file's compressed bytes, until decompressed */
+    size_t gz_len;
+    unsigned char *mem; /* (len) a gzip file's decompressed contents, or NULL */
+    size_t len, pos;    /* the (decompressed) file's length, bytes read so far */
     size_t dims[3];
     size_t n_values; /* product of dims: the bytes that follow the header */
 } idx_file;
@@ -35,24 +47,98 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* path + ".gz" into gz; false if it does not fit */
+static bool gz_name(char *gz, size_t cap, const char *path)
+{
+    int len = snprintf(gz, cap, "%s.gz", path);
+    return len > 0 && (size_t)len < cap;
+}
+
 mlp_status mlp_idx_path(char *path, size_t cap, const char *dir, mlp_idx_file which, mlp_error *err)
 {
     const char *sep = (dir[0] && dir[strlen(dir) - 1] == '/') ? "" : "/";
-    for (int k = 0; k < 2; k++) {
-        int len = snprintf(path, cap, "%s%s%s", dir, sep, idx_names[which][k]);
+    /* both spellings, then both spellings gzipped: a plain file wins over its .gz */
+    for (int k = 0; k < 4; k++) {
+        int len =
+            snprintf(path, cap, "%s%s%s%s", dir, sep, idx_names[which][k % 2], k < 2 ? "" : ".gz");
         if (len < 0 || (size_t)len >= cap)
             return mlp_fail(err, MLP_EARG, "%s: directory name too long", dir);
         if (exists(path))
             return MLP_OK;
     }
-    /* Neither spelling exists: report the standard name, and say so if a .gz is there. */
     snprintf(path, cap, "%s%s%s", dir, sep, idx_names[which][0]);
+    return mlp_fail(err, MLP_EIO, "%s: %s (nor is there a .gz of it)", path, strerror(ENOENT));
+}
+
+mlp_status mlp_idx_resolve(char *path, size_t cap, const mlp_idx_files *files, mlp_idx_file which,
+                           mlp_error *err)
+{
+    const char *given = files->path[which];
     char gz[4096];
-    int len = snprintf(gz, sizeof gz, "%s.gz", path);
-    if (len > 0 && (size_t)len < sizeof gz && exists(gz))
-        return mlp_fail(err, MLP_EIO, "%s: not found, but %s is; decompress it first: gunzip -k %s",
-                        path, gz, gz);
-    return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(ENOENT));
+    if (!given)
+        return mlp_idx_path(path, cap, files->dir ? files->dir : "data", which, err);
+    int len = snprintf(path, cap, "%s", given);
+    if (len < 0 || (size_t)len >= cap)
+        return mlp_fail(err, MLP_EARG, "%s: path too long", given);
+    if (!exists(path) && gz_name(gz, sizeof gz, given) && strlen(gz) < cap && exists(gz))
+        strcpy(path, gz);
+    return MLP_OK;
+}
+
+/* Replaces the open file x->f by its compressed bytes in x->gz, read into a buffer the size
+ * fstat() reported, which is real, and decompresses the first n bytes into x->mem (fewer,
+ * and all of them checked, if that is all there is). */
+static mlp_status gunzip_head(idx_file *x, const char *path, size_t n, mlp_error *err)
+{
+    mlp_status st = MLP_OK;
+    x->gz_len = x->len;
+    x->gz = malloc(x->gz_len ? x->gz_len : 1);
+    if (!x->gz)
+        return mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu bytes", path, x->gz_len);
+    if (fseek(x->f, 0, SEEK_SET) != 0 || fread(x->gz, 1, x->gz_len, x->f) != x->gz_len)
+        st = mlp_fail(err, MLP_EIO, "%s: read error", path);
+    fclose(x->f);
+    x->f = NULL;
+    if (st == MLP_OK)
+        st = mlp_gzip_decode_prefix(x->gz, x->gz_len, n, path, &x->mem, &x->len, err);
+    return st;
+}
+
+/* Decompresses the whole gzip file x->gz, but never more than want + 1 bytes. */
+static mlp_status gunzip_rest(idx_file *x, const char *path, size_t want, mlp_error *err)
+{
+    free(x->mem);
+    x->mem = NULL;
+    mlp_status st = mlp_gzip_decode_prefix(x->gz, x->gz_len, want < SIZE_MAX ? want + 1 : want,
+                                           path, &x->mem, &x->len, err);
+    free(x->gz);
+    x->gz = NULL;
+    if (st == MLP_OK && x->len > want)
+        st = mlp_fail(err, MLP_EFORMAT,
+                      "%s: decompresses to more than the %zu bytes its header describes", path,
+                      want);
+    return st;
+}
+
+/* Reads n bytes at the current position; false at a read error or past the end. */
+static bool idx_read(idx_file *x, void *buf, size_t n)
+{
+    if (n > x->len - x->pos)
+        return false;
+    if (x->mem)
+        memcpy(buf, x->mem + x->pos, n);
+    else if (fread(buf, 1, n, x->f) != n)
+        return false;
+    x->pos += n;
+    return true;
+}
+
+static void idx_close(idx_file *x)
+{
+    if (x->f)
+        fclose(x->f);
+    free(x->gz);
+    free(x->mem);
 }
 
 /* Opens path and checks its header: magic, dimension count, non-zero dimensions, and that
@@ -71,9 +157,19 @@ static mlp_status idx_open(idx_file *x, const char *path, uint32_t magic, mlp_er
         return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
         return mlp_fail(err, MLP_EIO, "%s: not a regular file", path);
-    if ((size_t)st.st_size < hdr_len || fread(hdr, 1, hdr_len, x->f) != hdr_len)
-        return mlp_fail(err, MLP_EFORMAT, "%s: truncated header (%lld bytes)", path,
-                        (long long)st.st_size);
+    x->len = (size_t)st.st_size;
+    /* gzip or not is decided by the content, whatever the name says */
+    unsigned char magic2[2];
+    if (x->len >= 2 && fread(magic2, 1, 2, x->f) == 2 && mlp_gzip_is(magic2, 2)) {
+        mlp_status gst = gunzip_head(x, path, hdr_len, err);
+        if (gst != MLP_OK)
+            return gst;
+    } else if (fseek(x->f, 0, SEEK_SET) != 0) {
+        return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(errno));
+    }
+    const char *has = x->mem ? "decompresses to" : "file is";
+    if (!idx_read(x, hdr, hdr_len))
+        return mlp_fail(err, MLP_EFORMAT, "%s: truncated header (%s %zu bytes)", path, has, x->len);
 
     uint32_t got = mlp_get_u32be(hdr);
     if (got != magic) {
@@ -100,9 +196,14 @@ static mlp_status idx_open(idx_file *x, const char *path, uint32_t magic, mlp_er
     size_t want_len;
     if (!mlp_add_size(x->n_values, hdr_len, &want_len))
         return mlp_fail(err, MLP_EFORMAT, "%s: dimensions overflow", path);
-    if ((size_t)st.st_size != want_len)
-        return mlp_fail(err, MLP_EFORMAT, "%s: file is %lld bytes but its header describes %zu",
-                        path, (long long)st.st_size, want_len);
+    if (x->gz) {
+        mlp_status gst = gunzip_rest(x, path, want_len, err);
+        if (gst != MLP_OK)
+            return gst;
+    }
+    if (x->len != want_len)
+        return mlp_fail(err, MLP_EFORMAT, "%s: %s %zu bytes but its header describes %zu", path,
+                        has, x->len, want_len);
     return MLP_OK;
 }
 
@@ -136,7 +237,7 @@ static mlp_status read_images(mlp_set *s, const char *path, mlp_error *err)
         scale[v] = (float)v / 255.0f;
     for (size_t done = 0; done < x.n_values;) {
         size_t want = x.n_values - done < sizeof buf ? x.n_values - done : sizeof buf;
-        if (fread(buf, 1, want, x.f) != want) {
+        if (!idx_read(&x, buf, want)) {
             st = mlp_fail(err, MLP_EIO, "%s: read error", path);
             goto out;
         }
@@ -145,8 +246,7 @@ static mlp_status read_images(mlp_set *s, const char *path, mlp_error *err)
         done += want;
     }
 out:
-    if (x.f)
-        fclose(x.f);
+    idx_close(&x);
     return st;
 }
 
@@ -165,11 +265,10 @@ static mlp_status read_labels(mlp_set *s, const char *path, mlp_error *err)
         st = mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu labels", path, x.n_values);
         goto out;
     }
-    if (fread(s->y, 1, x.n_values, x.f) != x.n_values)
+    if (!idx_read(&x, s->y, x.n_values))
         st = mlp_fail(err, MLP_EIO, "%s: read error", path);
 out:
-    if (x.f)
-        fclose(x.f);
+    idx_close(&x);
     return st;
 }
 
@@ -184,21 +283,27 @@ mlp_status mlp_idx_load_set(mlp_set *s, const char *images_path, const char *lab
     return st;
 }
 
-static mlp_status load_dir_set(mlp_set *s, const char *dir, mlp_idx_file images,
-                               mlp_idx_file labels, mlp_error *err)
+static mlp_status load_set(mlp_set *s, const mlp_idx_files *files, mlp_idx_file images,
+                           mlp_idx_file labels, mlp_error *err)
 {
     char ipath[4096], lpath[4096];
-    mlp_status st = mlp_idx_path(ipath, sizeof ipath, dir, images, err);
+    mlp_status st = mlp_idx_resolve(ipath, sizeof ipath, files, images, err);
     if (st == MLP_OK)
-        st = mlp_idx_path(lpath, sizeof lpath, dir, labels, err);
+        st = mlp_idx_resolve(lpath, sizeof lpath, files, labels, err);
     if (st == MLP_OK)
         st = mlp_idx_load_set(s, ipath, lpath, err);
     return st;
 }
 
+mlp_status mlp_idx_load_test_files(mlp_set *s, const mlp_idx_files *files, mlp_error *err)
+{
+    return load_set(s, files, MLP_IDX_TEST_IMAGES, MLP_IDX_TEST_LABELS, err);
+}
+
 mlp_status mlp_idx_load_test(mlp_set *s, const char *dir, mlp_error *err)
 {
-    return load_dir_set(s, dir, MLP_IDX_TEST_IMAGES, MLP_IDX_TEST_LABELS, err);
+    const mlp_idx_files files = {.dir = dir};
+    return mlp_idx_load_test_files(s, &files, err);
 }
 
 size_t mlp_set_classes(const mlp_set *s)
@@ -210,31 +315,31 @@ size_t mlp_set_classes(const mlp_set *s)
     return k;
 }
 
-mlp_status mlp_idx_load(mlp_data *d, const char *dir, mlp_error *err)
+mlp_status mlp_idx_load_files(mlp_data *d, const mlp_idx_files *files, mlp_error *err)
 {
     char tpath[4096];
-    mlp_status st = load_dir_set(&d->train, dir, MLP_IDX_TRAIN_IMAGES, MLP_IDX_TRAIN_LABELS, err);
+    mlp_status st = load_set(&d->train, files, MLP_IDX_TRAIN_IMAGES, MLP_IDX_TRAIN_LABELS, err);
     if (st == MLP_OK)
-        st = mlp_idx_load_test(&d->test, dir, err);
+        st = mlp_idx_load_test_files(&d->test, files, err);
     if (st != MLP_OK)
         goto out;
 
     d->n_classes = mlp_set_classes(&d->train);
     if (d->n_classes < 2) {
-        mlp_idx_path(tpath, sizeof tpath, dir, MLP_IDX_TRAIN_LABELS, NULL);
+        mlp_idx_resolve(tpath, sizeof tpath, files, MLP_IDX_TRAIN_LABELS, NULL);
         st = mlp_fail(err, MLP_EFORMAT, "%s: every label is %u; training needs two classes or more",
                       tpath, (unsigned)d->train.y[0]);
         goto out;
     }
     if (d->test.rows != d->train.rows || d->test.cols != d->train.cols) {
-        mlp_idx_path(tpath, sizeof tpath, dir, MLP_IDX_TEST_IMAGES, NULL);
+        mlp_idx_resolve(tpath, sizeof tpath, files, MLP_IDX_TEST_IMAGES, NULL);
         st = mlp_fail(err, MLP_EFORMAT, "%s: images are %zux%zu, training images are %zux%zu",
                       tpath, d->test.rows, d->test.cols, d->train.rows, d->train.cols);
         goto out;
     }
     for (size_t i = 0; i < d->test.n; i++) {
         if (d->test.y[i] >= d->n_classes) {
-            mlp_idx_path(tpath, sizeof tpath, dir, MLP_IDX_TEST_LABELS, NULL);
+            mlp_idx_resolve(tpath, sizeof tpath, files, MLP_IDX_TEST_LABELS, NULL);
             st = mlp_fail(err, MLP_EFORMAT,
                           "%s: label %u at index %zu, but training labels only go up to %zu", tpath,
                           (unsigned)d->test.y[i], i, d->n_classes - 1);
@@ -245,6 +350,12 @@ out:
     if (st != MLP_OK)
         mlp_data_free(d);
     return st;
+}
+
+mlp_status mlp_idx_load(mlp_data *d, const char *dir, mlp_error *err)
+{
+    const mlp_idx_files files = {.dir = dir};
+    return mlp_idx_load_files(d, &files, err);
 }
 
 void mlp_set_free(mlp_set *s)

@@ -17,6 +17,7 @@ static const mlp_command *const commands[] = {
     &mlp_cmd_presets,
     &mlp_cmd_eval,
     &mlp_cmd_info,
+    &mlp_cmd_export,
     &mlp_cmd_bench,
     &mlp_cmd_gradcheck,
     &mlp_cmd_explain,
@@ -44,14 +45,23 @@ static void overview(FILE *f)
     for (size_t c = 0; c < N_COMMANDS; c++) {
         char head[64];
         snprintf(head, sizeof head, "%s %s", commands[c]->name, commands[c]->args);
-        fprintf(f, "  %-20s %s\n", head, commands[c]->summary);
+        fprintf(f, "  %-22s %s\n", head, commands[c]->summary);
     }
-    fprintf(f, "  %-20s %s\n", "help [COMMAND]", "this text, or a command's flags");
-    fprintf(f, "  %-20s %s\n", "--version", "print the version");
+    fprintf(f, "  %-22s %s\n", "help [COMMAND]", "this text, or a command's flags");
+    fprintf(f, "  %-22s %s\n", "--version", "print the version");
     fprintf(f, "\nDIR holds train-images-idx3-ubyte, train-labels-idx1-ubyte, "
                "t10k-images-idx3-ubyte and\nt10k-labels-idx1-ubyte (or the same names with "
-               "'.idx3'/'.idx1'). 'make data' fetches MNIST.\n\n"
+               "'.idx3'/'.idx1'), each plain or gzipped (.gz);\n--train-images, "
+               "--train-labels, --test-images and --test-labels name files directly.\n"
+               "'make data' fetches MNIST. 'man mlp' has the whole manual.\n\n"
                "exit status: 0 success, 1 data, model or I/O error, 2 usage error\n");
+}
+
+static void print_help(const mlp_command *c)
+{
+    fputs(c->help, stdout);
+    if (c->help_more)
+        fputs(c->help_more, stdout);
 }
 
 static int help_main(int argc, char **argv)
@@ -65,7 +75,7 @@ static int help_main(int argc, char **argv)
     const mlp_command *c = find(argv[0]);
     if (!c)
         return mlp_cli_usage("help", "unknown command '%s'", argv[0]);
-    fputs(c->help, stdout);
+    print_help(c);
     return MLP_EXIT_OK;
 }
 
@@ -94,7 +104,7 @@ int main(int argc, char **argv)
     if (!c)
         return mlp_cli_usage(NULL, "unknown command '%s'", name);
     if (wants_help(argc - 2, argv + 2)) {
-        fputs(c->help, stdout);
+        print_help(c);
         return MLP_EXIT_OK;
     }
     return c->main(argc - 2, argv + 2);

@@ -105,10 +105,28 @@ double mlp_rng_normal(uint64_t *state)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+/* The byte table of the reflected polynomial 0xedb88320, and the seven tables that let
+ * slicing-by-8 (Intel, Kounavis and Berry 2005) fold eight bytes per step: t[k][b] is the
+ * CRC of byte b followed by k zero bytes. */
+static void crc32_tables(uint32_t t[8][256])
+{
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        t[0][n] = c;
+    }
+    for (uint32_t n = 0; n < 256; n++)
+        for (int k = 1; k < 8; k++)
+            t[k][n] = (t[k - 1][n] >> 8) ^ t[0][t[k - 1][n] & 0xff];
+}
+
 uint32_t mlp_crc32(uint32_t crc, const void *data, size_t len)
 {
-    /* Half-byte table: 16 constants instead of 256, two lookups a byte. Model files are
-     * at most a few megabytes, so this is never the slow part of a save or load. */
+    /* Short inputs (model header fields) use a half-byte table of 16 constants, two lookups
+     * a byte. Long ones (parameters, decompressed data sets) build the 8 KiB of tables on
+     * the stack, a few microseconds, and then run about four times faster; nothing is
+     * cached between calls. */
     static const uint32_t nibble[16] = {
         0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
         0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
@@ -116,6 +134,16 @@ uint32_t mlp_crc32(uint32_t crc, const void *data, size_t len)
     };
     const unsigned char *p = data;
     crc = ~crc;
+    if (len >= 4096) {
+        uint32_t t[8][256];
+        crc32_tables(t);
+        for (; len >= 8; len -= 8, p += 8) {
+            crc ^=
+                (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+            crc = t[7][crc & 0xff] ^ t[6][(crc >> 8) & 0xff] ^ t[5][(crc >> 16) & 0xff] ^
+                  t[4][crc >> 24] ^ t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
+        }
+    }
     for (size_t i = 0; i < len; i++) {
         crc ^= p[i];
         crc = (crc >> 4) ^ nibble[crc & 15];

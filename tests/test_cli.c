@@ -192,6 +192,17 @@ static void test_usage_errors_exit_2_with_one_line(void **state)
         {"eval", "missing MODEL"},
         {"eval a b c", "unexpected argument 'c'"},
         {"info", "missing MODEL"},
+        {"eval m.bin --test-images", "--test-images needs a value"},
+        {"eval m.bin --train-images x", "unknown flag '--train-images'"},
+        {"eval m.bin --json=yes", "unknown flag '--json=yes'"},
+        {"train %s --train-labels=", "--train-labels needs a value"},
+        {"info m.bin --bogus", "unknown flag '--bogus'"},
+        {"info a b", "unexpected argument 'b'"},
+        {"export", "missing MODEL"},
+        {"export m.bin", "missing --npy"},
+        {"export m.bin --npy", "--npy needs a value"},
+        {"export m.bin n.bin --npy x", "unexpected argument 'n.bin'"},
+        {"bench %s --jsn", "unknown flag '--jsn'"},
         {"frobnicate %s", "unknown command 'frobnicate'"},
         {"help nothing", "unknown command 'nothing'"},
     };
@@ -246,6 +257,275 @@ static void test_bad_data_and_models_exit_1_with_one_line(void **state)
     expect_error(f, run(f, "eval %s %s", p, other), 1, "12x12");
 }
 
+/* s quoted for the shell that tu_run_mlp() uses */
+static const char *shq(char *buf, size_t cap, const char *s)
+{
+    size_t n = 0;
+    n += (size_t)snprintf(buf, cap, "'");
+    for (; *s && n < cap; s++)
+        n += (size_t)snprintf(buf + n, cap - n, *s == '\'' ? "'\\''" : "%c", *s);
+    snprintf(buf + n, cap - n, "'");
+    return buf;
+}
+
+static size_t longest_line(const char *s)
+{
+    size_t best = 0, cur = 0;
+    for (; *s; s++) {
+        cur = *s == '\n' ? 0 : cur + 1;
+        best = cur > best ? cur : best;
+    }
+    return best;
+}
+
+static size_t count(const char *s, const char *what)
+{
+    size_t n = 0;
+    for (; (s = strstr(s, what)); s += strlen(what))
+        n++;
+    return n;
+}
+
+/* An EMNIST-letters-like dataset: 20x20 images, 26 classes, files with their own names
+ * (spaces and quotes among them), some gzipped, named by the path flags. */
+static void test_any_dataset_by_explicit_paths(void **state)
+{
+    fixture *f = *state;
+    const char *std[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    const char *mine[4] = {"emnist-letters-train-images-idx3-ubyte", "letters 'train' labels",
+                           "emnist-letters-test-images-idx3-ubyte", "test \"labels\""};
+    char sub[4096], from[4096], to[4][4096], q[4][4200], out[4096], qout[4200];
+    tu_path(sub, f->dir, "emnist dir");
+    char mk[4200];
+    snprintf(mk, sizeof mk, "mkdir -p '%s'", sub);
+    assert_int_equal(system(mk), 0);
+    tu_write_synthetic(sub, 2600, 520, 20, 20, 26, 7);
+    for (int k = 0; k < 4; k++) {
+        tu_path(from, sub, std[k]);
+        tu_path(to[k], sub, mine[k]);
+        assert_int_equal(rename(from, to[k]), 0);
+    }
+    tu_gzip_in_place(to[0]); /* given without .gz: found as .gz */
+    tu_gzip_in_place(to[2]);
+    strcat(to[2], ".gz"); /* given with it */
+    for (int k = 0; k < 4; k++)
+        shq(q[k], sizeof q[k], to[k]);
+    tu_path(out, sub, "letters.bin");
+    shq(qout, sizeof qout, out);
+
+    int st = run(f,
+                 "train --train-images %s --train-labels %s --test-images %s --test-labels %s "
+                 "--hidden 64 --cost xent --epochs 4 --out %s",
+                 q[0], q[1], q[2], q[3], qout);
+    if (st != 0)
+        print_error("%s", f->err);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(f->out, "network 400-64-26,"));
+    assert_non_null(strstr(f->out, "20x20, 26 classes"));
+    assert_true(last_percent(f->out, "test accuracy ") >= 90.0); /* chance: 4% */
+
+    /* the recorded command line names the files, quoted so that it runs as printed */
+    assert_int_equal(run(f, "info %s", qout), 0);
+    assert_non_null(strstr(f->out, "--train-labels '"));
+    assert_non_null(strstr(f->out, "letters '\\''train'\\'' labels'"));
+
+    /* eval on the same files: a readable 26-class report */
+    st = run(f, "eval %s --test-images %s --test-labels %s", qout, q[2], q[3]);
+    assert_int_equal(st, 0);
+    assert_true(longest_line(f->out) <= 100);
+    assert_non_null(strstr(f->out, "in 2 parts"));
+    assert_non_null(strstr(f->out, "\n   25 "));  /* a row for the last class */
+    assert_null(strstr(f->out, "not shown"));     /* all 26 classes have test images */
+    assert_non_null(strstr(f->out, "precision")); /* the per-class table */
+    char acc[64];
+    snprintf(acc, sizeof acc, "accuracy %.2f%%", last_percent(f->out, "accuracy "));
+
+    /* and as JSON: one line, nothing else, same accuracy */
+    st = run(f, "eval %s --test-images %s --test-labels %s --json", qout, q[2], q[3]);
+    assert_int_equal(st, 0);
+    assert_string_equal(f->err, "");
+    assert_int_equal(tu_count_lines(f->out), 1);
+    assert_true(tu_json_valid(f->out));
+    assert_non_null(strstr(f->out, "\"classes\":26,\"confusion\":[["));
+    assert_int_equal(count(f->out, "{\"class\":"), 26);
+    assert_non_null(strstr(f->out, "\"seconds\":{\"load_model\":"));
+    char *conf = strstr(f->out, "\"confusion\""), *per_class = strstr(f->out, "\"per_class\"");
+    assert_true(conf && per_class > conf);
+    *per_class = '\0';
+    assert_int_equal(count(conf, "["), 1 + 26);           /* 26 rows */
+    assert_int_equal(count(conf, ","), 26 * 25 + 25 + 1); /* of 26 counts each */
+}
+
+/* The label values index the outputs: labels 1 to 5 make a 6-output network whose class 0
+ * never occurs, and the report leaves that class out, saying so. */
+static void test_classes_without_images_are_named(void **state)
+{
+    fixture *f = *state;
+    char p[4096];
+    size_t n;
+    for (int k = 0; k < 2; k++) {
+        tu_path(p, f->dir, k ? "t10k-labels-idx1-ubyte" : "train-labels-idx1-ubyte");
+        unsigned char *b = tu_read_file(p, &n);
+        for (size_t i = 8; i < n; i++)
+            b[i] = b[i] ? b[i] : 1; /* 0 becomes 1 */
+        tu_write_file(p, b, n);
+        free(b);
+    }
+    assert_int_equal(run(f, "train %s --hidden 16 --epochs 2 --out %s/m.bin", f->dir, f->dir), 0);
+    assert_non_null(strstr(f->out, "-16-6,"));
+    assert_int_equal(run(f, "eval %s/m.bin %s", f->dir, f->dir), 0);
+    assert_non_null(strstr(f->out, "not shown, without test images or predictions: class 0\n"));
+    assert_null(strstr(f->out, "\n    0  ")); /* no row for it */
+    assert_int_equal(run(f, "eval %s/m.bin %s --json", f->dir, f->dir), 0);
+    assert_non_null(strstr(f->out, "{\"class\":0,\"images\":0,\"predicted\":0,\"correct\":0,"
+                                   "\"precision\":null,\"recall\":null,\"f1\":null}"));
+}
+
+/* Training from gzipped files gives the same run as from the plain ones. */
+static void test_gzipped_directory_trains_the_same(void **state)
+{
+    fixture *f = *state;
+    const char *names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    char gz[4096], src[4096], dst[4096], cmd[9000];
+    tu_path(gz, f->dir, "gz");
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", gz);
+    assert_int_equal(system(cmd), 0);
+    bool real_gzip = system("gzip --version >/dev/null 2>&1") == 0;
+    for (int k = 0; k < 4; k++) {
+        tu_path(src, f->dir, names[k]);
+        tu_path(dst, gz, names[k]);
+        if (real_gzip && k % 2 == 0) { /* Huffman-coded by gzip, when there is one */
+            snprintf(cmd, sizeof cmd, "gzip -9 -c '%s' > '%s.gz'", src, dst);
+            assert_int_equal(system(cmd), 0);
+        } else {
+            size_t n;
+            unsigned char *b = tu_read_file(src, &n);
+            strcat(dst, ".gz");
+            tu_write_gzip(dst, b, n);
+            free(b);
+        }
+    }
+    const char *flags = "--hidden 8 --epochs 2 --threads 1";
+    assert_int_equal(run(f, "train %s %s --out %s/a.bin", f->dir, flags, f->dir), 0);
+    char plain[CAP];
+    strcpy(plain, strstr(f->out, "epoch   1"));
+    assert_int_equal(run(f, "train %s %s --out %s/a.bin", gz, flags, f->dir), 0);
+    /* epoch lines hold timings: compare the cost and accuracies of each */
+    const char *a = plain, *b = strstr(f->out, "epoch   1");
+    assert_non_null(b);
+    for (int e = 0; e < 2; e++) {
+        assert_memory_equal(a, b, strlen("epoch   1  cost 0.0000  train  00.00%  test  00.00%"));
+        a = strchr(a, '\n') + 1;
+        b = strchr(b, '\n') + 1;
+    }
+
+    /* a damaged .gz: one line naming it */
+    tu_path(dst, gz, "t10k-labels-idx1-ubyte.gz");
+    size_t n;
+    unsigned char *bytes = tu_read_file(dst, &n);
+    tu_write_file(dst, bytes, n - 5);
+    expect_error(f, run(f, "train %s --epochs 1 --out %s/a.bin", gz, f->dir), 1,
+                 "t10k-labels-idx1-ubyte.gz: truncated");
+    bytes[n - 6] ^= 0x40; /* in the CRC-32 */
+    tu_write_file(dst, bytes, n);
+    expect_error(f, run(f, "eval %s/a.bin %s", f->dir, gz), 1, "CRC-32 mismatch");
+    free(bytes);
+}
+
+static void test_info_json_and_export(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "train %s --hidden 5 --epochs 1 --out %s/m.bin", f->dir, f->dir), 0);
+    assert_int_equal(run(f, "info %s/m.bin --json", f->dir), 0);
+    assert_string_equal(f->err, "");
+    assert_int_equal(tu_count_lines(f->out), 1);
+    assert_true(tu_json_valid(f->out));
+    assert_non_null(strstr(f->out, "\"sizes\":[144,5,6]"));
+    assert_non_null(strstr(f->out, "\"command\":\"mlp train "));
+
+    assert_int_equal(run(f, "export %s/m.bin --npy %s/npy", f->dir, f->dir), 0);
+    assert_non_null(strstr(f->out, "W0.npy b0.npy W1.npy b1.npy model.json"));
+    char p[4096];
+    size_t shape[8], ndim;
+    snprintf(p, sizeof p, "%s/npy/W1.npy", f->dir);
+    free(tu_npy_read(p, shape, &ndim));
+    assert_int_equal(ndim, 2);
+    assert_int_equal(shape[0], 6);
+    assert_int_equal(shape[1], 5);
+    expect_error(f, run(f, "export %s/m.bin --npy %s/no/npy", f->dir, f->dir), 1, "cannot create");
+}
+
+static void test_bench_json_is_one_object(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "bench %s --config A --epochs 2 --json", f->dir), 0);
+    assert_string_equal(f->err, "");
+    assert_int_equal(tu_count_lines(f->out), 1);
+    assert_true(tu_json_valid(f->out));
+    assert_non_null(strstr(f->out, "\"configs\":[{\"name\":\"A\",\"sizes\":[144,16,16,6]"));
+    assert_int_equal(count(f->out, "\"epoch_seconds\":["), 1);
+    assert_non_null(strstr(f->out, "\"peak_rss_mb\":"));
+}
+
+/* Every flag a command's help lists is in the manual page, and every flag the manual
+ * names is a real one: the two cannot drift apart. */
+static void test_manual_page_matches_help(void **state)
+{
+    fixture *f = *state;
+    size_t len;
+    char *man = (char *)tu_read_file("man/mlp.1", &len);
+    assert_non_null(man);
+    man = realloc(man, len + 1);
+    man[len] = '\0';
+    /* roff writes a hyphen as \- */
+    size_t w = 0;
+    for (size_t r = 0; r < len; r++) {
+        if (man[r] == '\\' && man[r + 1] == '-')
+            r++;
+        man[w++] = man[r];
+    }
+    man[w] = '\0';
+
+    char all_flags[CAP] = " --help --version ";
+    const char *cmds[] = {"train", "eval", "info", "export", "bench"};
+    for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
+        char section[64];
+        snprintf(section, sizeof section, ".SS \"mlp %s", cmds[c]);
+        if (!strstr(man, section)) {
+            print_error("man/mlp.1 has no section for '%s'\n", cmds[c]);
+            fail();
+        }
+        assert_int_equal(run(f, "help %s", cmds[c]), 0);
+        for (const char *p = f->out; (p = strstr(p, "--"));) {
+            size_t n = 2 + strspn(p + 2, "abcdefghijklmnopqrstuvwxyz0123456789-");
+            char flag[64];
+            snprintf(flag, sizeof flag, "%.*s", (int)n, p);
+            p += n;
+            if (n == 2)
+                continue;
+            if (!strstr(man, flag)) {
+                print_error("'mlp help %s' lists %s, man/mlp.1 does not\n", cmds[c], flag);
+                fail();
+            }
+            strcat(all_flags, flag);
+            strcat(all_flags, " ");
+        }
+    }
+    for (const char *p = man; (p = strstr(p, "--"));) {
+        size_t n = 2 + strspn(p + 2, "abcdefghijklmnopqrstuvwxyz0123456789-");
+        char flag[66];
+        snprintf(flag, sizeof flag, " %.*s ", (int)n, p);
+        p += n;
+        if (n > 2 && !strstr(all_flags, flag)) {
+            print_error("man/mlp.1 names%sbut no command's help does\n", flag);
+            fail();
+        }
+    }
+    free(man);
+}
+
 static void test_help_and_version(void **state)
 {
     fixture *f = *state;
@@ -274,6 +554,12 @@ int main(void)
         T(test_thread_count_does_not_change_the_model),
         T(test_usage_errors_exit_2_with_one_line),
         T(test_bad_data_and_models_exit_1_with_one_line),
+        T(test_any_dataset_by_explicit_paths),
+        T(test_classes_without_images_are_named),
+        T(test_gzipped_directory_trains_the_same),
+        T(test_info_json_and_export),
+        T(test_bench_json_is_one_object),
+        T(test_manual_page_matches_help),
         T(test_help_and_version),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

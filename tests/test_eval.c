@@ -64,6 +64,61 @@ static void test_precision_undefined_without_predictions(void **state)
     mlp_net_free(&net);
 }
 
+static void test_class_stats_and_f1(void **state)
+{
+    (void)state;
+    /* the confusion of test_confusion_precision_recall: [[1,0,0],[0,1,1],[1,0,1]] */
+    size_t conf[9] = {1, 0, 0, 0, 1, 1, 1, 0, 1};
+    mlp_eval_result r = {.n = 5, .correct = 3, .classes = 3, .confusion = conf};
+    mlp_eval_class c0 = mlp_eval_class_stats(&r, 0), c1 = mlp_eval_class_stats(&r, 1),
+                   c2 = mlp_eval_class_stats(&r, 2);
+    assert_int_equal(c0.images, 1);
+    assert_int_equal(c0.predicted, 2);
+    assert_int_equal(c0.correct, 1);
+    assert_true(fabs(c0.f1 - 2.0 / 3.0) < 1e-12); /* 2 * 0.5 * 1 / 1.5 */
+    assert_int_equal(c1.images, 2);
+    assert_int_equal(c1.predicted, 1);
+    assert_true(fabs(c1.precision - 1.0) < 1e-12 && fabs(c1.recall - 0.5) < 1e-12);
+    assert_true(fabs(c2.f1 - 0.5) < 1e-12);
+
+    /* class 0 is predicted once and never right: F1 0, not undefined */
+    size_t wrong[4] = {0, 2, 1, 3};
+    mlp_eval_result w = {.n = 6, .correct = 3, .classes = 2, .confusion = wrong};
+    assert_true(mlp_eval_class_stats(&w, 0).f1 == 0.0);
+    /* class 0 is never predicted: precision, and so F1, undefined */
+    size_t never[4] = {0, 2, 0, 3};
+    mlp_eval_result n = {.n = 5, .correct = 3, .classes = 2, .confusion = never};
+    assert_true(isnan(mlp_eval_class_stats(&n, 0).precision));
+    assert_true(isnan(mlp_eval_class_stats(&n, 0).f1));
+    assert_true(fabs(mlp_eval_class_stats(&n, 1).f1 - 0.75) < 1e-12); /* p 0.6, r 1 */
+}
+
+static void test_top_confusions(void **state)
+{
+    (void)state;
+    enum { K = 26 };
+    size_t conf[K * K] = {0};
+    for (size_t c = 0; c < K; c++)
+        conf[c * K + c] = 100; /* the diagonal never counts */
+    conf[4 * K + 9] = 48;
+    conf[7 * K + 2] = 31;
+    conf[25 * K + 0] = 31; /* a tie: the lower true class first */
+    conf[3 * K + 5] = 2;
+    conf[1 * K + 24] = 1;
+    mlp_eval_result r = {.classes = K, .confusion = conf};
+    mlp_eval_confusion top[8];
+    assert_int_equal(mlp_eval_top_confusions(&r, top, 8), 5); /* only non-zero cells */
+    const size_t want[5][3] = {{4, 9, 48}, {7, 2, 31}, {25, 0, 31}, {3, 5, 2}, {1, 24, 1}};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(top[i].truth, want[i][0]);
+        assert_int_equal(top[i].predicted, want[i][1]);
+        assert_int_equal(top[i].count, want[i][2]);
+    }
+    assert_int_equal(mlp_eval_top_confusions(&r, top, 2), 2);
+    assert_int_equal(top[1].truth, 7);
+    assert_int_equal(mlp_eval_top_confusions(&r, top, 0), 0);
+}
+
 static void test_mismatched_data_refused(void **state)
 {
     (void)state;
@@ -88,6 +143,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_confusion_precision_recall),
         cmocka_unit_test(test_precision_undefined_without_predictions),
+        cmocka_unit_test(test_class_stats_and_f1),
+        cmocka_unit_test(test_top_confusions),
         cmocka_unit_test(test_mismatched_data_refused),
     };
     return cmocka_run_group_tests_name("eval", tests, NULL, NULL);

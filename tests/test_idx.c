@@ -116,15 +116,169 @@ static void test_missing_file(void **state)
     expect_fail(f, "t10k-labels-idx1-ubyte", "No such file");
 }
 
-static void test_only_gz_present_says_gunzip(void **state)
+/* Loads dir and asserts it holds exactly write_valid()'s data. */
+static void expect_valid(const char *dir)
+{
+    mlp_data d = {0};
+    mlp_error err = {{0}};
+    if (mlp_idx_load(&d, dir, &err) != MLP_OK) {
+        print_error("%s\n", err.msg);
+        fail();
+    }
+    assert_int_equal(d.train.n, 3);
+    assert_int_equal(d.test.n, 2);
+    for (int i = 0; i < 18; i++)
+        assert_true(d.train.x[i] == (float)train_px[i] / 255.0f);
+    for (int i = 0; i < 12; i++)
+        assert_true(d.test.x[i] == (float)test_px[i] / 255.0f);
+    assert_memory_equal(d.train.y, train_y, 3);
+    assert_memory_equal(d.test.y, test_y, 2);
+    mlp_data_free(&d);
+}
+
+static void test_gz_files_read_directly(void **state)
 {
     fixture *f = *state;
-    char a[4096], b[4096];
+    const char *names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    char p[4096];
     write_valid(f->dir);
-    tu_path(a, f->dir, "train-images-idx3-ubyte");
-    tu_path(b, f->dir, "train-images-idx3-ubyte.gz");
+    for (int k = 0; k < 4; k++) { /* one more file gzipped each time */
+        tu_path(p, f->dir, names[k]);
+        tu_gzip_in_place(p);
+        expect_valid(f->dir);
+    }
+    /* the dotted spelling, gzipped */
+    char a[4096], b[4096];
+    tu_path(a, f->dir, "t10k-labels-idx1-ubyte.gz");
+    tu_path(b, f->dir, "t10k-labels.idx1-ubyte.gz");
     assert_int_equal(rename(a, b), 0);
-    expect_fail(f, "train-images-idx3-ubyte.gz", "gunzip");
+    expect_valid(f->dir);
+}
+
+static void test_plain_file_wins_over_gz(void **state)
+{
+    fixture *f = *state;
+    char p[4096];
+    write_valid(f->dir);
+    tu_path(p, f->dir, "train-images-idx3-ubyte.gz");
+    tu_write_file(p, "\x1f\x8b garbage", 10); /* never opened */
+    expect_valid(f->dir);
+}
+
+static void test_gzip_is_found_by_content(void **state)
+{
+    fixture *f = *state;
+    char p[4096], gz[4200];
+    write_valid(f->dir);
+    tu_path(p, f->dir, "train-images-idx3-ubyte");
+    tu_gzip_in_place(p);
+    snprintf(gz, sizeof gz, "%s.gz", p);
+    assert_int_equal(rename(gz, p), 0); /* gzip data under the plain name */
+    expect_valid(f->dir);
+}
+
+static void test_damaged_gz_refused_naming_it(void **state)
+{
+    fixture *f = *state;
+    char p[4096], gz[4200];
+    size_t n;
+    write_valid(f->dir);
+    tu_path(p, f->dir, "train-images-idx3-ubyte");
+    tu_gzip_in_place(p);
+    snprintf(gz, sizeof gz, "%s.gz", p);
+    unsigned char *good = tu_read_file(gz, &n);
+
+    tu_write_file(gz, good, n - 3);
+    expect_fail(f, "train-images-idx3-ubyte.gz", "truncated");
+    good[20] ^= 1; /* a byte of the contents: only the CRC-32 notices */
+    tu_write_file(gz, good, n);
+    expect_fail(f, "train-images-idx3-ubyte.gz", "CRC-32 mismatch");
+    good[20] ^= 1;
+    good[10] = 6; /* block type 3 */
+    tu_write_file(gz, good, n);
+    expect_fail(f, "train-images-idx3-ubyte.gz", "invalid block type");
+    tu_write_file(gz, "\x1f\x8b", 2);
+    expect_fail(f, "train-images-idx3-ubyte.gz", "truncated");
+    free(good);
+}
+
+/* The decompressed bytes are checked as strictly as a plain file's. */
+static void test_gz_contents_checked_like_a_file(void **state)
+{
+    fixture *f = *state;
+    unsigned char h[16 + 17] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 3};
+    char p[4096];
+    write_valid(f->dir);
+    tu_path(p, f->dir, "train-images-idx3-ubyte");
+    remove(p);
+    tu_path(p, f->dir, "train-images-idx3-ubyte.gz");
+    tu_write_gzip(p, h, sizeof h); /* one pixel short */
+    expect_fail(f, "train-images-idx3-ubyte.gz",
+                "decompresses to 33 bytes but its header "
+                "describes 34");
+    tu_write_gzip(p, h, 7);
+    expect_fail(f, "train-images-idx3-ubyte.gz", "truncated header");
+
+    /* a header describing 34 bytes followed by a megabyte: refused once byte 35 comes out,
+     * so what expands without end is never held whole */
+    const size_t big = 1 << 20;
+    unsigned char *b = calloc(1, big);
+    memcpy(b, h, 16);
+    tu_write_gzip(p, b, big);
+    expect_fail(f, "train-images-idx3-ubyte.gz",
+                "decompresses to more than the 34 bytes its "
+                "header describes");
+    free(b);
+}
+
+static void test_explicit_paths(void **state)
+{
+    fixture *f = *state;
+    char src[4096], dst[4][4096], other[4096];
+    const char *names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    /* EMNIST-style names, one with a space and quotes, one gzipped and given without .gz */
+    const char *renamed[4] = {"emnist-letters-train-images-idx3-ubyte",
+                              "emnist letters 'train' \"labels\"", "kmnist-test-imgs.bin",
+                              "test-labels"};
+    write_valid(f->dir);
+    tu_path(other, f->dir, "elsewhere");
+    assert_int_equal(mkdir(other, 0755), 0);
+    for (int k = 0; k < 4; k++) {
+        tu_path(src, f->dir, names[k]);
+        tu_path(dst[k], other, renamed[k]);
+        assert_int_equal(rename(src, dst[k]), 0);
+    }
+    tu_gzip_in_place(dst[3]); /* only "test-labels.gz" exists now */
+
+    mlp_data d = {0};
+    mlp_error err = {{0}};
+    mlp_idx_files files = {.dir = "/nonexistent", .path = {dst[0], dst[1], dst[2], dst[3]}};
+    if (mlp_idx_load_files(&d, &files, &err) != MLP_OK) {
+        print_error("%s\n", err.msg);
+        fail();
+    }
+    assert_int_equal(d.train.n, 3);
+    assert_memory_equal(d.test.y, test_y, 2);
+    mlp_data_free(&d);
+
+    /* files not given come from the directory; a missing one is named */
+    files.dir = f->dir;
+    files.path[MLP_IDX_TRAIN_IMAGES] = NULL;
+    assert_int_equal(mlp_idx_load_files(&d, &files, &err), MLP_EIO);
+    assert_non_null(strstr(err.msg, "train-images-idx3-ubyte: No such file"));
+    assert_non_null(strstr(err.msg, ".gz"));
+    files.path[MLP_IDX_TRAIN_IMAGES] = "/nonexistent/train";
+    assert_int_equal(mlp_idx_load_files(&d, &files, &err), MLP_EIO);
+    assert_non_null(strstr(err.msg, "/nonexistent/train: No such file"));
+    assert_null(d.train.x);
+
+    mlp_set s = {0};
+    mlp_idx_files test_only = {.dir = "/nonexistent", .path = {NULL, NULL, dst[2], dst[3]}};
+    assert_int_equal(mlp_idx_load_test_files(&s, &test_only, &err), MLP_OK);
+    assert_int_equal(s.n, 2);
+    mlp_set_free(&s);
 }
 
 static void test_directory_instead_of_file(void **state)
@@ -163,8 +317,8 @@ static void test_bad_magic_type_and_dims(void **state)
     unsigned char h[16 + 18] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 3};
     memcpy(h + 16, train_px, 18);
 
-    h[0] = 0x1f; /* a gzip file starts 1f 8b */
-    h[1] = 0x8b;
+    h[0] = 'P'; /* a zip file */
+    h[1] = 'K';
     put_train_images(f, h, sizeof h);
     expect_fail(f, "train-images-idx3-ubyte", "bad magic");
     h[0] = h[1] = 0;
@@ -298,7 +452,12 @@ int main(void)
         T(test_valid_dataset_loads_exactly),
         T(test_dotted_spelling_accepted),
         T(test_missing_file),
-        T(test_only_gz_present_says_gunzip),
+        T(test_gz_files_read_directly),
+        T(test_plain_file_wins_over_gz),
+        T(test_gzip_is_found_by_content),
+        T(test_damaged_gz_refused_naming_it),
+        T(test_gz_contents_checked_like_a_file),
+        T(test_explicit_paths),
         T(test_directory_instead_of_file),
         T(test_truncated_headers),
         T(test_bad_magic_type_and_dims),

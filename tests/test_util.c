@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void test_mul_add_size(void **state)
@@ -40,6 +41,37 @@ static void test_crc32_known_values(void **state)
     /* incremental equals one-shot */
     uint32_t c = mlp_crc32(0, "1234", 4);
     assert_int_equal(mlp_crc32(c, "56789", 5), 0xcbf43926u);
+}
+
+/* One bit at a time, straight from the definition (reflected polynomial 0xedb88320). */
+static uint32_t crc32_bitwise(uint32_t crc, const unsigned char *p, size_t len)
+{
+    crc = ~crc;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = crc & 1 ? 0xedb88320u ^ (crc >> 1) : crc >> 1;
+    }
+    return ~crc;
+}
+
+static void test_crc32_long_inputs_match_the_definition(void **state)
+{
+    (void)state;
+    /* long inputs take the eight-bytes-at-a-time path: every length around its threshold,
+     * odd alignments and chaining must give what the bitwise definition gives */
+    enum { N = 20000 };
+    unsigned char *b = malloc(N);
+    uint64_t rng = 9;
+    for (size_t i = 0; i < N; i++)
+        b[i] = (unsigned char)mlp_rng_u64(&rng);
+    for (size_t len = 4080; len < 4112; len++)
+        for (size_t off = 0; off < 3; off++)
+            assert_int_equal(mlp_crc32(0, b + off, len), crc32_bitwise(0, b + off, len));
+    uint32_t c = mlp_crc32(0, b, 7001);
+    assert_int_equal(mlp_crc32(c, b + 7001, N - 7001), crc32_bitwise(0, b, N));
+    assert_int_equal(mlp_crc32(0x12345678, b, N), crc32_bitwise(0x12345678, b, N));
+    free(b);
 }
 
 static void test_rng_deterministic_and_seed_dependent(void **state)
@@ -111,6 +143,7 @@ int main(void)
         cmocka_unit_test(test_mul_add_size),
         cmocka_unit_test(test_fail_formats_and_returns),
         cmocka_unit_test(test_crc32_known_values),
+        cmocka_unit_test(test_crc32_long_inputs_match_the_definition),
         cmocka_unit_test(test_rng_deterministic_and_seed_dependent),
         cmocka_unit_test(test_rng_below_range_and_balance),
         cmocka_unit_test(test_rng_uniform_and_normal_moments),

@@ -60,6 +60,42 @@ unsigned char *tu_read_file(const char *path, size_t *len)
     return buf;
 }
 
+void tu_write_gzip(const char *path, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    size_t blocks = len / 65535 + 1, cap = 18 + len + 5 * blocks;
+    unsigned char *b = malloc(cap), *o = b;
+    const unsigned char head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    memcpy(o, head, 10);
+    o += 10;
+    for (size_t done = 0, k = 0; k < blocks; k++) {
+        size_t n = len - done < 65535 ? len - done : 65535;
+        *o++ = k + 1 == blocks; /* BFINAL, BTYPE 00: stored */
+        mlp_put_u32(o, (uint32_t)(n | (~n & 0xffff) << 16));
+        o += 4;
+        memcpy(o, p + done, n);
+        o += n;
+        done += n;
+    }
+    mlp_put_u32(o, mlp_crc32(0, data, len));
+    mlp_put_u32(o + 4, (uint32_t)len);
+    o += 8;
+    tu_write_file(path, b, (size_t)(o - b));
+    free(b);
+}
+
+void tu_gzip_in_place(const char *path)
+{
+    size_t len;
+    char gz[4200];
+    unsigned char *b = tu_read_file(path, &len);
+    assert_non_null(b);
+    snprintf(gz, sizeof gz, "%s.gz", path);
+    tu_write_gzip(gz, b, len);
+    assert_int_equal(remove(path), 0);
+    free(b);
+}
+
 static void put_be32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)(v >> 24);
@@ -224,6 +260,176 @@ int tu_cli_run(tu_cli *c, const char *fmt, ...)
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
     return tu_run_mlp(args, c->out, TU_CLI_CAP, c->err, TU_CLI_CAP);
+}
+
+/* ---- a strict JSON checker: each function advances *p past one element or returns false */
+
+static void json_ws(const char **p)
+{
+    while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
+        (*p)++;
+}
+
+static bool json_value(const char **p, int depth);
+
+static bool json_string(const char **p)
+{
+    if (*(*p)++ != '"')
+        return false;
+    for (;;) {
+        unsigned char c = (unsigned char)*(*p)++;
+        if (c == '"')
+            return true;
+        if (c < 0x20) /* raw control characters (and the end of s) are not allowed */
+            return false;
+        if (c == '\\') {
+            c = (unsigned char)*(*p)++;
+            if (c == 'u') {
+                for (int k = 0; k < 4; k++)
+                    if (!strchr("0123456789abcdefABCDEF", **p) || !*(*p)++)
+                        return false;
+            } else if (!c || !strchr("\"\\/bfnrt", c)) {
+                return false;
+            }
+        }
+    }
+}
+
+static bool json_digits(const char **p)
+{
+    if (**p < '0' || **p > '9')
+        return false;
+    while (**p >= '0' && **p <= '9')
+        (*p)++;
+    return true;
+}
+
+static bool json_number(const char **p)
+{
+    if (**p == '-')
+        (*p)++;
+    if (**p == '0')
+        (*p)++;
+    else if (!json_digits(p))
+        return false;
+    if (**p == '.') {
+        (*p)++;
+        if (!json_digits(p))
+            return false;
+    }
+    if (**p == 'e' || **p == 'E') {
+        (*p)++;
+        if (**p == '+' || **p == '-')
+            (*p)++;
+        if (!json_digits(p))
+            return false;
+    }
+    return true;
+}
+
+static bool json_items(const char **p, char close, bool keys, int depth)
+{
+    (*p)++;
+    json_ws(p);
+    if (**p == close) {
+        (*p)++;
+        return true;
+    }
+    for (;;) {
+        json_ws(p);
+        if (keys) {
+            if (!json_string(p))
+                return false;
+            json_ws(p);
+            if (*(*p)++ != ':')
+                return false;
+        }
+        if (!json_value(p, depth + 1))
+            return false;
+        json_ws(p);
+        char c = *(*p)++;
+        if (c == close)
+            return true;
+        if (c != ',')
+            return false;
+    }
+}
+
+static bool json_value(const char **p, int depth)
+{
+    json_ws(p);
+    if (depth > 64)
+        return false;
+    switch (**p) {
+    case '{':
+        return json_items(p, '}', true, depth);
+    case '[':
+        return json_items(p, ']', false, depth);
+    case '"':
+        return json_string(p);
+    case 't':
+        return strncmp(*p, "true", 4) == 0 && (*p += 4);
+    case 'f':
+        return strncmp(*p, "false", 5) == 0 && (*p += 5);
+    case 'n':
+        return strncmp(*p, "null", 4) == 0 && (*p += 4);
+    default:
+        return json_number(p);
+    }
+}
+
+bool tu_json_valid(const char *s)
+{
+    if (!json_value(&s, 0))
+        return false;
+    json_ws(&s);
+    return *s == '\0';
+}
+
+float *tu_npy_read(const char *path, size_t *shape, size_t *ndim)
+{
+    size_t len;
+    unsigned char *b = tu_read_file(path, &len);
+    assert_non_null(b);
+    assert_true(len >= 10);
+    assert_memory_equal(b, "\x93NUMPY\x01\x00", 8);
+    size_t hlen = (size_t)b[8] | (size_t)b[9] << 8, start = 10 + hlen;
+    assert_true(start <= len);
+    assert_int_equal(start % 64, 0);
+    assert_int_equal(b[start - 1], '\n');
+    /* the dict, as NumPy writes it: keys in this order, then a tuple of sizes */
+    char dict[65536];
+    memcpy(dict, b + 10, hlen);
+    dict[hlen] = '\0';
+    const char *head = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+    assert_memory_equal(dict, head, strlen(head));
+    const char *p = dict + strlen(head);
+    size_t count = 1;
+    *ndim = 0;
+    while (*p != ')') {
+        char *end;
+        assert_true(*p >= '0' && *p <= '9');
+        assert_true(*ndim < 8);
+        shape[*ndim] = (size_t)strtoull(p, &end, 10);
+        count *= shape[(*ndim)++];
+        p = end;
+        if (*p == ',')
+            p++;
+        if (*p == ' ')
+            p++;
+    }
+    assert_true(*ndim != 1 || p[-1] == ','); /* (n,) is a tuple; (n) would not be */
+    assert_memory_equal(p, "), }", 4);
+    for (p += 4; p < dict + hlen - 1; p++)
+        assert_int_equal(*p, ' ');
+    assert_int_equal(len - start, 4 * count);
+    float *x = malloc(4 * count + 1);
+    for (size_t i = 0; i < count; i++) {
+        uint32_t bits = mlp_get_u32(b + start + 4 * i);
+        memcpy(&x[i], &bits, 4);
+    }
+    free(b);
+    return x;
 }
 
 size_t tu_count_lines(const char *s)

@@ -25,6 +25,12 @@ void tu_write_file(const char *path, const void *data, size_t len);
 /* Reads a whole file; *len gets its size. The caller frees. NULL if it cannot be read. */
 unsigned char *tu_read_file(const char *path, size_t *len);
 
+/* A gzip file holding data in stored (uncompressed) deflate blocks: a valid .gz made
+ * without any compressor, so no test depends on one. */
+void tu_write_gzip(const char *path, const void *data, size_t len);
+/* Replaces the file at path by path.gz (the same contents gzipped as above). */
+void tu_gzip_in_place(const char *path);
+
 /* IDX files: images (n, rows, cols) and labels (n). */
 void tu_write_idx_images(const char *path, uint32_t n, uint32_t rows, uint32_t cols,
                          const uint8_t *pixels);
@@ -64,6 +70,14 @@ int tu_cli_run(tu_cli *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* True if s is exactly one JSON value (RFC 8259), with optional surrounding whitespace:
+ * a strict check of the grammar, numbers and string escapes included. */
+bool tu_json_valid(const char *s);
+
+/* Reads a .npy file the way numpy.load() would, failing the test on anything it would not
+ * accept or that is not a little-endian float32 C-order array in format 1.0 with the data
+ * 64-byte aligned. Returns the values (the caller frees); shape (at most 8) and ndim. */
+float *tu_npy_read(const char *path, size_t *shape, size_t *ndim);
 
 /* Number of '\n'-terminated lines in s. */
 size_t tu_count_lines(const char *s);

@@ -1,0 +1,52 @@
+/*
+ * inflate: gzip (RFC 1952) and deflate (RFC 1951) decompression of a buffer held in memory,
+ * so that gzipped IDX files can be read without gunzip and without zlib.
+ *
+ * Everything in the input is untrusted. Every code length, repeat count, match length and
+ * distance is checked before it is used; a match may not reach back before the start of
+ * its own gzip member; the output never grows past what the caller allows nor past 1032
+ * times the input (the most deflate can expand: a 258-byte match coded in 2 bits), so a
+ * hostile file cannot make us allocate more than its real contents need. Each gzip member
+ * is checked against its trailer: CRC-32 and length (ISIZE, modulo 2^32).
+ *
+ * Not supported, because no IDX file needs them: preset dictionaries (zlib format only)
+ * and streaming. Decompression is all at once, into one buffer the caller frees.
+ */
+#ifndef MLP_INFLATE_H
+#define MLP_INFLATE_H
+
+#include "util.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The most one input byte can expand to in a deflate stream (see above). */
+#define MLP_INFLATE_MAX_RATIO 1032
+
+/* True if the data starts with the gzip magic bytes 1f 8b. */
+bool mlp_gzip_is(const unsigned char *in, size_t in_len);
+
+/* Decompresses a whole gzip file: every member, concatenated as `gzip -dc` does. On success
+ * *out is a malloc'd buffer of *out_len bytes (never NULL, even when empty) that the caller
+ * frees; on failure *out is NULL. More than max_out bytes of output is refused. Anything
+ * after the last member is refused too: a file is either entirely gzip data or damaged.
+ * name appears in messages, which also give the byte offset of the problem. */
+mlp_status mlp_gzip_decode(const unsigned char *in, size_t in_len, size_t max_out, const char *name,
+                           unsigned char **out, size_t *out_len, mlp_error *err);
+
+/* The same, but decoding stops as soon as n bytes have come out: then *out holds the first
+ * n bytes and what follows them is not checked. If the whole output is shorter than n,
+ * everything is checked as above and *out_len < n. So a reader that knows how long the data
+ * should be (len) can ask for len + 1 bytes: it gets either the data, fully checked, or
+ * proof that there is more, without ever holding more than it expects. */
+mlp_status mlp_gzip_decode_prefix(const unsigned char *in, size_t in_len, size_t n,
+                                  const char *name, unsigned char **out, size_t *out_len,
+                                  mlp_error *err);
+
+/* Decompresses one raw deflate stream (no header or trailer) that starts at in[0], as above.
+ * *in_used gets the bytes the stream occupies, up to the end of its last block's byte;
+ * what follows it is not looked at. */
+mlp_status mlp_inflate(const unsigned char *in, size_t in_len, size_t max_out, const char *name,
+                       unsigned char **out, size_t *out_len, size_t *in_used, mlp_error *err);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * export: writes a model as .npy files and model.json (layout in export.h). Knows the
+ * network's parameter layout through net.h's views W[] and b[], and nothing of model.bin.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "export.h"
+
+#include "npy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FORMAT_VERSION 1
+
+static const char *output_activation(const mlp_net *net)
+{
+    return net->cost == MLP_COST_XENT ? "softmax" : "sigmoid";
+}
+
+void mlp_export_describe(mlp_json *j, const mlp_net *net, const mlp_model_meta *meta,
+                         bool npy_files)
+{
+    char name[32];
+    mlp_json_array(j, "sizes");
+    for (size_t l = 0; l <= net->n_layers; l++)
+        mlp_json_uint(j, NULL, net->sizes[l]);
+    mlp_json_end(j);
+    mlp_json_object(j, "input");
+    mlp_json_uint(j, "rows", meta->rows);
+    mlp_json_uint(j, "cols", meta->cols);
+    mlp_json_string(j, "order", "row-major");
+    mlp_json_number(j, "divide_by", 255);
+    mlp_json_end(j);
+    mlp_json_uint(j, "classes", net->sizes[net->n_layers]);
+    mlp_json_string(j, "hidden_activation", mlp_act_name(net->act));
+    mlp_json_string(j, "output_activation", output_activation(net));
+    mlp_json_string(j, "cost", mlp_cost_name(net->cost));
+    mlp_json_uint(j, "parameters", net->n_params);
+    mlp_json_array(j, "layers");
+    for (size_t l = 0; l < net->n_layers; l++) {
+        mlp_json_object(j, NULL);
+        if (npy_files) {
+            snprintf(name, sizeof name, "W%zu.npy", l);
+            mlp_json_string(j, "weight", name);
+            snprintf(name, sizeof name, "b%zu.npy", l);
+            mlp_json_string(j, "bias", name);
+        }
+        mlp_json_array(j, "weight_shape");
+        mlp_json_uint(j, NULL, net->sizes[l + 1]);
+        mlp_json_uint(j, NULL, net->sizes[l]);
+        mlp_json_end(j);
+        mlp_json_array(j, "bias_shape");
+        mlp_json_uint(j, NULL, net->sizes[l + 1]);
+        mlp_json_end(j);
+        mlp_json_string(j, "activation",
+                        l + 1 < net->n_layers ? mlp_act_name(net->act) : output_activation(net));
+        mlp_json_end(j);
+    }
+    mlp_json_end(j);
+    mlp_json_object(j, "training");
+    static const char *const schedules[] = {"constant", "linear", "step", "cosine"};
+    const mlp_sgd_opts *o = &meta->opt;
+    mlp_json_uint(j, "epochs", o->epochs);
+    if (meta->has_state)
+        mlp_json_uint(j, "epochs_done", meta->done_epochs);
+    else
+        mlp_json_null(j, "epochs_done");
+    mlp_json_uint(j, "images", meta->n_train - o->val);
+    mlp_json_uint(j, "validation_images", o->val);
+    mlp_json_uint(j, "batch", o->batch);
+    mlp_json_float(j, "learning_rate", o->lr);
+    mlp_json_string(j, "schedule", schedules[o->schedule]);
+    mlp_json_float(j, "learning_rate_end", o->lr_end);
+    mlp_json_uint(j, "lr_step", o->lr_step);
+    mlp_json_float(j, "lr_gamma", o->lr_gamma);
+    mlp_json_uint(j, "warmup", o->warmup);
+    mlp_json_float(j, "l2", o->l2);
+    mlp_json_float(j, "momentum", o->momentum);
+    mlp_json_bool(j, "nesterov", o->nesterov);
+    mlp_json_float(j, "maxnorm", o->maxnorm);
+    mlp_json_float(j, "dropout_in", o->drop_in);
+    mlp_json_float(j, "dropout", o->drop_hidden);
+    mlp_json_object(j, "augmentation");
+    mlp_json_float(j, "translate", o->aug.translate);
+    mlp_json_float(j, "rotate", o->aug.rotate);
+    mlp_json_float(j, "scale", o->aug.scale);
+    mlp_json_float(j, "elastic_alpha", o->aug.elastic_alpha);
+    mlp_json_float(j, "elastic_sigma", o->aug.elastic_sigma);
+    mlp_json_end(j);
+    mlp_json_uint(j, "seed", meta->seed);
+    mlp_json_end(j);
+    if (meta->test_accuracy >= 0.0f)
+        mlp_json_float(j, "test_accuracy", meta->test_accuracy);
+    else
+        mlp_json_null(j, "test_accuracy");
+    mlp_json_string(j, "command", meta->cmdline[0] ? meta->cmdline : NULL);
+}
+
+/* dir/name into path; false if it does not fit */
+static bool join(char *path, size_t cap, const char *dir, const char *name)
+{
+    const char *sep = dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/";
+    int len = snprintf(path, cap, "%s%s%s", dir, sep, name);
+    return len > 0 && (size_t)len < cap;
+}
+
+static mlp_status write_json(const char *path, const mlp_net *net, const mlp_model_meta *meta,
+                             mlp_error *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(errno));
+    mlp_json j;
+    mlp_json_start(&j, f);
+    mlp_json_object(&j, NULL);
+    mlp_json_string(&j, "format", "mlp-npy");
+    mlp_json_uint(&j, "version", FORMAT_VERSION);
+    mlp_export_describe(&j, net, meta, true);
+    mlp_json_end(&j);
+    mlp_status st = mlp_json_finish(&j, path, err);
+    if (fclose(f) != 0 && st == MLP_OK)
+        st = mlp_fail(err, MLP_EIO, "%s: write failed: %s", path, strerror(errno));
+    return st;
+}
+
+mlp_status mlp_export_npy(const char *dir, const mlp_net *net, const mlp_model_meta *meta,
+                          mlp_error *err)
+{
+    char path[4096], name[32];
+    struct stat st;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return mlp_fail(err, MLP_EIO, "%s: cannot create: %s", dir, strerror(errno));
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return mlp_fail(err, MLP_EIO, "%s: not a directory", dir);
+
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const size_t wshape[2] = {net->sizes[l + 1], net->sizes[l]};
+        mlp_status s;
+        snprintf(name, sizeof name, "W%zu.npy", l);
+        if (!join(path, sizeof path, dir, name))
+            return mlp_fail(err, MLP_EARG, "%s: path too long", dir);
+        if ((s = mlp_npy_write(path, net->W[l], wshape, 2, err)) != MLP_OK)
+            return s;
+        snprintf(name, sizeof name, "b%zu.npy", l);
+        if (!join(path, sizeof path, dir, name))
+            return mlp_fail(err, MLP_EARG, "%s: path too long", dir);
+        if ((s = mlp_npy_write(path, net->b[l], wshape, 1, err)) != MLP_OK)
+            return s;
+    }
+    if (!join(path, sizeof path, dir, "model.json"))
+        return mlp_fail(err, MLP_EARG, "%s: path too long", dir);
+    return write_json(path, net, meta, err);
+}
