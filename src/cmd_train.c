@@ -177,8 +177,11 @@ static const preset presets[] = {
     {"nielsen2",
      "784-100-10 sigmoid, cross-entropy, L2, batch 10, lr 0.5, 60 epochs (network2.py)",
      "98.04% (Nielsen, ch. 3)",
+     /* network2.py keeps the rate at 0.5; with softmax outputs that leaves the test accuracy
+      * wandering between 97.2% and 97.8% at the end, so the rate falls to 0.01 instead */
      {NET(100), .act = MLP_ACT_SIGMOID, .cost = MLP_COST_XENT,
-      .sgd = {.epochs = 60, .batch = 10, .lr = 0.5f, .schedule = MLP_SCHED_CONSTANT, .l2 = 1e-4f}},
+      .sgd = {.epochs = 60, .batch = 10, .lr = 0.5f, .lr_end = 0.01f,
+              .schedule = MLP_SCHED_LINEAR, .l2 = 1e-4f}},
      0,
      0},
     {"simard",
@@ -195,22 +198,22 @@ static const preset presets[] = {
      0,
      0},
     {"best",
-     "784-2048-2048-10 ReLU, dropout, max-norm, Nesterov momentum, cosine schedule, "
+     "784-1200-1200-10 ReLU, dropout, max-norm, Nesterov momentum, cosine schedule, "
      "shifts, rotations, scaling and elastic distortions",
-     "98.95-99.05% (dropout MLPs, Srivastava et al. 2014)",
-     {NET(2048, 2048), .act = MLP_ACT_RELU, .cost = MLP_COST_XENT,
-      .sgd = {.epochs = 60,
+     "98.95-99.05% (dropout MLPs, Srivastava et al. 2014); 99.3% (784-800-10 with elastic "
+     "distortions, Simard et al. 2003)",
+     {NET(1200, 1200), .act = MLP_ACT_RELU, .cost = MLP_COST_XENT,
+      .sgd = {.epochs = 100,
               .batch = 128,
               .lr = 0.05f,
               .lr_end = 0.0005f,
               .schedule = MLP_SCHED_COSINE,
-              .warmup = 2,
+              .warmup = 1,
               .momentum = 0.9f,
               .nesterov = true,
               .maxnorm = 3.5f,
-              .drop_in = 0.1f,
               .drop_hidden = 0.3f,
-              .aug = {2.0f, 10.0f, 0.1f, 20.0f, 4.0f}}},
+              .aug = {2.0f, 10.0f, 0.1f, 34.0f, 4.0f}}},
      0,
      0},
 };
@@ -1000,15 +1003,18 @@ static const char *const presets_help =
     "  nielsen   784-30-10 sigmoid, quadratic cost, batch 10, lr 3.0, 30 epochs, as\n"
     "            network.py (Nielsen, ch. 1). Published: 95.42%.\n"
     "  nielsen2  784-100-10 sigmoid, cross-entropy, L2 1e-4 (lambda 5 over 50,000 images),\n"
-    "            batch 10, lr 0.5, 60 epochs, as network2.py (Nielsen, ch. 3). Published: 98.04%.\n"
+    "            batch 10, lr 0.5 falling linearly to 0.01, 60 epochs, after network2.py\n"
+    "            (Nielsen, ch. 3, whose rate stays at 0.5). Published: 98.04%.\n"
     "  simard    784-800-10 ReLU, cross-entropy, no distortions (Simard et al. 2003): batch 64,\n"
     "            momentum 0.9, lr 0.05 falling as a cosine, L2 1e-4, 40 epochs.\n"
     "            Published: 98.4%.\n"
-    "  best      784-2048-2048-10 ReLU, cross-entropy, dropout 0.1 of inputs and 0.3 of hidden\n"
-    "            outputs, max-norm 3.5, Nesterov momentum 0.9, lr 0.05 after 2 warm-up epochs\n"
-    "            falling as a cosine, shifts of 2 px, rotations of 10 degrees, scaling of 10%,\n"
-    "            elastic distortions (20, 4), batch 128, 60 epochs. Published for dropout MLPs\n"
-    "            without distortions: 98.95-99.05% (Srivastava et al. 2014).\n";
+    "  best      784-1200-1200-10 ReLU, cross-entropy, dropout 0.3 of hidden outputs, max-norm\n"
+    "            3.5, Nesterov momentum 0.9, lr 0.05 after a warm-up epoch falling as a cosine\n"
+    "            to 0.0005, shifts of up to 2 px, rotations of 10 degrees, scaling of 10%,\n"
+    "            elastic distortions (alpha 34, sigma 4, as Simard et al.), batch 128, 100\n"
+    "            epochs. Published: 98.95-99.05% for dropout MLPs without distortions\n"
+    "            (Srivastava et al. 2014), 99.3% for 784-800-10 with elastic distortions\n"
+    "            (Simard et al. 2003).\n";
 
 static int presets_main(int argc, char **argv)
 {
