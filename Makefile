@@ -140,10 +140,11 @@ help:
 	@echo "make portable   the suite with the plain C kernels only (PORTABLE=1)"
 	@echo "make fuzz       run each libFuzzer target FUZZ_TIME seconds (default 60; needs clang)"
 	@echo "make data       fetch and verify MNIST into data/ (DATASET=fashion: data/fashion/)"
-	@echo "make train      fetch MNIST if missing, then ./mlp train data/"
-	@echo "make bench      time training epochs of the default network on MNIST"
+	@echo "make train      fetch the data if missing, then ./mlp train data/ (DATASET=fashion: data/fashion/)"
+	@echo "make bench      fetch MNIST if missing, then time the benchmark configurations A, B, C"
 	@echo "make install    install mlp and its manual page (PREFIX=/usr/local, DESTDIR, BINDIR, MANDIR)"
 	@echo "make uninstall  remove them"
+	@echo "make format     reformat the sources with clang-format"
 	@echo "make clean      remove build products"
 
 # keep object files of test programs between runs

@@ -9,8 +9,8 @@
  *   1      0.091900  87.89      -        92.81     1.5    0.110
  *
  * cost is the mean training cost per image, accuracies are percentages, lr the learning
- * rate of the epoch, seconds its training time. A value that was not measured is "-"; val_acc
- * is always "-" for now, as there is no validation set yet.
+ * rate of the epoch, seconds its training time. A value that was not measured is "-", as
+ * val_acc is when training holds out no validation images (mlp train --val).
  */
 #ifndef MLP_PLOT_H
 #define MLP_PLOT_H

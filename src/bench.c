@@ -3,8 +3,8 @@
  * the benchmark configurations on real data and reports seconds per epoch, images per second,
  * GFLOP/s and their share of the machine's FMA peak, measured by a probe in the same run.
  *
- * Each configuration is the one ../shared/bench/torch_mlp.py trains, so the two programs can
- * be timed side by side:
+ * The configurations are those of a PyTorch reference trainer of the same networks, so the
+ * two programs can be timed side by side:
  *   A  784-16-16-10 sigmoid, quadratic cost, batch 10, SGD lr 3
  *   B  784-100-10 sigmoid, softmax cross-entropy, batch 32, SGD lr 0.1
  *   C  784-800-800-10 ReLU, softmax cross-entropy, batch 128, SGD lr 0.05, momentum 0.9
@@ -320,8 +320,8 @@ static int bench_main(int argc, char **argv)
         rc = print_json(&info, res, ran);
     } else if (!json) {
         printf("\nconfig  s/epoch  images/s   GFLOP/s  %% of peak  test acc   (median of %zu "
-               "epochs)\n",
-               epochs);
+               "epoch%s)\n",
+               epochs, epochs == 1 ? "" : "s");
         for (size_t c = 0; c < 3; c++) {
             if (!ran[c])
                 continue;

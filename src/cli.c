@@ -149,6 +149,13 @@ int mlp_cli_kernels(mlp_args *a, const char **out)
     const char *v = mlp_cli_value(a);
     if (!v)
         return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
+    /* A name this build knows but this CPU lacks, as in a command line recorded on another
+     * machine, still runs: the kernels differ only in speed and rounding. */
+    if (!mlp_kernels_get(v) && (!strcmp(v, "avx512") || !strcmp(v, "avx2"))) {
+        fprintf(stderr, "mlp: note: %s %s: this CPU lacks it; using %s\n", a->flag, v,
+                mlp_kernels_get("auto")->name);
+        v = "auto";
+    }
     if (!mlp_kernels_get(v)) {
         char list[128] = "auto";
         for (const char *const *k = mlp_kernels_available(); *k; k++)
@@ -220,9 +227,13 @@ void mlp_cli_data_flags(char *buf, size_t cap, const mlp_idx_files *files)
 mlp_cli_text mlp_cli_exact(float f)
 {
     mlp_cli_text t;
+    /* %g switches to an exponent once the digits asked for run out ("1e+01" for 10), so
+     * between 1e-4 and 1e9 ask for more digits until it no longer does */
+    double a = fabs((double)f);
+    bool plain = a >= 1e-4 && a < 1e9;
     for (int digits = 1; digits <= 9; digits++) {
         snprintf(t.s, sizeof t.s, "%.*g", digits, (double)f);
-        if (strtof(t.s, NULL) == f)
+        if (strtof(t.s, NULL) == f && (!plain || !strchr(t.s, 'e')))
             break;
     }
     return t;

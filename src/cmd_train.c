@@ -356,12 +356,15 @@ static int parse_flags(int argc, char **argv, train_opts *g, unsigned *set,
 static int parse_train(int argc, char **argv, train_opts *o, unsigned *set)
 {
     train_opts g = {.dir = "data", .out = "model.bin", .kernels = "auto", .seed = 1};
-    const char *name = "3b1b";
+    const char *name = NULL;
     *set = 0;
     int rc = parse_flags(argc, argv, &g, set, &name);
     if (rc != 0)
         return rc;
-    const preset *p = find_preset(name);
+    if (name && g.resume)
+        return mlp_cli_usage("train", "--preset and --resume: a checkpoint already holds its "
+                                      "options; leave --preset out");
+    const preset *p = find_preset(name ? name : "3b1b");
     *o = p->o;
     o->dir = g.dir;
     o->data = g.data;
@@ -597,7 +600,7 @@ static int resume_opts(train_opts *o, const train_opts *g, unsigned set, const m
     if (bad)
         return mlp_cli_usage("train",
                              "%s contradicts the checkpoint %s; leave it out to resume with the "
-                             "saved value (see 'mlp info %s')",
+                             "saved value, which 'mlp info %s' shows",
                              bad, o->resume, o->resume);
     size_t least = m->done_epochs + (m->pos > 0);
     if (set & SET_EPOCHS) {
@@ -720,8 +723,10 @@ static int stopped(run *r, int sig)
     else
         fprintf(stderr, "mlp: %s: stopped after epoch %zu; ",
                 sig == SIGINT ? "interrupted" : "terminated", st->epoch);
-    fprintf(stderr, "saved %s; resume with: mlp train %s --resume %s\n", r->o.out, r->o.dir,
-            r->o.out);
+    char again[4096] = "";
+    mlp_cli_data_flags(again, sizeof again, &r->o.data); /* files named on the command line */
+    fprintf(stderr, "saved %s; resume with: mlp train %s --resume %s%s\n", r->o.out, r->o.dir,
+            r->o.out, again);
     return 128 + sig;
 }
 
@@ -740,7 +745,8 @@ static void print_plan(const run *r)
         printf(" (and %zu held out for validation)", s->val);
     printf(" and %zu test images of %zux%zu, %zu classes\n", r->data.test.n, r->data.train.rows,
            r->data.train.cols, r->data.n_classes);
-    printf("training %zu epochs, batch %zu, learning rate %s", s->epochs, s->batch,
+    printf("training %zu epoch%s, batch %zu, learning rate %s", s->epochs,
+           s->epochs == 1 ? "" : "s", s->batch,
            mlp_cli_exact(s->lr).s);
     if (s->schedule == MLP_SCHED_LINEAR || s->schedule == MLP_SCHED_COSINE)
         printf(" falling %s to %s", s->schedule == MLP_SCHED_LINEAR ? "linearly" : "as a cosine",
@@ -819,7 +825,9 @@ static int train_main(int argc, char **argv)
         (r.net.sizes[0] != sizes[0] || r.net.sizes[r.net.n_layers] != sizes[n_sizes - 1] ||
          saved.rows != r.data.train.rows || saved.n_train != r.data.train.n ||
          saved.data_crc != r.data_crc)) {
-        fprintf(stderr, "mlp: %s: not the data %s was trained on (%s)\n", o->dir, o->resume,
+        fprintf(stderr, "mlp: %s: not the data %s was trained on (%s)\n",
+                o->data.path[MLP_IDX_TRAIN_LABELS] ? o->data.path[MLP_IDX_TRAIN_LABELS] : o->dir,
+                o->resume,
                 saved.data_crc != r.data_crc ? "the training labels differ" : "the sizes differ");
         rc = MLP_EXIT_DATA;
         goto out;
@@ -995,7 +1003,7 @@ static const char *const presets_help =
     "usage: mlp presets\n"
     "\n"
     "Named configurations for 'mlp train --preset NAME'; flags given after it override its\n"
-    "values. Test accuracies measured on MNIST with the default seed (see README.md).\n"
+    "values. README.md gives the accuracy and time each reaches on MNIST and Fashion-MNIST.\n"
     "\n"
     "  3b1b      784-16-16-10 sigmoid, quadratic cost, batch 10, lr 1.5 falling linearly to\n"
     "            0.03, L2 2e-5, 40 epochs: the network of the backpropagation lessons\n"

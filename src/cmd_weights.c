@@ -28,7 +28,7 @@ static const char *const help =
     "\n"
     "  --out DIR        where to write (required)\n"
     "  --format NAME    png (default), or pnm: PPM files (PGM with --grey)\n"
-    "  --grey           grey instead of colour: mid-grey 0, white positive, black negative\n"
+    "  --grey, --gray   grey instead of colour: mid-grey 0, white positive, black negative\n"
     "  --scale N        pixels per weight (default: 4; the sheet uses less if it would be\n"
     "                   wider than 4096 pixels)\n";
 

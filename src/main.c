@@ -2,7 +2,7 @@
  * main: the command-line entry. Finds the command in the table and hands it the rest of the
  * arguments; `mlp help`, `mlp COMMAND --help` and `mlp --version`. Each command lives in a
  * file of its own (cmd_*.c, bench.c). Exit status: 0 success, 1 data, model or I/O error,
- * 2 usage error.
+ * 2 usage error, 130/143 training stopped by SIGINT/SIGTERM after saving.
  */
 #include "cli.h"
 #include "commands.h"
@@ -54,7 +54,8 @@ static void overview(FILE *f)
                "'.idx3'/'.idx1'), each plain or gzipped (.gz);\n--train-images, "
                "--train-labels, --test-images and --test-labels name files directly.\n"
                "'make data' fetches MNIST. 'man mlp' has the whole manual.\n\n"
-               "exit status: 0 success, 1 data, model or I/O error, 2 usage error\n");
+               "exit status: 0 success, 1 data, model or I/O error, 2 usage error,\n"
+               "130/143 training stopped by SIGINT/SIGTERM after saving a checkpoint\n");
 }
 
 static void print_help(const mlp_command *c)
