@@ -12,15 +12,12 @@
 
 enum { CAP = 1 << 16 };
 
-typedef struct {
-    char *dir;
-    char out[CAP], err[CAP];
-} fixture;
+typedef tu_cli fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->dir = tu_tmpdir();
+    tu_cli_open(f);
     tu_write_synthetic(f->dir, 2000, 500, 12, 12, 6, 42);
     *state = f;
     return 0;
@@ -28,22 +25,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    tu_rm_rf(f->dir);
-    free(f->dir);
-    free(f);
+    tu_cli_close(*state);
+    free(*state);
     return 0;
-}
-
-static int run(fixture *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(fixture *f, const char *fmt, ...)
-{
-    char args[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    return tu_run_mlp(args, f->out, CAP, f->err, CAP);
 }
 
 /* The percentage after the last occurrence of key (e.g. "test "), or -1. */
@@ -70,7 +54,8 @@ static void expect_error(fixture *f, int status, int want_status, const char *wa
 static void test_train_then_eval_agree(void **state)
 {
     fixture *f = *state;
-    int st = run(f, "train %s --hidden 16 --epochs 4 --seed 3 --out %s/m.bin", f->dir, f->dir);
+    int st =
+        tu_cli_run(f, "train %s --hidden 16 --epochs 4 --seed 3 --out %s/m.bin", f->dir, f->dir);
     if (st != 0)
         print_error("%s", f->err);
     assert_int_equal(st, 0);
@@ -80,7 +65,7 @@ static void test_train_then_eval_agree(void **state)
     char train_acc[32];
     snprintf(train_acc, sizeof train_acc, "%.2f%%", acc);
 
-    st = run(f, "eval %s/m.bin %s", f->dir, f->dir);
+    st = tu_cli_run(f, "eval %s/m.bin %s", f->dir, f->dir);
     assert_int_equal(st, 0);
     char want[64];
     snprintf(want, sizeof want, "accuracy %s", train_acc);
@@ -91,7 +76,7 @@ static void test_train_then_eval_agree(void **state)
     assert_non_null(strstr(f->out, "confusion matrix"));
     assert_non_null(strstr(f->out, "precision"));
 
-    st = run(f, "info %s/m.bin", f->dir);
+    st = tu_cli_run(f, "info %s/m.bin", f->dir);
     assert_int_equal(st, 0);
     assert_non_null(strstr(f->out, "144-16-6"));
     assert_non_null(strstr(f->out, "--hidden 16 "));
@@ -106,14 +91,14 @@ static void test_same_seed_same_bytes(void **state)
     size_t na, nb, nc;
     snprintf(p, sizeof p, "%s/m.bin", f->dir);
     snprintf(q, sizeof q, "%s/first.bin", f->dir);
-    assert_int_equal(run(f, "train %s %s --out %s", f->dir, flags, p), 0);
+    assert_int_equal(tu_cli_run(f, "train %s %s --out %s", f->dir, flags, p), 0);
     assert_int_equal(rename(p, q), 0);
     unsigned char *a = tu_read_file(q, &na);
-    assert_int_equal(run(f, "train %s %s --out %s", f->dir, flags, p), 0);
+    assert_int_equal(tu_cli_run(f, "train %s %s --out %s", f->dir, flags, p), 0);
     unsigned char *b = tu_read_file(p, &nb);
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na);
-    assert_int_equal(run(f, "train %s %s --seed 2 --out %s", f->dir, flags, p), 0);
+    assert_int_equal(tu_cli_run(f, "train %s %s --seed 2 --out %s", f->dir, flags, p), 0);
     unsigned char *c = tu_read_file(p, &nc);
     assert_int_equal(na, nc);
     assert_memory_not_equal(a + na - 1000, c + nc - 1000, 996);
@@ -132,9 +117,10 @@ static void test_thread_count_does_not_change_the_model(void **state)
     for (int t = 1; t <= 3; t++) {
         char p[4096];
         snprintf(p, sizeof p, "%s/t%d.bin", f->dir, t);
-        assert_int_equal(run(f, "train %s --hidden 700 --epochs 2 --batch 32 --threads %d --out %s",
-                             f->dir, t, p),
-                         0);
+        assert_int_equal(
+            tu_cli_run(f, "train %s --hidden 700 --epochs 2 --batch 32 --threads %d --out %s",
+                       f->dir, t, p),
+            0);
         assert_non_null(strstr(f->out, t == 1 ? "1 thread\n" : "threads\n"));
         size_t n;
         unsigned char *m = tu_read_file(p, &n);
@@ -207,7 +193,7 @@ static void test_usage_errors_exit_2_with_one_line(void **state)
         {"help nothing", "unknown command 'nothing'"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        int st = run(f, cases[k].args, f->dir);
+        int st = tu_cli_run(f, cases[k].args, f->dir);
         expect_error(f, st, 2, cases[k].want);
         assert_non_null(strstr(f->err, "mlp help"));
     }
@@ -219,33 +205,34 @@ static void test_bad_data_and_models_exit_1_with_one_line(void **state)
     char p[4096];
 
     /* no data */
-    expect_error(f, run(f, "train %s/nowhere --out %s/m.bin", f->dir, f->dir), 1, "nowhere");
+    expect_error(f, tu_cli_run(f, "train %s/nowhere --out %s/m.bin", f->dir, f->dir), 1, "nowhere");
     /* a broken label file */
     snprintf(p, sizeof p, "%s/t10k-labels-idx1-ubyte", f->dir);
     size_t n;
     unsigned char *keep = tu_read_file(p, &n);
     tu_write_file(p, keep, n - 1);
-    expect_error(f, run(f, "train %s --epochs 1 --out %s/m.bin", f->dir, f->dir), 1,
+    expect_error(f, tu_cli_run(f, "train %s --epochs 1 --out %s/m.bin", f->dir, f->dir), 1,
                  "t10k-labels-idx1-ubyte");
     tu_write_file(p, keep, n);
     free(keep);
 
     /* an output directory that does not exist is reported before any training */
-    expect_error(f, run(f, "train %s --out %s/no/m.bin", f->dir, f->dir), 1, "cannot write");
+    expect_error(f, tu_cli_run(f, "train %s --out %s/no/m.bin", f->dir, f->dir), 1, "cannot write");
 
     /* models: missing, not a model, truncated, mismatched with the data */
-    expect_error(f, run(f, "eval %s/none.bin %s", f->dir, f->dir), 1, "none.bin");
+    expect_error(f, tu_cli_run(f, "eval %s/none.bin %s", f->dir, f->dir), 1, "none.bin");
     snprintf(p, sizeof p, "%s/t10k-images-idx3-ubyte", f->dir);
-    expect_error(f, run(f, "eval %s %s", p, f->dir), 1, "not an mlp model");
-    expect_error(f, run(f, "info %s", p), 1, "not an mlp model");
+    expect_error(f, tu_cli_run(f, "eval %s %s", p, f->dir), 1, "not an mlp model");
+    expect_error(f, tu_cli_run(f, "info %s", p), 1, "not an mlp model");
 
-    assert_int_equal(run(f, "train %s --hidden 4 --epochs 1 --out %s/m.bin", f->dir, f->dir), 0);
+    assert_int_equal(tu_cli_run(f, "train %s --hidden 4 --epochs 1 --out %s/m.bin", f->dir, f->dir),
+                     0);
     snprintf(p, sizeof p, "%s/m.bin", f->dir);
     unsigned char *m = tu_read_file(p, &n);
     char q[4096];
     snprintf(q, sizeof q, "%s/cut.bin", f->dir);
     tu_write_file(q, m, n / 2);
-    expect_error(f, run(f, "eval %s %s", q, f->dir), 1, "truncated");
+    expect_error(f, tu_cli_run(f, "eval %s %s", q, f->dir), 1, "truncated");
     free(m);
 
     char other[4096];
@@ -254,7 +241,7 @@ static void test_bad_data_and_models_exit_1_with_one_line(void **state)
     snprintf(mk, sizeof mk, "mkdir -p '%s'", other);
     assert_int_equal(system(mk), 0);
     tu_write_synthetic(other, 50, 20, 10, 10, 6, 1);
-    expect_error(f, run(f, "eval %s %s", p, other), 1, "12x12");
+    expect_error(f, tu_cli_run(f, "eval %s %s", p, other), 1, "12x12");
 }
 
 /* s quoted for the shell that tu_run_mlp() uses */
@@ -314,10 +301,11 @@ static void test_any_dataset_by_explicit_paths(void **state)
     tu_path(out, sub, "letters.bin");
     shq(qout, sizeof qout, out);
 
-    int st = run(f,
-                 "train --train-images %s --train-labels %s --test-images %s --test-labels %s "
-                 "--hidden 64 --cost xent --epochs 4 --out %s",
-                 q[0], q[1], q[2], q[3], qout);
+    int st =
+        tu_cli_run(f,
+                   "train --train-images %s --train-labels %s --test-images %s --test-labels %s "
+                   "--hidden 64 --cost xent --epochs 4 --out %s",
+                   q[0], q[1], q[2], q[3], qout);
     if (st != 0)
         print_error("%s", f->err);
     assert_int_equal(st, 0);
@@ -326,12 +314,12 @@ static void test_any_dataset_by_explicit_paths(void **state)
     assert_true(last_percent(f->out, "test accuracy ") >= 90.0); /* chance: 4% */
 
     /* the recorded command line names the files, quoted so that it runs as printed */
-    assert_int_equal(run(f, "info %s", qout), 0);
+    assert_int_equal(tu_cli_run(f, "info %s", qout), 0);
     assert_non_null(strstr(f->out, "--train-labels '"));
     assert_non_null(strstr(f->out, "letters '\\''train'\\'' labels'"));
 
     /* eval on the same files: a readable 26-class report */
-    st = run(f, "eval %s --test-images %s --test-labels %s", qout, q[2], q[3]);
+    st = tu_cli_run(f, "eval %s --test-images %s --test-labels %s", qout, q[2], q[3]);
     assert_int_equal(st, 0);
     assert_true(longest_line(f->out) <= 100);
     assert_non_null(strstr(f->out, "in 2 parts"));
@@ -342,7 +330,7 @@ static void test_any_dataset_by_explicit_paths(void **state)
     snprintf(acc, sizeof acc, "accuracy %.2f%%", last_percent(f->out, "accuracy "));
 
     /* and as JSON: one line, nothing else, same accuracy */
-    st = run(f, "eval %s --test-images %s --test-labels %s --json", qout, q[2], q[3]);
+    st = tu_cli_run(f, "eval %s --test-images %s --test-labels %s --json", qout, q[2], q[3]);
     assert_int_equal(st, 0);
     assert_string_equal(f->err, "");
     assert_int_equal(tu_count_lines(f->out), 1);
@@ -372,12 +360,13 @@ static void test_classes_without_images_are_named(void **state)
         tu_write_file(p, b, n);
         free(b);
     }
-    assert_int_equal(run(f, "train %s --hidden 16 --epochs 2 --out %s/m.bin", f->dir, f->dir), 0);
+    assert_int_equal(
+        tu_cli_run(f, "train %s --hidden 16 --epochs 2 --out %s/m.bin", f->dir, f->dir), 0);
     assert_non_null(strstr(f->out, "-16-6,"));
-    assert_int_equal(run(f, "eval %s/m.bin %s", f->dir, f->dir), 0);
+    assert_int_equal(tu_cli_run(f, "eval %s/m.bin %s", f->dir, f->dir), 0);
     assert_non_null(strstr(f->out, "not shown, without test images or predictions: class 0\n"));
     assert_null(strstr(f->out, "\n    0  ")); /* no row for it */
-    assert_int_equal(run(f, "eval %s/m.bin %s --json", f->dir, f->dir), 0);
+    assert_int_equal(tu_cli_run(f, "eval %s/m.bin %s --json", f->dir, f->dir), 0);
     assert_non_null(strstr(f->out, "{\"class\":0,\"images\":0,\"predicted\":0,\"correct\":0,"
                                    "\"precision\":null,\"recall\":null,\"f1\":null}"));
 }
@@ -408,10 +397,10 @@ static void test_gzipped_directory_trains_the_same(void **state)
         }
     }
     const char *flags = "--hidden 8 --epochs 2 --threads 1";
-    assert_int_equal(run(f, "train %s %s --out %s/a.bin", f->dir, flags, f->dir), 0);
+    assert_int_equal(tu_cli_run(f, "train %s %s --out %s/a.bin", f->dir, flags, f->dir), 0);
     char plain[CAP];
     strcpy(plain, strstr(f->out, "epoch   1"));
-    assert_int_equal(run(f, "train %s %s --out %s/a.bin", gz, flags, f->dir), 0);
+    assert_int_equal(tu_cli_run(f, "train %s %s --out %s/a.bin", gz, flags, f->dir), 0);
     /* epoch lines hold timings: compare the cost and accuracies of each */
     const char *a = plain, *b = strstr(f->out, "epoch   1");
     assert_non_null(b);
@@ -426,26 +415,27 @@ static void test_gzipped_directory_trains_the_same(void **state)
     size_t n;
     unsigned char *bytes = tu_read_file(dst, &n);
     tu_write_file(dst, bytes, n - 5);
-    expect_error(f, run(f, "train %s --epochs 1 --out %s/a.bin", gz, f->dir), 1,
+    expect_error(f, tu_cli_run(f, "train %s --epochs 1 --out %s/a.bin", gz, f->dir), 1,
                  "t10k-labels-idx1-ubyte.gz: truncated");
     bytes[n - 6] ^= 0x40; /* in the CRC-32 */
     tu_write_file(dst, bytes, n);
-    expect_error(f, run(f, "eval %s/a.bin %s", f->dir, gz), 1, "CRC-32 mismatch");
+    expect_error(f, tu_cli_run(f, "eval %s/a.bin %s", f->dir, gz), 1, "CRC-32 mismatch");
     free(bytes);
 }
 
 static void test_info_json_and_export(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(run(f, "train %s --hidden 5 --epochs 1 --out %s/m.bin", f->dir, f->dir), 0);
-    assert_int_equal(run(f, "info %s/m.bin --json", f->dir), 0);
+    assert_int_equal(tu_cli_run(f, "train %s --hidden 5 --epochs 1 --out %s/m.bin", f->dir, f->dir),
+                     0);
+    assert_int_equal(tu_cli_run(f, "info %s/m.bin --json", f->dir), 0);
     assert_string_equal(f->err, "");
     assert_int_equal(tu_count_lines(f->out), 1);
     assert_true(tu_json_valid(f->out));
     assert_non_null(strstr(f->out, "\"sizes\":[144,5,6]"));
     assert_non_null(strstr(f->out, "\"command\":\"mlp train "));
 
-    assert_int_equal(run(f, "export %s/m.bin --npy %s/npy", f->dir, f->dir), 0);
+    assert_int_equal(tu_cli_run(f, "export %s/m.bin --npy %s/npy", f->dir, f->dir), 0);
     assert_non_null(strstr(f->out, "W0.npy b0.npy W1.npy b1.npy model.json"));
     char p[4096];
     size_t shape[8], ndim;
@@ -454,13 +444,14 @@ static void test_info_json_and_export(void **state)
     assert_int_equal(ndim, 2);
     assert_int_equal(shape[0], 6);
     assert_int_equal(shape[1], 5);
-    expect_error(f, run(f, "export %s/m.bin --npy %s/no/npy", f->dir, f->dir), 1, "cannot create");
+    expect_error(f, tu_cli_run(f, "export %s/m.bin --npy %s/no/npy", f->dir, f->dir), 1,
+                 "cannot create");
 }
 
 static void test_bench_json_is_one_object(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(run(f, "bench %s --config A --epochs 2 --json", f->dir), 0);
+    assert_int_equal(tu_cli_run(f, "bench %s --config A --epochs 2 --json", f->dir), 0);
     assert_string_equal(f->err, "");
     assert_int_equal(tu_count_lines(f->out), 1);
     assert_true(tu_json_valid(f->out));
@@ -534,7 +525,7 @@ static void test_manual_page_matches_help(void **state)
     assert_non_null(synopsis);
 
     /* the commands, as the overview lists them: "  NAME ARGS   summary" after "commands:" */
-    assert_int_equal(run(f, "help"), 0);
+    assert_int_equal(tu_cli_run(f, "help"), 0);
     char overview[CAP], names[32][32];
     size_t n_names = 0;
     strcpy(overview, f->out);
@@ -585,7 +576,7 @@ static void test_manual_page_matches_help(void **state)
                 free(section); /* not a command with a help text of its own */
                 continue;
             }
-            assert_int_equal(run(f, "help %s", name), 0);
+            assert_int_equal(tu_cli_run(f, "help %s", name), 0);
         }
         strcpy(help, name ? f->out : overview);
         for (const char *p = help; (p = strstr(p, "--"));) {
@@ -629,19 +620,19 @@ static void test_manual_page_matches_help(void **state)
 static void test_help_and_version(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(run(f, "--version"), 0);
+    assert_int_equal(tu_cli_run(f, "--version"), 0);
     assert_non_null(strstr(f->out, "mlp "));
-    assert_int_equal(run(f, "help"), 0);
+    assert_int_equal(tu_cli_run(f, "help"), 0);
     assert_non_null(strstr(f->out, "exit status"));
-    assert_int_equal(run(f, "help train"), 0);
+    assert_int_equal(tu_cli_run(f, "help train"), 0);
     assert_non_null(strstr(f->out, "--hidden"));
     char help_train[CAP];
     strcpy(help_train, f->out);
-    assert_int_equal(run(f, "train --help"), 0);
+    assert_int_equal(tu_cli_run(f, "train --help"), 0);
     assert_string_equal(f->out, help_train);
-    assert_int_equal(run(f, "help eval"), 0);
-    assert_int_equal(run(f, "help info"), 0);
-    assert_int_equal(run(f, "%s", ""), 2); /* no command: the overview, on stderr */
+    assert_int_equal(tu_cli_run(f, "help eval"), 0);
+    assert_int_equal(tu_cli_run(f, "help info"), 0);
+    assert_int_equal(tu_cli_run(f, "%s", ""), 2); /* no command: the overview, on stderr */
     assert_non_null(strstr(f->err, "usage"));
 }
 

@@ -13,19 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CAP = 1 << 14 };
-
 typedef struct {
-    char *dir;
-    char out[CAP], err[CAP];
+    tu_cli c;    /* c.dir holds the dataset */
     size_t runs; /* files tried */
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->dir = tu_tmpdir();
-    tu_write_synthetic(f->dir, 200, 50, 4, 5, 5, 11);
+    tu_cli_open(&f->c);
+    tu_write_synthetic(f->c.dir, 200, 50, 4, 5, 5, 11);
     *state = f;
     return 0;
 }
@@ -33,8 +30,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    tu_rm_rf(f->dir);
-    free(f->dir);
+    tu_cli_close(&f->c);
     free(f);
     return 0;
 }
@@ -43,13 +39,13 @@ static int teardown(void **state)
  * may_pass, succeed with exit 0. */
 static void expect_refusal(fixture *f, const char *args, const char *name, bool may_pass)
 {
-    int st = tu_run_mlp(args, f->out, CAP, f->err, CAP);
+    int st = tu_cli_run(&f->c, "%s", args);
     f->runs++;
     if (may_pass && st == 0)
         return;
-    if (st != 1 || tu_count_lines(f->err) != 1 || !strstr(f->err, name)) {
+    if (st != 1 || tu_count_lines(f->c.err) != 1 || !strstr(f->c.err, name)) {
         print_error("mlp %s: exit %d, stderr: '%s' (wanted exit 1 and one line naming %s)\n", args,
-                    st, f->err, name);
+                    st, f->c.err, name);
         fail();
     }
 }
@@ -58,12 +54,12 @@ static void test_mutated_models(void **state)
 {
     fixture *f = *state;
     char model[4096], bad[4096], args[9000];
-    tu_path(model, f->dir, "m.bin");
-    tu_path(bad, f->dir, "bad.bin");
+    tu_path(model, f->c.dir, "m.bin");
+    tu_path(bad, f->c.dir, "bad.bin");
     /* momentum, so the file carries velocities in its training state too */
-    snprintf(args, sizeof args, "train %s --hidden 3 --epochs 2 --momentum 0.5 --out %s", f->dir,
+    snprintf(args, sizeof args, "train %s --hidden 3 --epochs 2 --momentum 0.5 --out %s", f->c.dir,
              model);
-    assert_int_equal(tu_run_mlp(args, f->out, CAP, f->err, CAP), 0);
+    assert_int_equal(tu_cli_run(&f->c, "%s", args), 0);
     size_t n;
     unsigned char *b = tu_read_file(model, &n);
     unsigned char *c = malloc(n + 1);
@@ -91,7 +87,7 @@ static void test_mutated_models(void **state)
      * (a harmless field, like the seed, may then load) */
     const uint32_t values[3] = {0, 0x7fffffff, 0xffffffff};
     char eval_args[9000];
-    snprintf(eval_args, sizeof eval_args, "eval %s %s", bad, f->dir);
+    snprintf(eval_args, sizeof eval_args, "eval %s %s", bad, f->c.dir);
     for (size_t off = 4; off + 4 <= n - 4; off += off < 160 ? 4 : 60) {
         for (int v = 0; v < 3; v++) {
             memcpy(c, b, n);
@@ -109,7 +105,7 @@ static void test_mutated_models(void **state)
     memcpy(c, b, n);
     c[n / 2] ^= 1;
     tu_write_file(bad, c, n);
-    snprintf(args, sizeof args, "train %s --resume %s", f->dir, bad);
+    snprintf(args, sizeof args, "train %s --resume %s", f->c.dir, bad);
     expect_refusal(f, args, "bad.bin", false);
     free(b);
     free(c);
@@ -121,7 +117,7 @@ static void test_mutated_models(void **state)
 static void put(fixture *f, const char *name, const unsigned char *data, size_t len)
 {
     char p[4096];
-    tu_path(p, f->dir, name);
+    tu_path(p, f->c.dir, name);
     remove(p);
     if (data)
         tu_write_file(p, data, len);
@@ -133,11 +129,11 @@ static void test_malformed_datasets(void **state)
     static const char *const names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
     char args[9000];
-    snprintf(args, sizeof args, "train %s --epochs 1 --out %s/never.bin", f->dir, f->dir);
+    snprintf(args, sizeof args, "train %s --epochs 1 --out %s/never.bin", f->c.dir, f->c.dir);
     for (int k = 0; k < 4; k++) {
         char p[4096];
         size_t n;
-        tu_path(p, f->dir, names[k]);
+        tu_path(p, f->c.dir, names[k]);
         unsigned char *b = tu_read_file(p, &n), *c = malloc(n + 1);
         size_t hdr = k % 2 ? 8 : 16;
         /* truncations inside and just after the header, and one byte short */

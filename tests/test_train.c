@@ -19,22 +19,21 @@
 enum { CAP = 1 << 16 };
 
 typedef struct {
-    char *dir;
-    char out[CAP], err[CAP];
+    tu_cli c; /* c.dir holds the dataset */
     char model[4096], copy[4096], so[4096], se[4096];
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->dir = tu_tmpdir();
+    tu_cli_open(&f->c);
     /* large enough that an epoch of a 64-unit network takes a few milliseconds, so signals
      * land while it trains */
-    tu_write_synthetic(f->dir, 6000, 300, 12, 12, 6, 5);
-    tu_path(f->model, f->dir, "m.bin");
-    tu_path(f->copy, f->dir, "full.bin");
-    tu_path(f->so, f->dir, "stdout");
-    tu_path(f->se, f->dir, "stderr");
+    tu_write_synthetic(f->c.dir, 6000, 300, 12, 12, 6, 5);
+    tu_path(f->model, f->c.dir, "m.bin");
+    tu_path(f->copy, f->c.dir, "full.bin");
+    tu_path(f->so, f->c.dir, "stdout");
+    tu_path(f->se, f->c.dir, "stderr");
     *state = f;
     return 0;
 }
@@ -42,28 +41,16 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    tu_rm_rf(f->dir);
-    free(f->dir);
+    tu_cli_close(&f->c);
     free(f);
     return 0;
 }
 
-static int run(fixture *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(fixture *f, const char *fmt, ...)
-{
-    char args[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    return tu_run_mlp(args, f->out, CAP, f->err, CAP);
-}
-
 static void expect_one_line(const fixture *f, int status, int want, const char *text)
 {
-    if (status != want || tu_count_lines(f->err) != 1 || !strstr(f->err, text)) {
+    if (status != want || tu_count_lines(f->c.err) != 1 || !strstr(f->c.err, text)) {
         print_error("exit %d (wanted %d), stderr '%s' (wanted one line with '%s')\n", status, want,
-                    f->err, text);
+                    f->c.err, text);
         fail();
     }
 }
@@ -101,7 +88,7 @@ static const char *fancy_flags =
  * recorded command lines agree and files can be compared byte for byte). */
 static void train_uninterrupted(fixture *f, const char *flags)
 {
-    assert_int_equal(run(f, "train %s %s --out %s", f->dir, flags, f->model), 0);
+    assert_int_equal(tu_cli_run(&f->c, "train %s %s --out %s", f->c.dir, flags, f->model), 0);
     assert_int_equal(rename(f->model, f->copy), 0);
 }
 
@@ -110,7 +97,7 @@ static void train_uninterrupted(fixture *f, const char *flags)
 static void interrupt_and_resume(fixture *f, const char *flags, int sig, const char *when)
 {
     char args[8192];
-    snprintf(args, sizeof args, "train %s %s --out %s", f->dir, flags, f->model);
+    snprintf(args, sizeof args, "train %s %s --out %s", f->c.dir, flags, f->model);
     int pid = tu_spawn_mlp(args, f->so, f->se);
     assert_true(tu_wait_for_text(f->so, when, 60));
     assert_int_equal(kill(pid, sig), 0);
@@ -123,10 +110,10 @@ static void interrupt_and_resume(fixture *f, const char *flags, int sig, const c
     assert_int_equal(tu_count_lines(err), 1);
     assert_non_null(strstr(err, "--resume"));
     free(err);
-    assert_int_equal(count_tmp_files(f->dir), 0);
+    assert_int_equal(count_tmp_files(f->c.dir), 0);
 
-    assert_int_equal(run(f, "train %s --resume %s", f->dir, f->model), 0);
-    assert_non_null(strstr(f->out, "resuming"));
+    assert_int_equal(tu_cli_run(&f->c, "train %s --resume %s", f->c.dir, f->model), 0);
+    assert_non_null(strstr(f->c.out, "resuming"));
     assert_true(same_file(f->model, f->copy));
 }
 
@@ -167,7 +154,7 @@ static void test_second_sigint_exits_at_once(void **state)
 {
     fixture *f = *state;
     char args[8192];
-    snprintf(args, sizeof args, "train %s --hidden 64 --epochs 1000 --out %s", f->dir, f->model);
+    snprintf(args, sizeof args, "train %s --hidden 64 --epochs 1000 --out %s", f->c.dir, f->model);
     int pid = tu_spawn_mlp(args, f->so, f->se);
     assert_true(tu_wait_for_text(f->so, "epoch   1", 60));
     double t0 = mlp_now();
@@ -177,28 +164,29 @@ static void test_second_sigint_exits_at_once(void **state)
     assert_true(mlp_now() - t0 < 5.0);
     assert_int_equal(status, 130);
     /* whatever moment it stopped at, the last complete checkpoint is there and intact */
-    assert_int_equal(run(f, "info %s", f->model), 0);
+    assert_int_equal(tu_cli_run(&f->c, "info %s", f->model), 0);
 }
 
 static void test_divergence_keeps_the_last_good_model(void **state)
 {
     fixture *f = *state;
     /* the learning rate climbs to 1e6 over six epochs: fine at first, then NaN */
-    int st = run(f,
-                 "train %s --activation relu --cost xent --lr 0.01 --lr-end 1e6 --epochs 6 "
-                 "--out %s",
-                 f->dir, f->model);
+    int st = tu_cli_run(&f->c,
+                        "train %s --activation relu --cost xent --lr 0.01 --lr-end 1e6 --epochs 6 "
+                        "--out %s",
+                        f->c.dir, f->model);
     expect_one_line(f, st, 1, "the cost is NaN");
-    assert_non_null(strstr(f->err, ", batch "));
-    assert_non_null(strstr(f->err, "learning rate"));
-    assert_non_null(strstr(f->err, "last good model"));
-    assert_int_equal(run(f, "info %s", f->model), 0); /* finite, loadable */
-    assert_non_null(strstr(f->out, "1 of 6 epochs")); /* the model of the epoch before */
+    assert_non_null(strstr(f->c.err, ", batch "));
+    assert_non_null(strstr(f->c.err, "learning rate"));
+    assert_non_null(strstr(f->c.err, "last good model"));
+    assert_int_equal(tu_cli_run(&f->c, "info %s", f->model), 0); /* finite, loadable */
+    assert_non_null(strstr(f->c.out, "1 of 6 epochs"));          /* the model of the epoch before */
 
     /* diverging in the first epoch saves nothing at all */
     char other[4096];
-    tu_path(other, f->dir, "none.bin");
-    st = run(f, "train %s --activation relu --cost xent --lr 1e6 --out %s", f->dir, other);
+    tu_path(other, f->c.dir, "none.bin");
+    st = tu_cli_run(&f->c, "train %s --activation relu --cost xent --lr 1e6 --out %s", f->c.dir,
+                    other);
     expect_one_line(f, st, 1, "nothing saved");
     FILE *fp = fopen(other, "rb");
     assert_null(fp);
@@ -207,7 +195,8 @@ static void test_divergence_keeps_the_last_good_model(void **state)
 static void test_resume_refuses_contradictions(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(run(f, "train %s --hidden 8 --epochs 2 --out %s", f->dir, f->model), 0);
+    assert_int_equal(
+        tu_cli_run(&f->c, "train %s --hidden 8 --epochs 2 --out %s", f->c.dir, f->model), 0);
     const struct {
         const char *flags, *want;
     } cases[] = {
@@ -216,34 +205,37 @@ static void test_resume_refuses_contradictions(void **state)
         {"--seed 4", "--seed contradicts"},   {"--epochs 1", "already trained 2"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
-        expect_one_line(f, run(f, "train %s --resume %s %s", f->dir, f->model, cases[k].flags), 2,
-                        cases[k].want);
+        expect_one_line(
+            f, tu_cli_run(&f->c, "train %s --resume %s %s", f->c.dir, f->model, cases[k].flags), 2,
+            cases[k].want);
     /* flags that agree are fine, and more epochs continue the run */
-    assert_int_equal(run(f, "train %s --resume %s --hidden 8 --epochs 3", f->dir, f->model), 0);
-    assert_non_null(strstr(f->out, "epoch   3"));
-    assert_null(strstr(f->out, "epoch   2"));
+    assert_int_equal(
+        tu_cli_run(&f->c, "train %s --resume %s --hidden 8 --epochs 3", f->c.dir, f->model), 0);
+    assert_non_null(strstr(f->c.out, "epoch   3"));
+    assert_null(strstr(f->c.out, "epoch   2"));
     /* nothing left to do is not an error */
-    assert_int_equal(run(f, "train %s --resume %s", f->dir, f->model), 0);
-    assert_non_null(strstr(f->out, "nothing to do"));
+    assert_int_equal(tu_cli_run(&f->c, "train %s --resume %s", f->c.dir, f->model), 0);
+    assert_non_null(strstr(f->c.out, "nothing to do"));
     /* other data */
     char other[4096];
-    tu_path(other, f->dir, "other");
+    tu_path(other, f->c.dir, "other");
     char mk[4200];
     snprintf(mk, sizeof mk, "mkdir -p '%s'", other);
     assert_int_equal(system(mk), 0);
     tu_write_synthetic(other, 6000, 300, 12, 12, 6, 77);
-    expect_one_line(f, run(f, "train %s --resume %s --epochs 4", other, f->model), 1,
+    expect_one_line(f, tu_cli_run(&f->c, "train %s --resume %s --epochs 4", other, f->model), 1,
                     "not the data");
-    expect_one_line(f, run(f, "train %s --resume %s/none.bin", f->dir, f->dir), 1, "none.bin");
+    expect_one_line(f, tu_cli_run(&f->c, "train %s --resume %s/none.bin", f->c.dir, f->c.dir), 1,
+                    "none.bin");
 }
 
 static void test_output_checked_before_training(void **state)
 {
     fixture *f = *state;
-    int st = run(f, "train %s --out %s/no/such/dir/m.bin", f->dir, f->dir);
+    int st = tu_cli_run(&f->c, "train %s --out %s/no/such/dir/m.bin", f->c.dir, f->c.dir);
     expect_one_line(f, st, 1, "cannot write");
-    assert_null(strstr(f->out, "epoch"));
-    st = run(f, "train %s --out %s", f->dir, f->dir);
+    assert_null(strstr(f->c.out, "epoch"));
+    st = tu_cli_run(&f->c, "train %s --out %s", f->c.dir, f->c.dir);
     expect_one_line(f, st, 1, "is a directory");
 }
 
@@ -252,7 +244,8 @@ static void test_output_checked_before_training(void **state)
 static void test_full_disk_keeps_previous_model(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(run(f, "train %s --hidden 4 --epochs 1 --out %s", f->dir, f->model), 0);
+    assert_int_equal(
+        tu_cli_run(&f->c, "train %s --hidden 4 --epochs 1 --out %s", f->c.dir, f->model), 0);
     assert_int_equal(rename(f->model, f->copy), 0);
     char cp[8400];
     snprintf(cp, sizeof cp, "cp '%s' '%s'", f->copy, f->model);
@@ -262,20 +255,20 @@ static void test_full_disk_keeps_previous_model(void **state)
     snprintf(cmd, sizeof cmd,
              "sh -c 'ulimit -f 64; trap \"\" XFSZ; exec \"${MLP_BIN:-./mlp}\" train %s "
              "--hidden 256 --epochs 1 --out %s' >'%s' 2>'%s'",
-             f->dir, f->model, f->so, f->se);
+             f->c.dir, f->model, f->so, f->se);
     int ws = system(cmd);
     assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 1);
     assert_true(same_file(f->model, f->copy));
-    assert_int_equal(count_tmp_files(f->dir), 0);
+    assert_int_equal(count_tmp_files(f->c.dir), 0);
 }
 
 static void test_memory_needed_is_refused_up_front(void **state)
 {
     fixture *f = *state;
     double t0 = mlp_now();
-    int st = run(f, "train %s --hidden 100000000 --out %s", f->dir, f->model);
+    int st = tu_cli_run(&f->c, "train %s --hidden 100000000 --out %s", f->c.dir, f->model);
     expect_one_line(f, st, 1, "bytes");
-    assert_non_null(strstr(f->err, "memory"));
+    assert_non_null(strstr(f->c.err, "memory"));
     assert_true(mlp_now() - t0 < 30.0);
     FILE *fp = fopen(f->model, "rb");
     assert_null(fp);
@@ -297,7 +290,7 @@ static void test_valgrind_finds_nothing(void **state)
     char cmd[20000];
     /* 300 images are plenty to run every code path of an epoch, the pool's included */
     char small[4096];
-    tu_path(small, f->dir, "small");
+    tu_path(small, f->c.dir, "small");
     snprintf(cmd, sizeof cmd, "mkdir -p '%s'", small);
     assert_int_equal(system(cmd), 0);
     tu_write_synthetic(small, 300, 50, 12, 12, 6, 5);
@@ -322,14 +315,15 @@ static void test_valgrind_finds_nothing(void **state)
 static void test_val_keeps_the_best_epoch(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(run(f,
-                         "train %s --hidden 12 --epochs 6 --lr 4 --schedule constant --val 1000 "
-                         "--out %s",
-                         f->dir, f->model),
-                     0);
+    assert_int_equal(
+        tu_cli_run(&f->c,
+                   "train %s --hidden 12 --epochs 6 --lr 4 --schedule constant --val 1000 "
+                   "--out %s",
+                   f->c.dir, f->model),
+        0);
     double best = -1, test_at_best = -1;
     int best_epoch = 0;
-    for (const char *p = strstr(f->out, "epoch "); p; p = strstr(p + 1, "\nepoch ")) {
+    for (const char *p = strstr(f->c.out, "epoch "); p; p = strstr(p + 1, "\nepoch ")) {
         int e;
         double v, t;
         const char *q = p[0] == '\n' ? p + 1 : p;
@@ -344,14 +338,14 @@ static void test_val_keeps_the_best_epoch(void **state)
     assert_true(best_epoch > 0);
     char want[128];
     snprintf(want, sizeof want, "epoch %d,", best_epoch);
-    assert_non_null(strstr(f->out, want)); /* "saved ...: epoch k, the best on validation" */
-    assert_int_equal(run(f, "info %s", f->model), 0);
+    assert_non_null(strstr(f->c.out, want)); /* "saved ...: epoch k, the best on validation" */
+    assert_int_equal(tu_cli_run(&f->c, "info %s", f->model), 0);
     snprintf(want, sizeof want, "parameters of epoch %d,", best_epoch);
-    assert_non_null(strstr(f->out, want));
-    assert_int_equal(run(f, "eval %s %s", f->model, f->dir), 0);
+    assert_non_null(strstr(f->c.out, want));
+    assert_int_equal(tu_cli_run(&f->c, "eval %s %s", f->model, f->c.dir), 0);
     snprintf(want, sizeof want, "accuracy %.2f%%", test_at_best);
-    if (!strstr(f->out, want)) {
-        print_error("eval printed:\n%s\nwanted '%s' (epoch %d)\n", f->out, want, best_epoch);
+    if (!strstr(f->c.out, want)) {
+        print_error("eval printed:\n%s\nwanted '%s' (epoch %d)\n", f->c.out, want, best_epoch);
         fail();
     }
 }
@@ -360,35 +354,38 @@ static void test_presets(void **state)
 {
     fixture *f = *state;
     char listed[CAP];
-    assert_int_equal(run(f, "presets"), 0);
-    strcpy(listed, f->out);
+    assert_int_equal(tu_cli_run(&f->c, "presets"), 0);
+    strcpy(listed, f->c.out);
     const char *names[] = {"3b1b", "nielsen", "nielsen2", "simard", "best"};
     for (size_t k = 0; k < 5; k++) {
         char with_space[32];
         snprintf(with_space, sizeof with_space, "  %s ", names[k]);
         assert_non_null(strstr(listed, with_space));
         /* every listed preset is accepted, and flags after it win */
-        assert_int_equal(run(f, "train %s --preset %s --hidden 8 --epochs 1 --out %s", f->dir,
-                             names[k], f->model),
+        assert_int_equal(tu_cli_run(&f->c, "train %s --preset %s --hidden 8 --epochs 1 --out %s",
+                                    f->c.dir, names[k], f->model),
                          0);
-        assert_non_null(strstr(f->out, "-8-"));
+        assert_non_null(strstr(f->c.out, "-8-"));
     }
     char help_presets[CAP];
-    assert_int_equal(run(f, "presets"), 0);
-    strcpy(help_presets, f->out);
-    assert_int_equal(run(f, "help presets"), 0);
-    assert_string_equal(f->out, help_presets);
+    assert_int_equal(tu_cli_run(&f->c, "presets"), 0);
+    strcpy(help_presets, f->c.out);
+    assert_int_equal(tu_cli_run(&f->c, "help presets"), 0);
+    assert_string_equal(f->c.out, help_presets);
     /* a preset's own values, and the command line recorded for them */
-    assert_int_equal(run(f, "train %s --preset nielsen --epochs 1 --out %s", f->dir, f->model), 0);
-    assert_non_null(strstr(f->out, "144-30-6"));
-    assert_int_equal(run(f, "info %s", f->model), 0);
-    assert_non_null(strstr(f->out, "--lr 3 --schedule constant"));
-    expect_one_line(f, run(f, "train %s --preset nope", f->dir), 2, "unknown preset 'nope'");
-    expect_one_line(f, run(f, "train %s --nesterov", f->dir), 2, "--nesterov needs --momentum");
-    expect_one_line(f, run(f, "train %s --dropout 1", f->dir), 2, "--dropout");
-    expect_one_line(f, run(f, "train %s --elastic 10,0", f->dir), 2, "--elastic");
-    expect_one_line(f, run(f, "train %s --schedule wavy", f->dir), 2, "--schedule");
-    expect_one_line(f, run(f, "train %s --val 6000", f->dir), 2, "--val");
+    assert_int_equal(
+        tu_cli_run(&f->c, "train %s --preset nielsen --epochs 1 --out %s", f->c.dir, f->model), 0);
+    assert_non_null(strstr(f->c.out, "144-30-6"));
+    assert_int_equal(tu_cli_run(&f->c, "info %s", f->model), 0);
+    assert_non_null(strstr(f->c.out, "--lr 3 --schedule constant"));
+    expect_one_line(f, tu_cli_run(&f->c, "train %s --preset nope", f->c.dir), 2,
+                    "unknown preset 'nope'");
+    expect_one_line(f, tu_cli_run(&f->c, "train %s --nesterov", f->c.dir), 2,
+                    "--nesterov needs --momentum");
+    expect_one_line(f, tu_cli_run(&f->c, "train %s --dropout 1", f->c.dir), 2, "--dropout");
+    expect_one_line(f, tu_cli_run(&f->c, "train %s --elastic 10,0", f->c.dir), 2, "--elastic");
+    expect_one_line(f, tu_cli_run(&f->c, "train %s --schedule wavy", f->c.dir), 2, "--schedule");
+    expect_one_line(f, tu_cli_run(&f->c, "train %s --val 6000", f->c.dir), 2, "--val");
 }
 
 int main(void)
