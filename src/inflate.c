@@ -323,7 +323,8 @@ static mlp_status stored(inflater *s)
         return truncated(s);
     if ((st = room(s, len)) != MLP_OK)
         return st;
-    memcpy(s->out + s->len, s->in + s->in_pos, len);
+    if (len) /* an empty block may come before out is allocated */
+        memcpy(s->out + s->len, s->in + s->in_pos, len);
     s->len += len;
     s->in_pos += len;
     return MLP_OK;
@@ -548,7 +549,9 @@ static mlp_status member(inflater *s, size_t *pos)
         return truncated(s);
     const unsigned char *t = s->in + s->in_pos;
     size_t n = s->len - s->start;
-    if (mlp_crc32(0, s->out + s->start, n) != mlp_get_u32(t))
+    /* an empty member may leave out NULL, and NULL + 0 is undefined in C */
+    uint32_t crc = n ? mlp_crc32(0, s->out + s->start, n) : 0;
+    if (crc != mlp_get_u32(t))
         return mlp_fail(s->err, MLP_EFORMAT, "%s: CRC-32 mismatch at byte %zu: the data is damaged",
                         s->name, s->in_pos);
     if ((uint32_t)n != mlp_get_u32(t + 4))
