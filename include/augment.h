@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 typedef struct {
-    float translate;     /* pixels: shifts uniform in [-translate, translate], in x and in y */
+    float translate;     /* pixels: shifts in x and in y, each a uniform draw in
+                          * [-translate, translate) rounded to a whole number of pixels */
     float rotate;        /* degrees: rotations uniform in [-rotate, rotate] */
     float scale;         /* fraction: scalings uniform in [1 - scale, 1 + scale] */
     float elastic_alpha; /* pixels: strength of the elastic field; 0 for none */

@@ -117,7 +117,9 @@ void mlp_augment_image(float *dst, const float *src, size_t rows, size_t cols, c
     uint64_t rng = seed;
     float angle = a->rotate * sym(&rng) * 3.14159265f / 180.0f;
     float s = 1.0f + a->scale * sym(&rng);
-    float tx = a->translate * sym(&rng), ty = a->translate * sym(&rng);
+    /* whole pixels: a shift alone then copies pixels instead of blurring them between
+     * neighbours, so training images stay as sharp as the test images */
+    float tx = roundf(a->translate * sym(&rng)), ty = roundf(a->translate * sym(&rng));
     /* the displacement fields, transposed: ex[x * ph + y] is the shift of pixel (x, y) */
     const size_t ph = padded(rows), m = mlp_augment_scratch(rows, cols) / 4;
     float *ex = NULL, *ey = NULL;

@@ -64,7 +64,8 @@ static const char *const help_more =
     "  --dropout P         drop each hidden neuron's output with probability P (default: 0)\n"
     "  --dropout-in P      drop each input pixel with probability P (default: 0)\n"
     "  --maxnorm C         keep every neuron's incoming weights no longer than C (default: off)\n"
-    "  --translate PX      shift training images by up to PX pixels in x and y (default: 0)\n"
+    "  --translate PX      shift training images by up to PX whole pixels in x and y\n"
+    "                      (default: 0)\n"
     "  --rotate DEG        rotate training images by up to DEG degrees (default: 0)\n"
     "  --scale F           scale training images by up to a fraction F (default: 0)\n"
     "  --elastic A[,S]     elastic distortion of strength A pixels, smoothness S (default: off;\n"
@@ -180,8 +181,12 @@ static const preset presets[] = {
      /* network2.py keeps the rate at 0.5; with softmax outputs that leaves the test accuracy
       * wandering between 97.2% and 97.8% at the end, so the rate falls to 0.01 instead */
      {NET(100), .act = MLP_ACT_SIGMOID, .cost = MLP_COST_XENT,
-      .sgd = {.epochs = 60, .batch = 10, .lr = 0.5f, .lr_end = 0.01f,
-              .schedule = MLP_SCHED_LINEAR, .l2 = 1e-4f}},
+      .sgd = {.epochs = 60,
+              .batch = 10,
+              .lr = 0.5f,
+              .lr_end = 0.01f,
+              .schedule = MLP_SCHED_LINEAR,
+              .l2 = 1e-4f}},
      0,
      0},
     {"simard",
@@ -198,22 +203,26 @@ static const preset presets[] = {
      0,
      0},
     {"best",
-     "784-1200-1200-10 ReLU, dropout, max-norm, Nesterov momentum, cosine schedule, "
-     "shifts, rotations, scaling and elastic distortions",
+     "784-1200-1200-10 ReLU, max-norm, Nesterov momentum, cosine schedule, shifted training "
+     "images",
      "98.95-99.05% (dropout MLPs, Srivastava et al. 2014); 99.3% (784-800-10 with elastic "
      "distortions, Simard et al. 2003)",
      {NET(1200, 1200), .act = MLP_ACT_RELU, .cost = MLP_COST_XENT,
-      .sgd = {.epochs = 100,
+      /* Shifts alone: rotations, scaling and elastic distortions (alpha 34, sigma 4, 100
+       * epochs) reached 99.42% on MNIST, but take twice the epochs for 0.06 points and cost
+       * Fashion-MNIST 5 points. No dropout: with the shifts, dropout 0.3 of hidden outputs
+       * cost Fashion-MNIST a point (89.5% against 90.5%) and MNIST nothing measurable. */
+      .sgd = {.epochs = 50,
               .batch = 128,
               .lr = 0.05f,
               .lr_end = 0.0005f,
               .schedule = MLP_SCHED_COSINE,
               .warmup = 1,
+              .l2 = 1e-4f,
               .momentum = 0.9f,
               .nesterov = true,
               .maxnorm = 3.5f,
-              .drop_hidden = 0.3f,
-              .aug = {2.0f, 10.0f, 0.1f, 34.0f, 4.0f}}},
+              .aug = {.translate = 2.0f}}},
      0,
      0},
 };
@@ -746,8 +755,7 @@ static void print_plan(const run *r)
     printf(" and %zu test images of %zux%zu, %zu classes\n", r->data.test.n, r->data.train.rows,
            r->data.train.cols, r->data.n_classes);
     printf("training %zu epoch%s, batch %zu, learning rate %s", s->epochs,
-           s->epochs == 1 ? "" : "s", s->batch,
-           mlp_cli_exact(s->lr).s);
+           s->epochs == 1 ? "" : "s", s->batch, mlp_cli_exact(s->lr).s);
     if (s->schedule == MLP_SCHED_LINEAR || s->schedule == MLP_SCHED_COSINE)
         printf(" falling %s to %s", s->schedule == MLP_SCHED_LINEAR ? "linearly" : "as a cosine",
                mlp_cli_exact(s->lr_end).s);
@@ -1016,13 +1024,12 @@ static const char *const presets_help =
     "  simard    784-800-10 ReLU, cross-entropy, no distortions (Simard et al. 2003): batch 64,\n"
     "            momentum 0.9, lr 0.05 falling as a cosine, L2 1e-4, 40 epochs.\n"
     "            Published: 98.4%.\n"
-    "  best      784-1200-1200-10 ReLU, cross-entropy, dropout 0.3 of hidden outputs, max-norm\n"
-    "            3.5, Nesterov momentum 0.9, lr 0.05 after a warm-up epoch falling as a cosine\n"
-    "            to 0.0005, shifts of up to 2 px, rotations of 10 degrees, scaling of 10%,\n"
-    "            elastic distortions (alpha 34, sigma 4, as Simard et al.), batch 128, 100\n"
-    "            epochs. Published: 98.95-99.05% for dropout MLPs without distortions\n"
-    "            (Srivastava et al. 2014), 99.3% for 784-800-10 with elastic distortions\n"
-    "            (Simard et al. 2003).\n";
+    "  best      784-1200-1200-10 ReLU, cross-entropy, max-norm 3.5, Nesterov momentum 0.9,\n"
+    "            lr 0.05 after a warm-up epoch falling as a cosine to 0.0005, L2 1e-4,\n"
+    "            training images shifted by up to 2 whole pixels, batch 128, 50 epochs.\n"
+    "            Published: 98.95-99.05% for dropout MLPs without distortions (Srivastava\n"
+    "            et al. 2014), 99.3% for 784-800-10 with elastic distortions (Simard et al.\n"
+    "            2003).\n";
 
 static int presets_main(int argc, char **argv)
 {

@@ -1,4 +1,4 @@
-/* augment: identity when off, seeded, within the pixel range, mass-preserving shifts, and an
+/* augment: identity when off, seeded, within the pixel range, whole-pixel shifts, and an
  * elastic field that moves pixels by about what alpha asks. */
 #include "testutil.h"
 
@@ -61,20 +61,47 @@ static void test_seeded_and_in_range(void **state)
     free(scratch);
 }
 
-static void test_shift_keeps_the_ink_and_moves_it(void **state)
+/* The (dx, dy) in [-4, 4] by which dst is src moved, pixel values exactly kept, or 0 if none
+ * is; *found tells which. */
+static void whole_shift(const float *dst, const float *src, int *sx, int *sy, bool *found)
+{
+    *found = false;
+    for (int dy = -4; dy <= 4; dy++)
+        for (int dx = -4; dx <= 4; dx++) {
+            bool same = true;
+            for (int y = 0; y < R && same; y++)
+                for (int x = 0; x < C && same; x++) {
+                    int fx = x - dx, fy = y - dy;
+                    float want = fx < 0 || fy < 0 || fx >= C || fy >= R ? 0.0f : src[fy * C + fx];
+                    same = dst[y * C + x] == want;
+                }
+            if (same) {
+                *sx = dx, *sy = dy, *found = true;
+                return;
+            }
+        }
+}
+
+/* Shifts are by whole pixels, up to the limit, and copy the pixels unchanged: no ink is lost
+ * or blurred between neighbours. */
+static void test_shift_moves_whole_pixels(void **state)
 {
     (void)state;
     float src[N], dst[N], *scratch = malloc(mlp_augment_scratch(R, C) * sizeof(float));
     const mlp_augment a = {.translate = 3.0f};
     blob(src);
-    int moved = 0;
-    for (uint64_t seed = 0; seed < 20; seed++) {
+    int seen[7][7] = {{0}}, distinct = 0;
+    for (uint64_t seed = 0; seed < 200; seed++) {
         mlp_augment_image(dst, src, R, C, &a, seed, scratch);
-        /* a pure shift of a blob clear of the border loses no ink */
-        assert_true(fabs(sum(dst) - sum(src)) < 1e-3 * sum(src));
-        moved += memcmp(dst, src, sizeof src) != 0;
+        int dx = 0, dy = 0;
+        bool found;
+        whole_shift(dst, src, &dx, &dy, &found);
+        assert_true(found);
+        assert_true(abs(dx) <= 3 && abs(dy) <= 3);
+        distinct += seen[dy + 3][dx + 3]++ == 0;
+        assert_true(fabs(sum(dst) - sum(src)) < 1e-6 * sum(src));
     }
-    assert_true(moved >= 19);
+    assert_true(distinct >= 40); /* of the 49 shifts, nearly all occur */
     free(scratch);
 }
 
@@ -104,7 +131,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_off_is_identity_and_not_active),
         cmocka_unit_test(test_seeded_and_in_range),
-        cmocka_unit_test(test_shift_keeps_the_ink_and_moves_it),
+        cmocka_unit_test(test_shift_moves_whole_pixels),
         cmocka_unit_test(test_elastic_strength_follows_alpha),
     };
     return cmocka_run_group_tests_name("augment", tests, NULL, NULL);
