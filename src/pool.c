@@ -39,6 +39,16 @@
 #define PROBE   256
 #define EXPLOIT 8192
 
+/* One poll of a wait that has already polled `spins` times: a pause, or, after YIELD_AFTER
+ * polls, the core given up. */
+static inline void poll_pause(unsigned spins)
+{
+    if (spins < YIELD_AFTER)
+        cpu_relax();
+    else
+        sched_yield();
+}
+
 typedef struct {
     mlp_pool *pool;
     size_t index;
@@ -72,13 +82,10 @@ static void *worker_main(void *p)
     unsigned seen = 0;
     for (;;) {
         unsigned g;
-        int spins = 0;
+        unsigned spins = 0;
         while ((g = atomic_load(&pool->gen)) == seen) {
             if (++spins < SPIN_ROUNDS) {
-                if (spins < YIELD_AFTER)
-                    cpu_relax();
-                else
-                    sched_yield();
+                poll_pause(spins);
                 continue;
             }
             pthread_mutex_lock(&pool->lock);
@@ -196,12 +203,8 @@ void mlp_pool_run(mlp_pool *pool, size_t n_use, mlp_pool_fn fn, void *ctx)
         fn(ctx, 0, n_use);
         /* Every worker checks in, even those with no part, so the next run cannot overtake
          * a worker still reading this one's fields. */
-        for (unsigned spins = 0; atomic_load(&pool->done) != n - 1; spins++) {
-            if (spins < YIELD_AFTER)
-                cpu_relax();
-            else
-                sched_yield();
-        }
+        for (unsigned spins = 0; atomic_load(&pool->done) != n - 1; spins++)
+            poll_pause(spins);
     }
     if (cycle < PROBE) {
         pool->t_par += mlp_now() - t0;

@@ -61,11 +61,10 @@ static void test_seeded_and_in_range(void **state)
     free(scratch);
 }
 
-/* The (dx, dy) in [-4, 4] by which dst is src moved, pixel values exactly kept, or 0 if none
- * is; *found tells which. */
-static void whole_shift(const float *dst, const float *src, int *sx, int *sy, bool *found)
+/* Whether dst is src moved by a whole (dx, dy) in [-4, 4], pixel values exactly kept; if so,
+ * the shift in *sx, *sy. */
+static bool whole_shift(const float *dst, const float *src, int *sx, int *sy)
 {
-    *found = false;
     for (int dy = -4; dy <= 4; dy++)
         for (int dx = -4; dx <= 4; dx++) {
             bool same = true;
@@ -76,10 +75,11 @@ static void whole_shift(const float *dst, const float *src, int *sx, int *sy, bo
                     same = dst[y * C + x] == want;
                 }
             if (same) {
-                *sx = dx, *sy = dy, *found = true;
-                return;
+                *sx = dx, *sy = dy;
+                return true;
             }
         }
+    return false;
 }
 
 /* Shifts are by whole pixels, up to the limit, and copy the pixels unchanged: no ink is lost
@@ -94,9 +94,7 @@ static void test_shift_moves_whole_pixels(void **state)
     for (uint64_t seed = 0; seed < 200; seed++) {
         mlp_augment_image(dst, src, R, C, &a, seed, scratch);
         int dx = 0, dy = 0;
-        bool found;
-        whole_shift(dst, src, &dx, &dy, &found);
-        assert_true(found);
+        assert_true(whole_shift(dst, src, &dx, &dy));
         assert_true(abs(dx) <= 3 && abs(dy) <= 3);
         distinct += seen[dy + 3][dx + 3]++ == 0;
         assert_true(fabs(sum(dst) - sum(src)) < 1e-6 * sum(src));
