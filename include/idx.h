@@ -6,7 +6,10 @@
  * (count, rows, cols), labels one (count). Everything is checked against the file's real
  * length before any allocation, so a hostile header cannot make us allocate or read wildly.
  * Gzipped files (MNIST's and Fashion-MNIST's distribution format) are read directly: their
- * decompressed length stands for the file length (see inflate.h).
+ * decompressed length stands for the file length (see inflate.h). Before one is
+ * decompressed, the bytes its header describes plus the copy made of them (floats, labels)
+ * are checked against the machine's memory, and it is never decompressed past one byte
+ * more than its header describes.
  */
 #ifndef MLP_IDX_H
 #define MLP_IDX_H

@@ -28,17 +28,22 @@ bool mlp_gzip_is(const unsigned char *in, size_t in_len);
 
 /* Decompresses a whole gzip file: every member, concatenated as `gzip -dc` does. On success
  * *out is a malloc'd buffer of *out_len bytes (never NULL, even when empty) that the caller
- * frees; on failure *out is NULL. More than max_out bytes of output is refused. Anything
- * after the last member is refused too: a file is either entirely gzip data or damaged.
+ * frees; on failure *out is NULL. More than max_out bytes of output is refused ("decompresses
+ * to more than max_out bytes") as soon as byte max_out + 1 would come out, and the buffer
+ * never grows past max_out; a caller that knows the length should pass it, and then a
+ * trailer that agrees with it gets one allocation of exactly that size. Anything after the
+ * last member is refused too: a file is either entirely gzip data or damaged.
  * name appears in messages, which also give the byte offset of the problem. */
 mlp_status mlp_gzip_decode(const unsigned char *in, size_t in_len, size_t max_out, const char *name,
                            unsigned char **out, size_t *out_len, mlp_error *err);
 
 /* The same, but decoding stops as soon as n bytes have come out: then *out holds the first
- * n bytes and what follows them is not checked. If the whole output is shorter than n,
- * everything is checked as above and *out_len < n. So a reader that knows how long the data
- * should be (len) can ask for len + 1 bytes: it gets either the data, fully checked, or
- * proof that there is more, without ever holding more than it expects. */
+ * n bytes and what follows them is neither decoded nor checked. If the whole output is
+ * shorter than n, everything is checked as above and *out_len < n. The buffer never grows
+ * past n bytes. So a reader that knows how long the data should be (len) can ask for
+ * len + 1 bytes: it gets either the data, fully checked, or proof that there is more, after
+ * decoding at most one byte more than it expects (however far the rest would expand) and
+ * in one allocation when the trailer's length agrees with len. */
 mlp_status mlp_gzip_decode_prefix(const unsigned char *in, size_t in_len, size_t n,
                                   const char *name, unsigned char **out, size_t *out_len,
                                   mlp_error *err);

@@ -8,6 +8,8 @@
  * a buffer the size of the real file; the IDX header is decompressed first, and then at
  * most one byte more than it describes, so a small file that expands without end (or a
  * trailer that lies) can make us hold no more than a plain file with that header would.
+ * Before that, the peak is checked against the machine's memory: the decompressed bytes
+ * are held beside the compressed ones, and then beside the caller's copy of the values.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "idx.h"
@@ -22,8 +24,8 @@
 #define IDX_MAGIC_IMAGES 0x00000803u /* unsigned bytes, 3 dimensions */
 #define IDX_MAGIC_LABELS 0x00000801u /* unsigned bytes, 1 dimension */
 
-/* An open IDX file whose header has been read and checked against its length: a plain
- * file, read as it goes, or a gzip file, already decompressed into mem. */
+/* An open IDX file whose header has been read and checked: a plain file, read as it goes,
+ * or a gzip file, decompressed into mem by idx_fill(). */
 typedef struct {
     FILE *f;           /* the plain file; NULL for a gzip file */
     unsigned char *gz; /* (gz_len) a gzip file's compressed bytes, until decompressed */
@@ -32,6 +34,7 @@ typedef struct {
     size_t len, pos;    /* the (decompressed) file's length, bytes read so far */
     size_t dims[3];
     size_t n_values; /* product of dims: the bytes that follow the header */
+    size_t want_len; /* header + n_values: the (decompressed) length the file must have */
 } idx_file;
 
 static const char *const idx_names[4][2] = {
@@ -141,8 +144,18 @@ static void idx_close(idx_file *x)
     free(x->mem);
 }
 
-/* Opens path and checks its header: magic, dimension count, non-zero dimensions, and that
- * the file's length is exactly header + product of dimensions. */
+/* Checks that the (decompressed) file is exactly as long as its header says. */
+static mlp_status check_length(const idx_file *x, const char *path, mlp_error *err)
+{
+    if (x->len == x->want_len)
+        return MLP_OK;
+    return mlp_fail(err, MLP_EFORMAT, "%s: %s %zu bytes but its header describes %zu", path,
+                    x->mem ? "decompresses to" : "file is", x->len, x->want_len);
+}
+
+/* Opens path and checks its header: magic, dimension count, non-zero dimensions, and, for a
+ * plain file, that its length is exactly header + product of dimensions. A gzip file's
+ * length is only known once it is decompressed, by idx_fill(). */
 static mlp_status idx_open(idx_file *x, const char *path, uint32_t magic, mlp_error *err)
 {
     const size_t ndim = magic & 0xff;
@@ -193,18 +206,47 @@ static mlp_status idx_open(idx_file *x, const char *path, uint32_t magic, mlp_er
         if (!mlp_mul_size(x->n_values, x->dims[i], &x->n_values))
             return mlp_fail(err, MLP_EFORMAT, "%s: dimensions overflow", path);
     }
-    size_t want_len;
-    if (!mlp_add_size(x->n_values, hdr_len, &want_len))
+    if (!mlp_add_size(x->n_values, hdr_len, &x->want_len))
         return mlp_fail(err, MLP_EFORMAT, "%s: dimensions overflow", path);
-    if (x->gz) {
-        mlp_status gst = gunzip_rest(x, path, want_len, err);
-        if (gst != MLP_OK)
-            return gst;
+    return x->gz ? MLP_OK : check_length(x, path, err);
+}
+
+/* Refuses a file that cannot be loaded beside a copy of its values (copy bytes, of what)
+ * in this machine's memory, before anything is allocated for either. A plain file is read
+ * in chunks, so only the copy counts. A gzip file's decompressed bytes (want_len, and the
+ * one byte more that proves nothing follows, which is left out here) are held first beside
+ * its compressed bytes and then, once those are freed, beside the copy: the larger pair is
+ * the peak. */
+static mlp_status check_memory(const idx_file *x, const char *path, size_t copy, const char *what,
+                               mlp_error *err)
+{
+    if (!x->gz)
+        return mlp_mem_check(copy, path, err);
+    if (x->gz_len > copy) {
+        copy = x->gz_len;
+        what = "compressed input";
     }
-    if (x->len != want_len)
-        return mlp_fail(err, MLP_EFORMAT, "%s: %s %zu bytes but its header describes %zu", path,
-                        has, x->len, want_len);
-    return MLP_OK;
+    size_t peak;
+    if (!mlp_add_size(x->want_len, copy, &peak))
+        peak = SIZE_MAX;
+    char held[sizeof err->msg];
+    snprintf(held, sizeof held, "%s: %zu decompressed bytes + %zu bytes of %s", path, x->want_len,
+             copy, what);
+    return mlp_mem_check(peak, held, err);
+}
+
+/* Makes an open file's values readable once its memory is checked (see check_memory): a
+ * gzip file is decompressed, never past one byte more than its header describes, and its
+ * decompressed length is checked as a plain file's length is. */
+static mlp_status idx_fill(idx_file *x, const char *path, size_t copy, const char *what,
+                           mlp_error *err)
+{
+    mlp_status st = check_memory(x, path, copy, what, err);
+    if (st != MLP_OK || !x->gz)
+        return st;
+    if ((st = gunzip_rest(x, path, x->want_len, err)) != MLP_OK)
+        return st;
+    return check_length(x, path, err);
 }
 
 static mlp_status read_images(mlp_set *s, const char *path, mlp_error *err)
@@ -222,7 +264,7 @@ static mlp_status read_images(mlp_set *s, const char *path, mlp_error *err)
         st = mlp_fail(err, MLP_ENOMEM, "%s: too many pixels", path);
         goto out;
     }
-    if ((st = mlp_mem_check(bytes, path, err)) != MLP_OK)
+    if ((st = idx_fill(&x, path, bytes, "floats", err)) != MLP_OK)
         goto out;
     s->x = mlp_alloc_array(x.n_values, sizeof(float));
     if (!s->x) {
@@ -260,6 +302,8 @@ static mlp_status read_labels(mlp_set *s, const char *path, mlp_error *err)
         st = mlp_fail(err, MLP_EFORMAT, "%s: %zu labels for %zu images", path, x.dims[0], s->n);
         goto out;
     }
+    if ((st = idx_fill(&x, path, x.n_values, "labels", err)) != MLP_OK)
+        goto out;
     s->y = malloc(x.n_values);
     if (!s->y) {
         st = mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu labels", path, x.n_values);

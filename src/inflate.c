@@ -51,9 +51,12 @@ typedef struct {
     uint64_t bits; /* the next nbits input bits, least significant first */
     unsigned nbits;
     unsigned char *out; /* (cap) the output so far, len bytes of it used */
-    size_t len, cap, max;
+    size_t len, cap;
+    size_t max;       /* the least of limit and input * 1032: the output never grows past */
+    size_t limit;     /* what the caller allows (SIZE_MAX: anything) */
     size_t start;     /* where the current member's output starts: no match reaches before */
-    size_t stop;      /* decoding ends once len reaches this (SIZE_MAX: never) ... */
+    size_t stop;      /* decoding ends once len reaches this (SIZE_MAX: never), and no
+                       * byte past it is ever written or allocated ... */
     bool stopped;     /* ... and then this is set, and nothing after it is checked */
     const char *name; /* for messages */
     mlp_error *err;
@@ -296,6 +299,10 @@ static mlp_status codes(inflater *s, const huffman *lit, const huffman *dist)
             return truncated(s);
         if (back > s->len - s->start)
             return corrupt(s, "distance too far back");
+        /* a prefix ends exactly at stop (len < stop here): the rest of the match is not
+         * wanted, and writing it could make the buffer grow past what was asked for */
+        if (len > s->stop - s->len)
+            len = s->stop - s->len;
         if ((st = room(s, len)) != MLP_OK)
             return st;
         /* byte by byte: when back < len the match overlaps what it writes, and must */
@@ -321,11 +328,13 @@ static mlp_status stored(inflater *s)
     s->in_pos += 4;
     if (s->in_len - s->in_pos < len)
         return truncated(s);
-    if ((st = room(s, len)) != MLP_OK)
+    /* as for a match: nothing past stop is copied */
+    size_t take = len < s->stop - s->len ? len : s->stop - s->len;
+    if ((st = room(s, take)) != MLP_OK)
         return st;
-    if (len) /* an empty block may come before out is allocated */
-        memcpy(s->out + s->len, s->in + s->in_pos, len);
-    s->len += len;
+    if (take) /* an empty block may come before out is allocated */
+        memcpy(s->out + s->len, s->in + s->in_pos, take);
+    s->len += take;
     s->in_pos += len;
     return MLP_OK;
 }
@@ -446,7 +455,8 @@ static mlp_status inflate_stream(inflater *s)
 static void start(inflater *s, const unsigned char *in, size_t in_len, size_t max_out,
                   const char *name, mlp_error *err)
 {
-    *s = (inflater){.in = in, .in_len = in_len, .stop = SIZE_MAX, .name = name, .err = err};
+    *s = (inflater){
+        .in = in, .in_len = in_len, .limit = max_out, .stop = SIZE_MAX, .name = name, .err = err};
     if (!mlp_mul_size(in_len, MLP_INFLATE_MAX_RATIO, &s->max))
         s->max = SIZE_MAX;
     if (s->max > max_out)
@@ -563,18 +573,28 @@ static mlp_status member(inflater *s, size_t *pos)
     return MLP_OK;
 }
 
-/* Decodes every member, or up to s->stop bytes. The last member's length field is a hint
- * for one allocation of the right size; it is untrusted, so it is capped like everything
- * else (by cap too), and a wrong hint only costs a realloc. */
-static mlp_status gzip_members(inflater *s, size_t cap)
+/* The size of the first allocation, from the last member's length field (ISIZE: the
+ * length modulo 2^32), which is exact for the usual one-member file under 4 GiB. A caller
+ * that knows the length passes it as its limit (or asks for a prefix one byte longer: see
+ * mlp_gzip_decode_prefix); a field that agrees with limit or limit - 1 modulo 2^32 then
+ * means limit, so a file of 4 GiB or more is one allocation too. The field is untrusted:
+ * the size is capped by max like everything else, and a wrong hint costs only reallocs. */
+static size_t first_size(const inflater *s, uint32_t isize)
+{
+    size_t want = isize;
+    if (s->limit != SIZE_MAX &&
+        ((uint32_t)s->limit == isize || (s->limit > 0 && (uint32_t)(s->limit - 1) == isize)))
+        want = s->limit;
+    return want < s->max ? want : s->max;
+}
+
+/* Decodes every member, or up to s->stop bytes. */
+static mlp_status gzip_members(inflater *s)
 {
     mlp_status st = MLP_OK;
     size_t pos = 0;
-    if (mlp_gzip_is(s->in, s->in_len) && s->in_len >= 18) {
-        size_t hint = mlp_get_u32(s->in + s->in_len - 4);
-        hint = hint < cap ? hint : cap;
-        st = room(s, hint < s->max ? hint : s->max);
-    }
+    if (mlp_gzip_is(s->in, s->in_len) && s->in_len >= 18)
+        st = room(s, first_size(s, mlp_get_u32(s->in + s->in_len - 4)));
     while (st == MLP_OK && !s->stopped && (pos == 0 || pos < s->in_len))
         st = member(s, &pos);
     return st;
@@ -585,7 +605,7 @@ mlp_status mlp_gzip_decode(const unsigned char *in, size_t in_len, size_t max_ou
 {
     inflater s;
     start(&s, in, in_len, max_out, name, err);
-    return finish(&s, gzip_members(&s, SIZE_MAX), out, out_len);
+    return finish(&s, gzip_members(&s), out, out_len);
 }
 
 mlp_status mlp_gzip_decode_prefix(const unsigned char *in, size_t in_len, size_t n,
@@ -593,10 +613,8 @@ mlp_status mlp_gzip_decode_prefix(const unsigned char *in, size_t in_len, size_t
                                   mlp_error *err)
 {
     inflater s;
-    start(&s, in, in_len, SIZE_MAX, name, err);
+    /* the limit is n, but more than n is a stop rather than an error: see codes() */
+    start(&s, in, in_len, n, name, err);
     s.stop = n;
-    mlp_status st = gzip_members(&s, n);
-    if (s.stopped)
-        s.len = n; /* the last block or match may have gone past n */
-    return finish(&s, st, out, out_len);
+    return finish(&s, gzip_members(&s), out, out_len);
 }

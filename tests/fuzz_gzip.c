@@ -3,8 +3,8 @@
  * (of a length taken from the input's last byte) and as a raw deflate stream. Sanitizers
  * catch any out-of-bounds access or undefined behaviour; the assertions catch results that
  * break the module's promises (an output past its cap or past the prefix asked for, a
- * success with no buffer, a failure with no message, a stream said to use more input than
- * there is). Build and run:
+ * prefix that is not the start of the whole output, a success with no buffer, a failure
+ * with no message, a stream said to use more input than there is). Build and run:
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude tests/fuzz_gzip.c \
  *       src/inflate.c src/util.c -lm -o /tmp/fuzz_gzip
@@ -42,16 +42,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     mlp_status st = mlp_gzip_decode(data, size, MAX_OUT, "fuzz", &out, &out_len, &err);
     check(st, out, out_len, &err);
-    free(out);
+    unsigned char *whole = out;
+    size_t whole_len = out_len;
 
-    /* a prefix whose length comes from the input: never more than asked for */
+    /* a prefix whose length comes from the input: never more than asked for, and the
+     * whole output's first bytes; shorter only when the whole output is shorter, checked
+     * (n is below MAX_OUT, so the whole decode succeeds exactly when such a prefix does) */
     size_t n = size ? (size_t)data[size - 1] * 97 : 0;
     err.msg[0] = '\0';
     st = mlp_gzip_decode_prefix(data, size, n, "fuzz", &out, &out_len, &err);
     check(st, out, out_len, &err);
     if (st == MLP_OK && out_len > n)
         abort();
+    if (whole && (st != MLP_OK || out_len != (whole_len < n ? whole_len : n) ||
+                  memcmp(out, whole, out_len) != 0))
+        abort();
+    if (st == MLP_OK && out_len < n && !whole)
+        abort();
     free(out);
+    free(whole);
 
     err.msg[0] = '\0';
     st = mlp_inflate(data, size, MAX_OUT, "fuzz", &out, &out_len, &used, &err);

@@ -232,6 +232,205 @@ static void test_gz_contents_checked_like_a_file(void **state)
     free(b);
 }
 
+/* A bit writer for the hand-made gzip files below, growing as it goes. */
+typedef struct {
+    unsigned char *b; /* (cap) */
+    size_t cap, pos;  /* bytes allocated, bits written */
+} bits;
+
+/* v's n low bits, least significant first */
+static void put_bits(bits *w, uint32_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++, w->pos++) {
+        if (w->pos / 8 >= w->cap) {
+            w->b = realloc(w->b, w->cap = 2 * w->cap + 64);
+            memset(w->b + w->pos / 8, 0, w->cap - w->pos / 8);
+        }
+        w->b[w->pos / 8] |= (unsigned char)(((v >> i) & 1) << (w->pos % 8));
+    }
+}
+
+/* a Huffman code, most significant bit first */
+static void put_code(bits *w, uint32_t code, unsigned len)
+{
+    while (len--)
+        put_bits(w, code >> len, 1);
+}
+
+/* a literal byte in the fixed code (RFC 1951 3.2.6) */
+static void put_literal(bits *w, uint8_t c)
+{
+    if (c < 144)
+        put_code(w, 0x30 + c, 8);
+    else
+        put_code(w, 0x190 + c - 144, 9);
+}
+
+/* A gzip file of one fixed-Huffman block: the bytes of lead as literals, then `zeros` zero
+ * bytes (a literal, then matches of 258 at distance 1: 13 bits for 258 bytes, so a file
+ * about 160 times smaller than its contents), with a correct trailer. With tail, an invalid
+ * block (type 3) follows, which the reader reports only if it decodes that far. */
+static void write_gz_zeros(const char *path, const uint8_t *lead, size_t n_lead, size_t zeros,
+                           bool tail)
+{
+    static const unsigned char head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    static const unsigned char z[4096] = {0};
+    bits w = {0};
+    for (size_t i = 0; i < 10; i++)
+        put_bits(&w, head[i], 8);
+    put_bits(&w, !tail, 1);
+    put_bits(&w, 1, 2);
+    for (size_t i = 0; i < n_lead; i++)
+        put_literal(&w, lead[i]);
+    size_t left = zeros;
+    if (left) {
+        put_literal(&w, 0);
+        left--;
+    }
+    for (; left >= 258; left -= 258) {
+        put_code(&w, 0xc5, 8); /* symbol 285: length 258 */
+        put_code(&w, 0, 5);    /* distance code 0: distance 1 */
+    }
+    for (; left > 0; left--)
+        put_literal(&w, 0);
+    put_code(&w, 0, 7); /* end of block */
+    if (tail) {
+        put_bits(&w, 1, 1);
+        put_bits(&w, 3, 2);
+    }
+    w.pos = (w.pos + 7) / 8 * 8;
+    uint32_t crc = mlp_crc32(0, lead, n_lead);
+    for (size_t done = 0; done < zeros; done += sizeof z)
+        crc = mlp_crc32(crc, z, zeros - done < sizeof z ? zeros - done : sizeof z);
+    put_bits(&w, crc, 32);
+    put_bits(&w, (uint32_t)(n_lead + zeros), 32);
+    tu_write_file(path, w.b, w.pos / 8);
+    free(w.b);
+}
+
+/* An IDX image header for (n, rows, cols) into h[16]. */
+static void image_header(uint8_t *h, uint32_t n, uint32_t rows, uint32_t cols)
+{
+    const uint32_t v[4] = {0x803, n, rows, cols};
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 4; k++)
+            h[4 * i + k] = (uint8_t)(v[i] >> (24 - 8 * k));
+}
+
+/* Loads a gzipped image file whose header describes n * rows * cols pixels but which holds
+ * 26 bytes, expecting it refused for memory before anything is decompressed (which would
+ * end in "decompresses to 26 bytes but ..."), the message giving both figures. */
+static void expect_peak_refused(const char *dir, uint32_t n, uint32_t rows, uint32_t cols)
+{
+    char images[4096], labels[4096], want[256];
+    uint8_t h[26] = {0};
+    image_header(h, n, rows, cols);
+    tu_path(images, dir, "images.gz");
+    tu_path(labels, dir, "labels");
+    tu_write_gzip(images, h, sizeof h);
+    const size_t values = (size_t)n * rows * cols;
+    snprintf(want, sizeof want,
+             "images.gz: %zu decompressed bytes + %zu bytes of floats needs %zu bytes", values + 16,
+             4 * values, 5 * values + 16);
+    mlp_set s = {0};
+    mlp_error err = {{0}};
+    mlp_status st = mlp_idx_load_set(&s, images, labels, &err);
+    /* the path comes first, so a long $TMPDIR can only cut the end of the message */
+    if (st != MLP_ENOMEM || strncmp(err.msg, images, strlen(images)) != 0 ||
+        !strstr(err.msg, want) || !strstr(err.msg, "more than this machine's memory")) {
+        print_error("status %d, message '%s', wanted '%s'\n", st, err.msg, want);
+        fail();
+    }
+    assert_null(s.x);
+}
+
+/* The memory check counts the decompressed bytes as well as their float copy, and comes
+ * before decompressing: a tiny .gz can claim what no machine holds. */
+static void test_gz_peak_memory_checked_before_decoding(void **state)
+{
+    fixture *f = *state;
+    if (SIZE_MAX < UINT64_MAX)
+        skip(); /* these dimensions overflow a 32-bit size_t first */
+    expect_peak_refused(f->dir, 0xffffffffu, 0xffff, 0xff); /* 7e16 pixels */
+
+    /* pixels whose floats alone fit in memory, but not beside the decompressed bytes */
+    const size_t total = mlp_mem_total();
+    if (total == SIZE_MAX || total / 9 * 2 / 65536 > 0xffffffffu)
+        skip();
+    const uint32_t n = (uint32_t)(total / 9 * 2 / 65536);
+    const size_t values = (size_t)n * 65536;
+    assert_true(4 * values <= total && 5 * values + 16 > total);
+    expect_peak_refused(f->dir, n, 256, 256);
+}
+
+/* A file that expands far past what its header describes is refused once the byte after
+ * that comes out: the invalid block after the expansion is never reached. */
+static void test_gz_expanding_past_header_stops_at_it(void **state)
+{
+    fixture *f = *state;
+    uint8_t lead[16 + 18];
+    char p[4096];
+    image_header(lead, 3, 2, 3);
+    memcpy(lead + 16, train_px, 18);
+    write_valid(f->dir);
+    tu_path(p, f->dir, "train-images-idx3-ubyte");
+    remove(p);
+    tu_path(p, f->dir, "train-images-idx3-ubyte.gz");
+    write_gz_zeros(p, lead, sizeof lead, (size_t)64 << 20, true);
+    expect_fail(f, "train-images-idx3-ubyte.gz",
+                "decompresses to more than the 34 bytes its header describes");
+    /* the same file without the expansion does reach the invalid block */
+    write_gz_zeros(p, lead, sizeof lead, 0, true);
+    expect_fail(f, "train-images-idx3-ubyte.gz", "invalid block type");
+}
+
+/* Loads images.gz (1000 28x28 images: ten pixels, then zeros) with 1000 labels. */
+static mlp_status load_zeros(const char *dir, size_t zeros, mlp_set *s, mlp_error *err)
+{
+    uint8_t lead[16 + 10] = {0}, y[1000];
+    static const uint8_t px[10] = {255, 1, 0, 144, 143, 200, 7, 0, 51, 9};
+    char images[4096], labels[4096];
+    image_header(lead, 1000, 28, 28);
+    memcpy(lead + 16, px, 10);
+    for (int i = 0; i < 1000; i++)
+        y[i] = (uint8_t)(i % 2);
+    tu_path(images, dir, "images.gz");
+    tu_path(labels, dir, "labels");
+    write_gz_zeros(images, lead, sizeof lead, zeros, false);
+    tu_write_idx_labels(labels, 1000, y);
+    mlp_status st = mlp_idx_load_set(s, images, labels, err);
+    if (st == MLP_OK) {
+        for (int i = 0; i < 10; i++)
+            assert_true(s->x[i] == (float)px[i] / 255.0f);
+        for (size_t i = 10; i < 1000 * 784; i++)
+            if (s->x[i] != 0.0f)
+                fail_msg("pixel %zu is %g", i, (double)s->x[i]);
+        assert_memory_equal(s->y, y, 1000);
+    }
+    return st;
+}
+
+/* A file of exactly the header's size loads; one byte more or less is refused. */
+static void test_gz_exactly_at_header_size_loads(void **state)
+{
+    fixture *f = *state;
+    mlp_set s = {0};
+    mlp_error err = {{0}};
+    const size_t zeros = 1000 * 784 - 10;
+    if (load_zeros(f->dir, zeros, &s, &err) != MLP_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(s.n, 1000);
+    assert_int_equal(s.rows, 28);
+    assert_int_equal(s.cols, 28);
+    mlp_set_free(&s);
+    assert_int_equal(load_zeros(f->dir, zeros + 1, &s, &err), MLP_EFORMAT);
+    assert_non_null(strstr(err.msg, "images.gz: decompresses to more than the 784016 bytes"));
+    assert_int_equal(load_zeros(f->dir, zeros - 1, &s, &err), MLP_EFORMAT);
+    assert_non_null(
+        strstr(err.msg, "images.gz: decompresses to 784015 bytes but its header describes 784016"));
+    assert_null(s.x);
+}
+
 static void test_explicit_paths(void **state)
 {
     fixture *f = *state;
@@ -457,6 +656,9 @@ int main(void)
         T(test_gzip_is_found_by_content),
         T(test_damaged_gz_refused_naming_it),
         T(test_gz_contents_checked_like_a_file),
+        T(test_gz_peak_memory_checked_before_decoding),
+        T(test_gz_expanding_past_header_stops_at_it),
+        T(test_gz_exactly_at_header_size_loads),
         T(test_explicit_paths),
         T(test_directory_instead_of_file),
         T(test_truncated_headers),

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_usable_size: how big an output buffer really is */
+#endif
 
 /* ---------------------------------------------------------------- fixtures */
 
@@ -618,6 +621,138 @@ static void test_dynamic_blocks_by_hand(void **state)
     raw_fail(&w, "past the last code");
 }
 
+/* ---------------------------------------------------------------- output limits */
+
+/* A bit writer like bitw that grows, for streams that expand a lot. */
+typedef struct {
+    unsigned char *b; /* (cap) */
+    size_t cap, pos;  /* bytes allocated, bits written */
+} bigw;
+
+static void big_put(bigw *w, uint32_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++, w->pos++) {
+        if (w->pos / 8 >= w->cap) {
+            w->b = realloc(w->b, w->cap = 2 * w->cap + 64);
+            memset(w->b + w->pos / 8, 0, w->cap - w->pos / 8);
+        }
+        w->b[w->pos / 8] |= (unsigned char)(((v >> i) & 1) << (w->pos % 8));
+    }
+}
+
+static void big_code(bigw *w, uint32_t code, unsigned len)
+{
+    while (len--)
+        big_put(w, code >> len, 1);
+}
+
+/* A gzip member decoding to len copies of 'a' (len >= 1), in one fixed block: a literal,
+ * matches of 258 at distance 1 (13 bits for 258 bytes, so the file is about 160 times
+ * smaller than what it holds), literals for the rest. With tail, an invalid block (type 3)
+ * follows that block, which a decoder reports only if it decodes that far. */
+static unsigned char *gz_repeat(size_t len, bool tail, size_t *gz_len)
+{
+    bigw w = {0};
+    static const unsigned char head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    for (size_t i = 0; i < 10; i++)
+        big_put(&w, head[i], 8);
+    big_put(&w, !tail, 1);
+    big_put(&w, 1, 2);
+    big_code(&w, 0x30 + 'a', 8);
+    size_t left = len - 1;
+    for (; left >= 258; left -= 258) {
+        big_code(&w, 0xc5, 8); /* symbol 285: length 258 */
+        big_code(&w, 0, 5);    /* distance code 0: distance 1 */
+    }
+    for (; left > 0; left--)
+        big_code(&w, 0x30 + 'a', 8);
+    big_code(&w, 0, 7); /* end of block */
+    if (tail) {
+        big_put(&w, 1, 1);
+        big_put(&w, 3, 2);
+    }
+    w.pos = (w.pos + 7) / 8 * 8;
+    uint32_t crc = 0;
+    unsigned char a[4096];
+    memset(a, 'a', sizeof a);
+    for (size_t done = 0; done < len; done += sizeof a)
+        crc = mlp_crc32(crc, a, len - done < sizeof a ? len - done : sizeof a);
+    big_put(&w, crc, 32);
+    big_put(&w, (uint32_t)len, 32);
+    *gz_len = w.pos / 8;
+    return w.b;
+}
+
+/* Asserts that out holds n bytes of 'a' in a buffer not much bigger than n (glibc rounds a
+ * request up to 16 bytes, or to a page for the large ones it maps). */
+static void expect_as(unsigned char *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (out[i] != 'a')
+            fail_msg("byte %zu is 0x%02x", i, out[i]);
+#ifdef __GLIBC__
+    assert_true(malloc_usable_size(out) < n + 4096);
+#endif
+}
+
+static void test_output_limit_on_expanding_stream(void **state)
+{
+    (void)state;
+    const size_t L = 1 << 20;
+    size_t gz_len, n;
+    unsigned char *out;
+    mlp_error err;
+
+    /* exactly at the limit: decoded, and in one buffer of the trailer's size */
+    unsigned char *gz = gz_repeat(L, false, &gz_len);
+    assert_true(gz_len < L / 100);
+    assert_int_equal(mlp_gzip_decode(gz, gz_len, L, "x.gz", &out, &n, &err), MLP_OK);
+    assert_int_equal(n, L);
+    expect_as(out, n);
+    free(out);
+    /* one byte past it (that byte is inside a 258-byte match) */
+    expect_fail(gz, gz_len, L - 1, "decompresses to more than 1048575 bytes");
+    free(gz);
+
+    /* 64 MiB then an invalid block: the limit is reported, so decoding stopped at it */
+    gz = gz_repeat((size_t)64 << 20, true, &gz_len);
+    expect_fail(gz, gz_len, 1000, "decompresses to more than 1000 bytes");
+    expect_fail(gz, gz_len, L, "decompresses to more than 1048576 bytes");
+    /* a prefix stops at what was asked for, without writing the rest of a match past it:
+     * the buffer does not grow (doubling) past n */
+    for (size_t ask = L + 1; ask <= L + 300; ask += 100) {
+        assert_int_equal(mlp_gzip_decode_prefix(gz, gz_len, ask, "x.gz", &out, &n, &err), MLP_OK);
+        assert_int_equal(n, ask);
+        expect_as(out, n);
+        free(out);
+    }
+    free(gz);
+}
+
+static void test_prefix_of_stored_blocks_copies_only_what_was_asked(void **state)
+{
+    (void)state;
+    const size_t len = 300000; /* five stored blocks of 65535 bytes and a short one */
+    char *dir = tu_tmpdir(), p[4096];
+    unsigned char *a = malloc(len), *out;
+    size_t gz_len, n;
+    mlp_error err;
+    memset(a, 'a', len);
+    tu_path(p, dir, "a.gz");
+    tu_write_gzip(p, a, len);
+    unsigned char *gz = tu_read_file(p, &gz_len);
+    for (size_t ask = 0; ask <= 70000; ask += 7000) {
+        assert_int_equal(mlp_gzip_decode_prefix(gz, gz_len, ask, "x.gz", &out, &n, &err), MLP_OK);
+        assert_int_equal(n, ask);
+        expect_as(out, n);
+        free(out);
+    }
+    free(gz);
+    free(a);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 /* ---------------------------------------------------------------- the system's gzip */
 
 static bool have_gzip(void)
@@ -688,6 +823,8 @@ int main(void)
         cmocka_unit_test(test_prefix_stops_early_or_checks_everything),
         cmocka_unit_test(test_fixed_blocks_by_hand),
         cmocka_unit_test(test_dynamic_blocks_by_hand),
+        cmocka_unit_test(test_output_limit_on_expanding_stream),
+        cmocka_unit_test(test_prefix_of_stored_blocks_copies_only_what_was_asked),
         cmocka_unit_test(test_agrees_with_system_gzip),
     };
     return cmocka_run_group_tests_name("inflate", tests, NULL, NULL);
