@@ -1,12 +1,12 @@
 /*
  * model: reads and writes model.bin. Knows the file format and nothing else.
  *
- * Format (version 1). Every integer is little-endian, every float IEEE-754 binary32
+ * Format (version 2). Every integer is little-endian, every float IEEE-754 binary32
  * little-endian, whatever the host:
  *
  *   offset  size   field
  *   0       4      magic "MLPM"
- *   4       4      u32 format version (1)
+ *   4       4      u32 format version (2; version 1 files are still read, see below)
  *   8       4      u32 bytes per float (4)
  *   12      4      f32 1.0 (0x3f800000): a foreign float format fails here
  *   16      4      u32 L, weight layers (1 .. MLP_MAX_LAYERS)
@@ -23,7 +23,8 @@
  *   ..      8      u64 seed
  *   ..      4      u32 training images (validation included)
  *   ..      4      f32 test accuracy of these parameters, in [0, 1]; -1 when not measured
- *   ..      4      u32 N, bytes of the command line that trained the model (< 4096)
+ *   ..      4      u32 N, bytes of the command line that trained the model
+ *                  (at most MLP_MODEL_MAX_CMDLINE)
  *   ..      N      the command line, without a terminating NUL
  *   ..      8      u64 P, number of parameters; must equal what the layer sizes imply
  *   ..      4P     f32 parameters in the layout of net.h: W0 b0 W1 b1 ...; with validation,
@@ -36,6 +37,8 @@
  *   ..      8      f64 sum of the costs of the epoch under way   }
  *   ..      8      u64 images right in the epoch under way       }
  *   ..      4      u32 CRC-32 of the training labels              }
+ *   ..      4      u32 CRC-32 of the training images' pixels, one }
+ *                  byte each as in the IDX file (version 2 on)    }
  *   ..      16     kernel implementation, NUL-padded ASCII        }
  *   ..      4      f32 best validation accuracy, -1 if none       }
  *   ..      4      u32 epoch that reached it                      }
@@ -46,11 +49,12 @@
  *   ..      4P·C   f32 those parameters                           }
  *   ..      4      u32 CRC-32 (IEEE, as zlib) of every byte before it
  *
- * The file ends there. Every model `mlp train` writes is also a checkpoint: it carries the
- * training state. Saving writes a temporary file in the same directory, flushes and syncs it,
- * renames it over the destination and syncs the directory: a failed or interrupted save
- * leaves the previous file as it was, never half of a new one. Non-finite parameters are
- * never written.
+ * The file ends there. Version 1 is the same layout without the images' CRC: it loads, with
+ * has_images_crc 0 (the images it was trained on cannot be checked). Every model `mlp train`
+ * writes is also a checkpoint: it carries the training state. Saving writes a temporary file in the
+ * same directory, flushes and syncs it, renames it over the destination and syncs the directory: a
+ * failed or interrupted save leaves the previous file as it was, never half of a new one.
+ * Non-finite parameters are never written.
  */
 #ifndef MLP_MODEL_H
 #define MLP_MODEL_H
@@ -58,9 +62,11 @@
 #include "net.h"
 #include "sgd.h"
 
-#define MLP_MODEL_VERSION     1
-#define MLP_MODEL_MAX_CMDLINE 4095
-#define MLP_MODEL_MAX_CLASSES 256 /* labels are bytes */
+#include <stdio.h>
+
+#define MLP_MODEL_VERSION     2
+#define MLP_MODEL_MAX_CMDLINE 4095 /* bytes of the command line recorded; never cut short */
+#define MLP_MODEL_MAX_CLASSES 256  /* labels are bytes */
 
 typedef struct {
     uint32_t rows, cols;                     /* input image shape */
@@ -78,30 +84,51 @@ typedef struct {
     double cost;          /* sum of the costs so far in the epoch under way */
     uint64_t correct;     /* images right so far in the epoch under way */
     uint32_t data_crc;    /* CRC-32 of the training labels */
-    char kernels[16];     /* implementation that trained it, NUL-terminated */
-    float best_val;       /* best validation accuracy so far, -1 if none */
-    uint32_t best_epoch;  /* the epoch that reached it */
-    float *vel;           /* (n_params) velocities or NULL */
-    float *cur;           /* (n_params) the last epoch's parameters, when the file's own are
-                           * the best-by-validation ones and differ; else NULL.
-                           * Save: vel and cur are read only. Load: allocated, released by
-                           * mlp_model_meta_free() */
+    uint32_t images_crc;  /* mlp_model_images_crc() of the training images; always written */
+    /* set by a load: 1 if the file holds images_crc, 0 for a version 1 file */
+    uint32_t has_images_crc;
+    char kernels[16];    /* implementation that trained it, NUL-terminated */
+    float best_val;      /* best validation accuracy so far, -1 if none */
+    uint32_t best_epoch; /* the epoch that reached it */
+    float *vel;          /* (n_params) velocities or NULL */
+    float *cur;          /* (n_params) the last epoch's parameters, when the file's own are
+                          * the best-by-validation ones and differ; else NULL.
+                          * Save: vel and cur are read only. mlp_model_load leaves both
+                          * NULL; mlp_model_load_state allocates them, released by
+                          * mlp_model_meta_free() */
 } mlp_model_meta;
 
-/* Writes net and meta to path as described above. MLP_ENUMERIC, and nothing written, if a
- * parameter or velocity is NaN or infinite. */
+/* Writes net and meta to f as described above and flushes f. Refuses, writing nothing:
+ * MLP_EARG if meta->cmdline is longer than MLP_MODEL_MAX_CMDLINE (not NUL-terminated within
+ * the array), MLP_ENUMERIC if a parameter or velocity is NaN or infinite. MLP_EIO if a write
+ * fails. The messages name no file (f has none): the caller puts the name in front. */
+mlp_status mlp_model_write(FILE *f, const mlp_net *net, const mlp_model_meta *meta, mlp_error *err);
+
+/* mlp_model_write() to path, through a temporary file as described above; the messages name
+ * the file. */
 mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_model_meta *meta,
                           mlp_error *err);
 
 void mlp_model_meta_free(mlp_model_meta *meta);
 
 /* Reads path into a new network (net must not hold one) able to run batches of max_batch
- * rows or of the model's training batch, whichever is larger, and meta (free with
- * mlp_model_meta_free). Refuses, naming the file and the problem, anything inconsistent: bad magic
- * or version, sizes out of range, a length that is not exactly what the header implies, a training
- * state that does not add up, a parameter or velocity that is NaN or infinite, or a checksum
- * mismatch. */
+ * rows or of the model's training batch, whichever is larger, and meta, which holds no memory:
+ * the velocities and last-epoch parameters of a training state are read through the checksum
+ * and checked, not kept (meta->vel and meta->cur are NULL). Refuses, naming the file and the
+ * problem, anything inconsistent: bad magic or version, sizes out of range, a length that is not
+ * exactly what the header implies, a training state that does not add up, a parameter or velocity
+ * that is NaN or infinite, or a checksum mismatch. */
 mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_model_meta *meta,
                           mlp_error *err);
+
+/* mlp_model_load(), keeping what resuming the training needs besides: meta->vel and meta->cur
+ * are allocated when the file holds them. Release them with mlp_model_meta_free(). */
+mlp_status mlp_model_load_state(const char *path, mlp_net *net, size_t max_batch,
+                                mlp_model_meta *meta, mlp_error *err);
+
+/* The fingerprint a checkpoint keeps of its training images: the CRC-32 of the count pixels
+ * as the bytes of the IDX file (x is pixel / 255, see idx.h), so the same images give the same
+ * value plain or gzipped, on any host. */
+uint32_t mlp_model_images_crc(const float *x, size_t count);
 
 #endif

@@ -6,16 +6,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "model.h"
+#include "output.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static const unsigned char magic[4] = {'M', 'L', 'P', 'M'};
 #define FLOAT_ONE_BITS 0x3f800000u
@@ -37,9 +35,25 @@ static float bits_float(uint32_t u)
 
 /* ---------------------------------------------------------------- writing */
 
-/* The header is small and built in memory; the parameters are streamed after it. */
+/* Bytes of the header up to the parameters, apart from the layer sizes and the command line,
+ * field by field as build_header() writes them: magic, version, float size, 1.0f and L
+ * (5 x 4); activation, cost, rows and cols (4 x 4); the options (20 x 4); the seed (8); the
+ * image count, test accuracy and command-line length (3 x 4); P (8). */
+#define HEADER_FIXED (5 * 4 + 4 * 4 + 20 * 4 + 8 + 3 * 4 + 8)
+
+/* Bytes of the state section after its flag S, without the two arrays: six 64-bit fields,
+ * the labels' CRC and (from version 2) the images' CRC, the kernel name, best validation
+ * accuracy and epoch, and the flags V and C */
+#define STATE_FIXED(version) (6 * 8 + 4 + ((version) >= 2 ? 4 : 0) + 16 + 4 + 4 + 4 + 4)
+
+/* The header is small and built in memory, sized for the largest one the format allows
+ * (MLP_MAX_LAYERS layers, a command line of MLP_MODEL_MAX_CMDLINE bytes); the parameters
+ * are streamed after it. The state section is built in the same buffer. */
+#define HEADER_MAX (HEADER_FIXED + 4 * (MLP_MAX_LAYERS + 1) + MLP_MODEL_MAX_CMDLINE)
+_Static_assert(HEADER_MAX >= 4 + STATE_FIXED(MLP_MODEL_VERSION),
+               "the state section fits in the header buffer");
 typedef struct {
-    unsigned char buf[64 + 4 * (MLP_MAX_LAYERS + 1) + MLP_MODEL_MAX_CMDLINE];
+    unsigned char buf[HEADER_MAX];
     size_t len;
 } header;
 
@@ -69,10 +83,6 @@ static double bits_double(uint64_t u)
     return d;
 }
 
-/* Bytes of the state section after its flag S, without the two arrays: six 64-bit fields,
- * the data CRC, the kernel name, best validation accuracy and epoch, and the flags V and C */
-#define STATE_FIXED (6 * 8 + 4 + 16 + 4 + 4 + 4 + 4)
-
 /* The state section, from the flag S up to (not including) the velocities. */
 static void build_state(header *h, const mlp_model_meta *m)
 {
@@ -87,6 +97,7 @@ static void build_state(header *h, const mlp_model_meta *m)
     put64(h, double_bits(m->cost));
     put64(h, m->correct);
     put32(h, m->data_crc);
+    put32(h, m->images_crc);
     memset(h->buf + h->len, 0, 16);
     memcpy(h->buf + h->len, m->kernels, strnlen(m->kernels, 15));
     h->len += 16;
@@ -98,7 +109,7 @@ static void build_state(header *h, const mlp_model_meta *m)
 static void build_header(header *h, const mlp_net *net, const mlp_model_meta *m)
 {
     const mlp_sgd_opts *o = &m->opt;
-    size_t cmd_len = strnlen(m->cmdline, MLP_MODEL_MAX_CMDLINE);
+    size_t cmd_len = strlen(m->cmdline); /* at most MLP_MODEL_MAX_CMDLINE: see check_writable */
     h->len = 0;
     memcpy(h->buf, magic, 4);
     h->len = 4;
@@ -196,81 +207,75 @@ static bool all_finite(const float *v, size_t n, size_t *bad)
     return true;
 }
 
-/* fsync the directory holding path, so the rename itself survives a power cut. */
-static void sync_dir_of(const char *path)
+/* What must hold before anything is written: every array finite, and a command line the
+ * format can record. The messages name no file: the caller knows which it is. */
+static mlp_status check_writable(const mlp_net *net, const mlp_model_meta *meta, mlp_error *err)
 {
-    char tmp[4096];
-    if (strlen(path) >= sizeof tmp)
-        return;
-    strcpy(tmp, path);
-    int fd = open(dirname(tmp), O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd); /* best effort: some file systems refuse fsync on directories */
-        close(fd);
-    }
+    size_t bad;
+    if (strnlen(meta->cmdline, MLP_MODEL_MAX_CMDLINE + 1) > MLP_MODEL_MAX_CMDLINE)
+        return mlp_fail(err, MLP_EARG,
+                        "not saved: the command line is %d bytes or more; a model records at "
+                        "most %d",
+                        MLP_MODEL_MAX_CMDLINE + 1, MLP_MODEL_MAX_CMDLINE);
+    if (!all_finite(net->params, net->n_params, &bad))
+        return mlp_fail(err, MLP_ENUMERIC, "not saved: parameter %zu is %s", bad,
+                        isnan(net->params[bad]) ? "NaN" : "infinite");
+    if (meta->has_state && meta->vel && !all_finite(meta->vel, net->n_params, &bad))
+        return mlp_fail(err, MLP_ENUMERIC, "not saved: velocity %zu is not finite", bad);
+    if (meta->has_state && meta->cur && !all_finite(meta->cur, net->n_params, &bad))
+        return mlp_fail(err, MLP_ENUMERIC,
+                        "not saved: parameter %zu of the last epoch is not finite", bad);
+    return MLP_OK;
+}
+
+/* Puts "name: " before the message in err, for messages that name no file. */
+static mlp_status named(mlp_error *err, mlp_status st, const char *name)
+{
+    if (!err)
+        return st;
+    char msg[sizeof err->msg];
+    memcpy(msg, err->msg, sizeof msg);
+    return mlp_fail(err, st, "%s: %s", name, msg);
+}
+
+mlp_status mlp_model_write(FILE *f, const mlp_net *net, const mlp_model_meta *meta, mlp_error *err)
+{
+    mlp_status st = check_writable(net, meta, err);
+    if (st != MLP_OK)
+        return st;
+    header *h = malloc(sizeof *h); /* 4 KiB and more: not on the stack */
+    if (!h)
+        return mlp_fail(err, MLP_ENOMEM, "out of memory for the model header");
+    bool ok = write_body(f, h, net, meta) && fflush(f) == 0;
+    int e = errno;
+    free(h);
+    if (!ok)
+        return mlp_fail(err, MLP_EIO, "write failed: %s", strerror(e));
+    return MLP_OK;
+}
+
+struct model_file {
+    const mlp_net *net;
+    const mlp_model_meta *meta;
+    const char *path;
+};
+
+static mlp_status write_model(FILE *f, void *ctx, mlp_error *err)
+{
+    const struct model_file *m = ctx;
+    mlp_status st = mlp_model_write(f, m->net, m->meta, err);
+    return st == MLP_OK ? st : named(err, st, m->path);
 }
 
 mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_model_meta *meta,
                           mlp_error *err)
 {
-    char tmp[4096];
-    header *h = NULL;
-    FILE *f = NULL;
-    int fd = -1;
-    mlp_status st = MLP_OK;
-
-    /* pid-qualified, so two runs writing the same path never share a temporary file */
-    int len = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (len < 0 || (size_t)len >= sizeof tmp)
-        return mlp_fail(err, MLP_EARG, "%s: path too long", path);
-    size_t bad;
-    if (!all_finite(net->params, net->n_params, &bad))
-        return mlp_fail(err, MLP_ENUMERIC, "%s: not saved: parameter %zu is %s", path, bad,
-                        isnan(net->params[bad]) ? "NaN" : "infinite");
-    if (meta->has_state && meta->vel && !all_finite(meta->vel, net->n_params, &bad))
-        return mlp_fail(err, MLP_ENUMERIC, "%s: not saved: velocity %zu is not finite", path, bad);
-    if (meta->has_state && meta->cur && !all_finite(meta->cur, net->n_params, &bad))
-        return mlp_fail(err, MLP_ENUMERIC,
-                        "%s: not saved: parameter %zu of the last epoch is not "
-                        "finite",
-                        path, bad);
-    h = malloc(sizeof *h);
-    if (!h)
-        return mlp_fail(err, MLP_ENOMEM, "%s: out of memory", path);
-
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0) /* left by a crashed run of ours */
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0) {
-        st = mlp_fail(err, MLP_EIO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        goto out;
-    }
-    f = fdopen(fd, "wb");
-    if (!f) {
-        st = mlp_fail(err, MLP_EIO, "%s: %s", tmp, strerror(errno));
-        close(fd);
-        goto fail;
-    }
-    if (!write_body(f, h, net, meta) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        st = mlp_fail(err, MLP_EIO, "%s: write failed: %s", tmp, strerror(errno));
-        fclose(f);
-        goto fail;
-    }
-    if (fclose(f) != 0) {
-        st = mlp_fail(err, MLP_EIO, "%s: write failed: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (rename(tmp, path) != 0) {
-        st = mlp_fail(err, MLP_EIO, "%s: cannot replace: %s", path, strerror(errno));
-        goto fail;
-    }
-    sync_dir_of(path);
-    goto out;
-fail:
-    unlink(tmp);
-out:
-    free(h);
-    return st;
+    /* checked here too, so that a model that cannot be written creates no file at all */
+    mlp_status st = check_writable(net, meta, err);
+    if (st != MLP_OK)
+        return named(err, st, path);
+    struct model_file m = {net, meta, path};
+    return mlp_output_save("model", path, write_model, &m, err);
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -280,8 +285,15 @@ typedef struct {
     const char *path;
     size_t pos, size; /* bytes read so far, file length */
     uint32_t crc;     /* of every byte read so far */
+    uint32_t version; /* of the file's format, 1 .. MLP_MODEL_VERSION */
     mlp_error *err;
 } reader;
+
+/* The first value that is not finite in each array read, or SIZE_MAX: reported only once the
+ * checksum has shown that the bytes are the ones written, so damage reads as damage. */
+typedef struct {
+    size_t params, vel, cur;
+} nonfinite;
 
 static mlp_status get(reader *r, void *buf, size_t n)
 {
@@ -331,9 +343,11 @@ static mlp_status read_header(reader *r, size_t *sizes, size_t *n_sizes, uint32_
     if ((st = get32(r, &version)) != MLP_OK || (st = get32(r, &fsize)) != MLP_OK ||
         (st = get32(r, &one)) != MLP_OK)
         return st;
-    if (version != MLP_MODEL_VERSION)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: format version %u, this mlp reads version %d", p,
+    if (version < 1 || version > MLP_MODEL_VERSION)
+        return mlp_fail(r->err, MLP_EFORMAT,
+                        "%s: format version %u, this mlp reads versions 1 to %d", p,
                         (unsigned)version, MLP_MODEL_VERSION);
+    r->version = version;
     if (fsize != 4 || one != FLOAT_ONE_BITS)
         return mlp_fail(r->err, MLP_EFORMAT, "%s: floats are not little-endian IEEE-754 binary32",
                         p);
@@ -415,8 +429,8 @@ static mlp_status read_header(reader *r, size_t *sizes, size_t *n_sizes, uint32_
      * velocities. */
     size_t pbytes, len[4]; /* no state; a state with 0, 1 or 2 extra arrays of parameters */
     if (!mlp_mul_size(want_params, 4, &pbytes) || !mlp_add_size(pbytes, r->pos + 8, &len[0]) ||
-        !mlp_add_size(len[0], STATE_FIXED, &len[1]) || !mlp_add_size(len[1], pbytes, &len[2]) ||
-        !mlp_add_size(len[2], pbytes, &len[3]))
+        !mlp_add_size(len[0], STATE_FIXED(r->version), &len[1]) ||
+        !mlp_add_size(len[1], pbytes, &len[2]) || !mlp_add_size(len[2], pbytes, &len[3]))
         return mlp_fail(r->err, MLP_EFORMAT, "%s: parameter count overflows", p);
     size_t k = 0;
     while (k < 3 && r->size > len[k])
@@ -429,28 +443,41 @@ static mlp_status read_header(reader *r, size_t *sizes, size_t *n_sizes, uint32_
     return MLP_OK;
 }
 
-/* Reads the state section (flag, state, velocities) and checks that it adds up. */
-/* Reads n floats into a new array *out. */
-static mlp_status read_floats(reader *r, size_t n, float **out, const char *what)
+/* Reads n floats into out, or, when out is NULL, only through the checksum; *bad gets the
+ * index of the first that is not finite, or SIZE_MAX. */
+static mlp_status read_floats(reader *r, size_t n, float *out, size_t *bad)
 {
     unsigned char buf[4 * CHUNK];
     mlp_status st;
-    *out = mlp_alloc_array(n, sizeof(float));
-    if (!*out)
-        return mlp_fail(r->err, MLP_ENOMEM, "%s: out of memory for %zu %s", r->path, n, what);
+    *bad = SIZE_MAX;
     for (size_t i = 0; i < n; i += CHUNK) {
         size_t c = n - i < CHUNK ? n - i : CHUNK;
         if ((st = get(r, buf, 4 * c)) != MLP_OK)
             return st;
-        for (size_t k = 0; k < c; k++)
-            (*out)[i + k] = bits_float(mlp_get_u32(buf + 4 * k));
+        for (size_t k = 0; k < c; k++) {
+            float v = bits_float(mlp_get_u32(buf + 4 * k));
+            if (!isfinite(v) && *bad == SIZE_MAX)
+                *bad = i + k;
+            if (out)
+                out[i + k] = v;
+        }
     }
     return MLP_OK;
 }
 
+/* An array of the training state: into a new *out when keep, else read and dropped. */
+static mlp_status read_array(reader *r, size_t n, bool keep, float **out, size_t *bad,
+                             const char *what)
+{
+    if (keep && !(*out = mlp_alloc_array(n, sizeof(float))))
+        return mlp_fail(r->err, MLP_ENOMEM, "%s: out of memory for %zu %s", r->path, n, what);
+    return read_floats(r, n, keep ? *out : NULL, bad);
+}
+
 /* Reads the state section (flag, state, velocities, last parameters) and checks that it adds
  * up. */
-static mlp_status read_state(reader *r, size_t n_params, mlp_model_meta *m)
+static mlp_status read_state(reader *r, size_t n_params, bool keep, mlp_model_meta *m,
+                             nonfinite *bad)
 {
     const char *p = r->path;
     uint32_t flag, has_vel, has_cur, best;
@@ -469,10 +496,12 @@ static mlp_status read_state(reader *r, size_t n_params, mlp_model_meta *m)
     if ((st = get64(r, &m->done_epochs)) != MLP_OK || (st = get64(r, &m->pos)) != MLP_OK ||
         (st = get64(r, &m->rng)) != MLP_OK || (st = get64(r, &m->epoch_rng)) != MLP_OK ||
         (st = get64(r, &cost)) != MLP_OK || (st = get64(r, &m->correct)) != MLP_OK ||
-        (st = get32(r, &m->data_crc)) != MLP_OK || (st = get(r, m->kernels, 16)) != MLP_OK ||
-        (st = get32(r, &best)) != MLP_OK || (st = get32(r, &m->best_epoch)) != MLP_OK ||
-        (st = get32(r, &has_vel)) != MLP_OK)
+        (st = get32(r, &m->data_crc)) != MLP_OK ||
+        (r->version >= 2 && (st = get32(r, &m->images_crc)) != MLP_OK) ||
+        (st = get(r, m->kernels, 16)) != MLP_OK || (st = get32(r, &best)) != MLP_OK ||
+        (st = get32(r, &m->best_epoch)) != MLP_OK || (st = get32(r, &has_vel)) != MLP_OK)
         return st;
+    m->has_images_crc = r->version >= 2;
     m->cost = bits_double(cost);
     m->best_val = bits_float(best);
     /* a short name of lower-case letters and digits, NUL-terminated */
@@ -494,7 +523,7 @@ static mlp_status read_state(reader *r, size_t n_params, mlp_model_meta *m)
     if (has_vel > 1 || (has_vel == 1) != (o->momentum > 0.0f))
         return mlp_fail(r->err, MLP_EFORMAT, "%s: velocities %s, but momentum is %g", p,
                         has_vel == 1 ? "present" : "missing", (double)o->momentum);
-    if (has_vel && (st = read_floats(r, n_params, &m->vel, "velocities")) != MLP_OK)
+    if (has_vel && (st = read_array(r, n_params, keep, &m->vel, &bad->vel, "velocities")) != MLP_OK)
         return st;
     if ((st = get32(r, &has_cur)) != MLP_OK)
         return st;
@@ -502,26 +531,28 @@ static mlp_status read_state(reader *r, size_t n_params, mlp_model_meta *m)
         return mlp_fail(r->err, MLP_EFORMAT, "%s: last-epoch parameters without validation", p);
     if (r->pos + 4 + (has_cur ? 4 * n_params : 0) != r->size)
         return mlp_fail(r->err, MLP_EFORMAT, "%s: length does not match the training state", p);
-    if (has_cur && (st = read_floats(r, n_params, &m->cur, "parameters")) != MLP_OK)
+    if (has_cur && (st = read_array(r, n_params, keep, &m->cur, &bad->cur, "parameters")) != MLP_OK)
         return st;
     return MLP_OK;
 }
 
-mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_model_meta *meta,
-                          mlp_error *err)
+/* Both loads: keep says whether the training state's arrays are kept (into meta->vel and
+ * meta->cur) or only read through the checksum and checked. */
+static mlp_status load(const char *path, mlp_net *net, size_t max_batch, mlp_model_meta *meta,
+                       bool keep, mlp_error *err)
 {
     reader r = {.path = path, .err = err};
     size_t sizes[MLP_MAX_LAYERS + 1], n_sizes = 0;
     uint32_t act = 0, cost = 0, stored_crc;
-    unsigned char buf[4 * CHUNK];
+    nonfinite bad = {SIZE_MAX, SIZE_MAX, SIZE_MAX};
     struct stat sb;
     mlp_status st;
 
     memset(net, 0, sizeof *net);
     memset(meta, 0, sizeof *meta);
-    r.f = fopen(path, "rb");
+    r.f = mlp_open_input(path, err);
     if (!r.f)
-        return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(errno));
+        return MLP_EIO;
     if (fstat(fileno(r.f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         st = mlp_fail(err, MLP_EIO, "%s: not a regular file", path);
         goto out;
@@ -533,16 +564,9 @@ mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_
     if (max_batch < meta->opt.batch)
         max_batch = meta->opt.batch; /* room to go on training with the saved batch size */
     if ((st = mlp_net_init(net, sizes, n_sizes, (mlp_act)act, (mlp_cost)cost, max_batch, err)) !=
-        MLP_OK)
-        goto out;
-    for (size_t i = 0; i < net->n_params; i += CHUNK) {
-        size_t n = net->n_params - i < CHUNK ? net->n_params - i : CHUNK;
-        if ((st = get(&r, buf, 4 * n)) != MLP_OK)
-            goto out;
-        for (size_t k = 0; k < n; k++)
-            net->params[i + k] = bits_float(mlp_get_u32(buf + 4 * k));
-    }
-    if ((st = read_state(&r, net->n_params, meta)) != MLP_OK)
+            MLP_OK ||
+        (st = read_floats(&r, net->n_params, net->params, &bad.params)) != MLP_OK ||
+        (st = read_state(&r, net->n_params, keep, meta, &bad)) != MLP_OK)
         goto out;
     uint32_t crc = r.crc;
     if ((st = get32(&r, &stored_crc)) != MLP_OK)
@@ -552,19 +576,14 @@ mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_
         goto out;
     }
     /* Intact but unusable: a run that diverged must not be evaluated as if it were a model. */
-    for (size_t i = 0; i < net->n_params; i++) {
-        if (!isfinite(net->params[i])) {
-            st = mlp_fail(err, MLP_EFORMAT, "%s: parameter %zu is %s", path, i,
-                          isnan(net->params[i]) ? "NaN" : "infinite");
-            goto out;
-        }
-    }
-    size_t bad;
-    if (meta->vel && !all_finite(meta->vel, net->n_params, &bad))
-        st = mlp_fail(err, MLP_EFORMAT, "%s: velocity %zu is not finite", path, bad);
-    else if (meta->cur && !all_finite(meta->cur, net->n_params, &bad))
+    if (bad.params != SIZE_MAX)
+        st = mlp_fail(err, MLP_EFORMAT, "%s: parameter %zu is %s", path, bad.params,
+                      isnan(net->params[bad.params]) ? "NaN" : "infinite");
+    else if (bad.vel != SIZE_MAX)
+        st = mlp_fail(err, MLP_EFORMAT, "%s: velocity %zu is not finite", path, bad.vel);
+    else if (bad.cur != SIZE_MAX)
         st = mlp_fail(err, MLP_EFORMAT, "%s: parameter %zu of the last epoch is not finite", path,
-                      bad);
+                      bad.cur);
 out:
     fclose(r.f);
     if (st != MLP_OK) {
@@ -574,10 +593,36 @@ out:
     return st;
 }
 
+mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_model_meta *meta,
+                          mlp_error *err)
+{
+    return load(path, net, max_batch, meta, false, err);
+}
+
+mlp_status mlp_model_load_state(const char *path, mlp_net *net, size_t max_batch,
+                                mlp_model_meta *meta, mlp_error *err)
+{
+    return load(path, net, max_batch, meta, true, err);
+}
+
 void mlp_model_meta_free(mlp_model_meta *meta)
 {
     free(meta->vel);
     free(meta->cur);
     meta->vel = NULL;
     meta->cur = NULL;
+}
+
+uint32_t mlp_model_images_crc(const float *x, size_t count)
+{
+    /* x is pixel / 255, correctly rounded (idx.h), so x * 255 rounds back to the byte */
+    unsigned char px[1 << 16]; /* long runs: mlp_crc32 builds its tables once per call */
+    uint32_t crc = 0;
+    for (size_t i = 0; i < count; i += sizeof px) {
+        size_t n = count - i < sizeof px ? count - i : sizeof px;
+        for (size_t k = 0; k < n; k++)
+            px[k] = (unsigned char)lrintf(x[i + k] * 255.0f);
+        crc = mlp_crc32(crc, px, n);
+    }
+    return crc;
 }

@@ -1,7 +1,9 @@
 /*
  * libFuzzer target for the model loader (make fuzz). The input is written to a file and
- * loaded with mlp_model_load(); when it loads, the network runs a forward pass, so every
- * view the loader set up is exercised. Any crash, leak or undefined behaviour is a finding.
+ * loaded with mlp_model_load_state(); when it loads, the network runs a forward pass, so every
+ * view the loader set up is exercised. It is loaded with mlp_model_load() too, which must
+ * agree on whether the file is good and keep no arrays. Any crash, leak or undefined
+ * behaviour is a finding.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "model.h"
@@ -27,7 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mlp_net net;
     mlp_model_meta meta;
     mlp_error err;
-    if (mlp_model_load(path, &net, 1, &meta, &err) == MLP_OK) {
+    mlp_status with_state = mlp_model_load_state(path, &net, 1, &meta, &err);
+    if (with_state == MLP_OK) {
         /* keep the forward pass cheap: only small networks are run */
         if (net.n_params < (1u << 16)) {
             memset(net.a[0], 0, net.sizes[0] * sizeof(float));
@@ -35,9 +38,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         mlp_model_meta_free(&meta);
         mlp_net_free(&net);
-    } else if (net.params || meta.vel) {
+    } else if (net.params || meta.vel || meta.cur) {
         abort();
     }
+    /* the same checks without the arrays: the same verdict (short of memory), nothing kept */
+    mlp_status plain = mlp_model_load(path, &net, 1, &meta, &err);
+    if (meta.vel || meta.cur || (plain != with_state && with_state != MLP_ENOMEM))
+        abort();
+    mlp_net_free(&net);
     unlink(path);
     return 0;
 }

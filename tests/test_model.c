@@ -1,5 +1,6 @@
 /* model: bit-exact round trip; every truncation, flipped byte and bad field is refused;
- * a failed save leaves the previous file intact. */
+ * a failed save leaves the previous file intact; command lines up to the limit and not beyond;
+ * version 1 files still load; a plain load keeps no arrays. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
@@ -121,8 +122,8 @@ static void test_round_trip_bit_for_bit(void **state)
     unsigned char *b2 = tu_read_file(p2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(b1, b2, n1);
-    /* the documented layout: magic, version 1, and the size the header implies */
-    assert_memory_equal(b1, "MLPM\1\0\0\0", 8);
+    /* the documented layout: magic, version 2, and the size the header implies */
+    assert_memory_equal(b1, "MLPM\2\0\0\0", 8);
     size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + 80 + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
                   4 * net.n_params + 4 + 4;
     assert_int_equal(n1, want);
@@ -207,7 +208,8 @@ static void test_bad_fields_refused(void **state)
         uint32_t v;
         const char *want;
     } cases[] = {
-        {4, 2, "version 2"},
+        {4, 0, "version 0"},
+        {4, 3, "version 3"},
         {8, 8, "binary32"},
         {12, 0x0000803f, "binary32"},
         {16, 0, "weight layers"},
@@ -305,7 +307,7 @@ static void test_failed_save_keeps_previous_file(void **state)
     char p[4096];
     tu_path(p, f->dir, "no/such/dir.bin");
     assert_int_equal(mlp_model_save(p, &f->net, &f->meta, &err), MLP_EIO);
-    assert_non_null(strstr(err.msg, "No such file"));
+    assert_non_null(strstr(err.msg, "no such directory"));
 
     /* a successful save leaves exactly the model, no temporary file */
     save(f);
@@ -327,6 +329,7 @@ static float *with_state(fixture *f)
     f->meta.cost = 12.5;
     f->meta.correct = 250;
     f->meta.data_crc = 0xdeadbeef;
+    f->meta.images_crc = 0xfeedface;
     strcpy(f->meta.kernels, "avx2");
     f->meta.best_val = -1.0f;
     f->meta.vel = vel;
@@ -341,12 +344,14 @@ static void test_training_state_round_trip(void **state)
     mlp_model_meta m;
     mlp_error err;
     save(f);
-    assert_int_equal(mlp_model_load(f->path, &net, 1, &m, &err), MLP_OK);
+    assert_int_equal(mlp_model_load_state(f->path, &net, 1, &m, &err), MLP_OK);
     assert_int_equal(m.has_state, 1);
     assert_true(m.done_epochs == 7 && m.pos == 300 && m.correct == 250);
     assert_true(m.rng == 0xfedcba9876543210u && m.epoch_rng == 0x0123456789abcdefu);
     assert_true(m.cost == 12.5);
     assert_int_equal(m.data_crc, 0xdeadbeef);
+    assert_int_equal(m.images_crc, 0xfeedface);
+    assert_int_equal(m.has_images_crc, 1);
     assert_string_equal(m.kernels, "avx2");
     assert_non_null(m.vel);
     assert_memory_equal(m.vel, vel, net.n_params * sizeof(float));
@@ -364,7 +369,13 @@ static void test_training_state_round_trip(void **state)
     f->meta.best_val = 0.75f;
     f->meta.best_epoch = 5;
     save(f);
+    /* a plain load checks both arrays but keeps neither: nothing to free */
     assert_int_equal(mlp_model_load(f->path, &net, 1, &m, &err), MLP_OK);
+    assert_int_equal(m.has_state, 1);
+    assert_null(m.vel);
+    assert_null(m.cur);
+    mlp_net_free(&net);
+    assert_int_equal(mlp_model_load_state(f->path, &net, 1, &m, &err), MLP_OK);
     assert_non_null(m.cur);
     assert_memory_equal(m.cur, cur, net.n_params * sizeof(float));
     assert_true(m.best_val == 0.75f && m.best_epoch == 5);
@@ -385,7 +396,7 @@ static void test_training_state_round_trip(void **state)
     save(f);
     free(tu_read_file(f->path, &n_without));
     assert_int_equal(n_with - n_without, 4 * f->net.n_params);
-    assert_int_equal(mlp_model_load(f->path, &net, 1, &m, &err), MLP_OK);
+    assert_int_equal(mlp_model_load_state(f->path, &net, 1, &m, &err), MLP_OK);
     assert_null(m.vel);
     mlp_net_free(&net);
     free(vel);
@@ -413,7 +424,7 @@ static void test_damaged_checkpoints_refused(void **state)
     }
     /* inconsistent states with a valid checksum */
     /* from the end: checksum, C, velocities, the fixed state, the flag S */
-    size_t st = n - 4 - 4 - 4 * f->net.n_params - (6 * 8 + 4 + 16 + 4 + 4 + 4) - 4;
+    size_t st = n - 4 - 4 - 4 * f->net.n_params - (6 * 8 + 4 + 4 + 16 + 4 + 4 + 4) - 4;
     const struct {
         size_t off;
         uint32_t v;
@@ -424,10 +435,10 @@ static void test_damaged_checkpoints_refused(void **state)
         {st + 4 + 8, 678, "does not add up"},         /* beyond the 677 training images */
         {st + 4 + 40, 301, "does not add up"},        /* more right than done */
         {st + 4 + 36, 0x7ff00000, "does not add up"}, /* cost = infinity (high word) */
-        {st + 4 + 52, 0x00585641, "kernel name"},     /* "AVX" */
-        {st + 4 + 68, 0x3f000000, "does not add up"}, /* best validation 0.5 at epoch 0 */
-        {st + 4 + 72, 9, "does not add up"},          /* best epoch after the last done */
-        {st + 4 + 76, 0, "velocities"},               /* momentum but no velocities */
+        {st + 4 + 56, 0x00585641, "kernel name"},     /* "AVX" */
+        {st + 4 + 72, 0x3f000000, "does not add up"}, /* best validation 0.5 at epoch 0 */
+        {st + 4 + 76, 9, "does not add up"},          /* best epoch after the last done */
+        {st + 4 + 80, 0, "velocities"},               /* momentum but no velocities */
         {n - 8 - 4 * 3, 0x7fc00000, "velocity"},      /* a NaN velocity */
         {n - 8, 1, "length"},                         /* last-epoch parameters announced */
     };
@@ -459,14 +470,233 @@ static void test_nothing_non_finite_is_saved(void **state)
     free(after);
 }
 
+/* Bytes of a model without training state whose command line has cmd bytes. */
+static size_t plain_size(const mlp_net *net, size_t cmd)
+{
+    return 20 + 4 * (net->n_layers + 1) + 4 * 2 + 4 * 2 + 80 + 8 + 4 * 3 + cmd + 8 +
+           4 * net->n_params + 4 + 4;
+}
+
+/* Saves net with a command line of len bytes, loads it back and compares. */
+static void cmdline_round_trip(fixture *f, const mlp_net *net, size_t len)
+{
+    mlp_net back;
+    mlp_model_meta m;
+    mlp_error err;
+    memset(f->meta.cmdline, 'a', len);
+    f->meta.cmdline[len] = '\0';
+    f->meta.cmdline[0] = 'm';
+    f->meta.cmdline[len - 1] = 'z'; /* the last byte must survive too */
+    assert_int_equal(mlp_model_save(f->path, net, &f->meta, &err), MLP_OK);
+    size_t n;
+    free(tu_read_file(f->path, &n));
+    assert_int_equal(n, plain_size(net, len));
+    assert_int_equal(mlp_model_load(f->path, &back, 1, &m, &err), MLP_OK);
+    assert_int_equal(strlen(m.cmdline), len);
+    assert_string_equal(m.cmdline, f->meta.cmdline);
+    assert_memory_equal(back.params, net->params, net->n_params * sizeof(float));
+    mlp_net_free(&back);
+}
+
+/* The recorded command line: MLP_MODEL_MAX_CMDLINE - 1 and MLP_MODEL_MAX_CMDLINE bytes make a
+ * model that loads, also with as many layers as a model can have (the largest header); one
+ * byte more is refused by the writer and by the reader. */
+static void test_cmdline_at_the_limit(void **state)
+{
+    fixture *f = *state;
+    const size_t max = MLP_MODEL_MAX_CMDLINE;
+    size_t deep_sizes[MLP_MAX_LAYERS + 1];
+    for (size_t l = 0; l <= MLP_MAX_LAYERS; l++)
+        deep_sizes[l] = l == 0 ? 6 : 2;
+    mlp_net deep;
+    mlp_error err;
+    assert_int_equal(
+        mlp_net_init(&deep, deep_sizes, MLP_MAX_LAYERS + 1, MLP_ACT_RELU, MLP_COST_XENT, 1, &err),
+        MLP_OK);
+    mlp_net_init_params(&deep, 3);
+    cmdline_round_trip(f, &f->net, max - 1);
+    cmdline_round_trip(f, &f->net, max);
+    cmdline_round_trip(f, &deep, max - 1);
+    cmdline_round_trip(f, &deep, max);
+
+    /* a file claiming max + 1 bytes, consistent otherwise (length, checksum): refused */
+    size_t n;
+    unsigned char *b = tu_read_file(f->path, &n), *c = malloc(n + 1);
+    const size_t cmd_off = 20 + 4 * (MLP_MAX_LAYERS + 1) + 4 * 2 + 4 * 2 + 80 + 8 + 4 * 2;
+    assert_int_equal(mlp_get_u32(b + cmd_off), max);
+    memcpy(c, b, cmd_off + 4 + max);
+    c[cmd_off + 4 + max] = 'a';
+    memcpy(c + cmd_off + 4 + max + 1, b + cmd_off + 4 + max, n - (cmd_off + 4 + max));
+    mlp_put_u32(c + cmd_off, (uint32_t)max + 1);
+    mlp_put_u32(c + n + 1 - 4, mlp_crc32(0, c, n + 1 - 4));
+    char p[4096];
+    tu_path(p, f->dir, "long.bin");
+    tu_write_file(p, c, n + 1);
+    expect_refused(p, "command line of 4096 bytes (at most 4095)");
+    unlink(p);
+    free(b);
+    free(c);
+
+    /* a command line that does not end within the array: not saved, not truncated */
+    unlink(f->path);
+    memset(f->meta.cmdline, 'a', sizeof f->meta.cmdline);
+    assert_int_equal(mlp_model_save(f->path, &deep, &f->meta, &err), MLP_EARG);
+    if (!strstr(err.msg, f->path) || !strstr(err.msg, "command line is 4096 bytes or more") ||
+        !strstr(err.msg, "at most 4095")) {
+        print_error("message '%s'\n", err.msg);
+        fail();
+    }
+    assert_int_equal(count_entries(f->dir), 0);
+    FILE *s = tmpfile();
+    assert_non_null(s);
+    assert_int_equal(mlp_model_write(s, &deep, &f->meta, &err), MLP_EARG);
+    assert_int_equal(ftell(s), 0);
+    fclose(s);
+    mlp_net_free(&deep);
+}
+
+/* mlp_model_write writes to a stream exactly what mlp_model_save puts in the file, and
+ * reports a failed write. */
+static void test_write_to_a_stream(void **state)
+{
+    fixture *f = *state;
+    float *vel = with_state(f);
+    mlp_error err;
+    size_t n;
+    save(f);
+    unsigned char *want = tu_read_file(f->path, &n);
+    FILE *s = tmpfile();
+    assert_non_null(s);
+    assert_int_equal(mlp_model_write(s, &f->net, &f->meta, &err), MLP_OK);
+    assert_int_equal(ftell(s), (long)n);
+    unsigned char *got = malloc(n);
+    rewind(s);
+    assert_int_equal(fread(got, 1, n, s), n);
+    assert_memory_equal(got, want, n);
+    fclose(s);
+    /* a NaN is refused before anything is written, with no file name to give */
+    s = tmpfile();
+    f->net.params[2] = NAN;
+    assert_int_equal(mlp_model_write(s, &f->net, &f->meta, &err), MLP_ENUMERIC);
+    assert_string_equal(err.msg, "not saved: parameter 2 is NaN");
+    assert_int_equal(ftell(s), 0);
+    fclose(s);
+    f->net.params[2] = 0.5f;
+    /* a device that is always full: the write fails and says so */
+    if ((s = fopen("/dev/full", "wb"))) {
+        assert_int_equal(mlp_model_write(s, &f->net, &f->meta, &err), MLP_EIO);
+        assert_non_null(strstr(err.msg, "write failed"));
+        fclose(s);
+    }
+    free(got);
+    free(want);
+    free(vel);
+}
+
+/* The version 1 layout of a checkpoint without velocities or last-epoch parameters, made
+ * from a version 2 one: no images' CRC, version 1, the checksum recomputed. */
+static unsigned char *to_version_1(const unsigned char *b, size_t n, size_t *len)
+{
+    /* from the end: the checksum, then the fixed state (88 bytes, ending with the flags V and
+     * C), whose images' CRC is at 52 */
+    const size_t images_crc = n - 4 - 88 + 52;
+    unsigned char *c = malloc(n - 4);
+    memcpy(c, b, images_crc);
+    memcpy(c + images_crc, b + images_crc + 4, n - images_crc - 4);
+    mlp_put_u32(c + 4, 1);
+    *len = n - 4;
+    mlp_put_u32(c + *len - 4, mlp_crc32(0, c, *len - 4));
+    return c;
+}
+
+/* A checkpoint written before the images' fingerprint still loads, saying it has none. */
+static void test_version_1_still_loads(void **state)
+{
+    fixture *f = *state;
+    float *vel = with_state(f);
+    mlp_net net;
+    mlp_model_meta m;
+    mlp_error err;
+    size_t n, n1;
+    f->meta.opt.momentum = 0.0f;
+    f->meta.opt.nesterov = false;
+    f->meta.vel = NULL;
+    save(f);
+    unsigned char *b = tu_read_file(f->path, &n), *v1 = to_version_1(b, n, &n1);
+    char p[4096];
+    tu_path(p, f->dir, "v1.bin");
+    tu_write_file(p, v1, n1);
+    assert_int_equal(mlp_model_load_state(p, &net, 1, &m, &err), MLP_OK);
+    assert_int_equal(m.has_state, 1);
+    assert_int_equal(m.has_images_crc, 0);
+    assert_int_equal(m.images_crc, 0);
+    assert_int_equal(m.data_crc, 0xdeadbeef);
+    assert_string_equal(m.kernels, "avx2");
+    assert_true(m.done_epochs == 7 && m.pos == 300 && m.correct == 250);
+    assert_memory_equal(net.params, f->net.params, net.n_params * sizeof(float));
+    mlp_model_meta_free(&m);
+    mlp_net_free(&net);
+    /* the version 2 file it came from has the fingerprint */
+    assert_int_equal(mlp_model_load(f->path, &net, 1, &m, &err), MLP_OK);
+    assert_int_equal(m.has_images_crc, 1);
+    assert_int_equal(m.images_crc, 0xfeedface);
+    mlp_net_free(&net);
+    /* a version 1 file is held to the version 1 length: the version 2 one called 1 is not */
+    mlp_put_u32(b + 4, 1);
+    mlp_put_u32(b + n - 4, mlp_crc32(0, b, n - 4));
+    tu_write_file(p, b, n);
+    expect_refused(p, NULL);
+    /* a model without training state has the same layout in both versions */
+    f->meta.has_state = 0;
+    save(f);
+    free(b);
+    b = tu_read_file(f->path, &n);
+    mlp_put_u32(b + 4, 1);
+    mlp_put_u32(b + n - 4, mlp_crc32(0, b, n - 4));
+    tu_write_file(p, b, n);
+    assert_int_equal(mlp_model_load(p, &net, 1, &m, &err), MLP_OK);
+    assert_int_equal(m.has_state, 0);
+    mlp_net_free(&net);
+    free(b);
+    free(v1);
+    free(vel);
+}
+
+/* The images' fingerprint is the CRC-32 of the pixel bytes the floats came from. */
+static void test_images_crc_is_of_the_bytes(void **state)
+{
+    (void)state;
+    enum { N = 70000 }; /* more than one chunk of the conversion */
+    uint8_t *px = malloc(N);
+    float *x = malloc(N * sizeof *x);
+    for (size_t i = 0; i < N; i++) {
+        px[i] = (uint8_t)(i * 7 + i / 256);
+        x[i] = (float)px[i] / 255.0f; /* as idx.c converts them */
+    }
+    assert_int_equal(mlp_model_images_crc(x, N), mlp_crc32(0, px, N));
+    assert_int_equal(mlp_model_images_crc(x, 1), mlp_crc32(0, px, 1));
+    x[N - 1] = (float)(uint8_t)(px[N - 1] + 1) / 255.0f;
+    assert_int_not_equal(mlp_model_images_crc(x, N), mlp_crc32(0, px, N));
+    free(px);
+    free(x);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_round_trip_bit_for_bit),          T(test_every_truncation_refused),
-        T(test_every_flipped_byte_refused),      T(test_bad_fields_refused),
-        T(test_failed_save_keeps_previous_file), T(test_training_state_round_trip),
-        T(test_damaged_checkpoints_refused),     T(test_nothing_non_finite_is_saved),
+        T(test_round_trip_bit_for_bit),
+        T(test_every_truncation_refused),
+        T(test_every_flipped_byte_refused),
+        T(test_bad_fields_refused),
+        T(test_failed_save_keeps_previous_file),
+        T(test_training_state_round_trip),
+        T(test_damaged_checkpoints_refused),
+        T(test_nothing_non_finite_is_saved),
+        T(test_cmdline_at_the_limit),
+        T(test_write_to_a_stream),
+        T(test_version_1_still_loads),
+        T(test_images_crc_is_of_the_bytes),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }
