@@ -16,7 +16,10 @@ endif
 # The default build puts the program at ./mlp; the others keep theirs in their build directory.
 BUILD   := build/release
 ifeq ($(SAN),1)
-SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# "undefined" leaves out float-cast-overflow (a NaN or out-of-range float converted to an
+# integer) and float-divide-by-zero, in gcc and in clang alike.
+SANFLAGS := -fsanitize=address,undefined,float-cast-overflow,float-divide-by-zero \
+            -fno-sanitize-recover=all -fno-omit-frame-pointer
 XCFLAGS += $(SANFLAGS)
 XLDFLAGS += $(SANFLAGS)
 BUILD   := build/san
@@ -96,7 +99,9 @@ FUZZERS   := $(patsubst tests/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz_*
 
 build/fuzz/fuzz_%: tests/fuzz_%.c $(FUZZ_SRC) $(wildcard include/*.h src/*.h)
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	$(FUZZ_CC) -std=c11 -g -O1 \
+	  -fsanitize=fuzzer,address,undefined,float-cast-overflow,float-divide-by-zero \
+	  -fno-sanitize-recover=all \
 	  -DMLP_PORTABLE -Iinclude -o $@ $< $(FUZZ_SRC) -lm -lpthread
 
 fuzz: $(FUZZERS)

@@ -35,10 +35,26 @@ bool mlp_cli_flag(mlp_args *a, const char *name);
 /* The current flag's value ("--flag value" or "--flag=value"), NULL if missing. */
 const char *mlp_cli_value(mlp_args *a);
 
+/* The values a float flag takes: from lo to hi, each end included unless it is open. */
+typedef struct {
+    double lo, hi; /* within the range of a float */
+    bool lo_open, hi_open;
+} mlp_cli_range;
+
 /* Each reads the current flag's value, stores it and returns 0, or prints the usage error
- * and returns MLP_EXIT_USAGE. Ranges are inclusive for sizes, (lo, hi] for floats. */
+ * (the flag, the value, the values allowed) and returns MLP_EXIT_USAGE.
+ * Sizes: decimal digits only (no sign, space or point), from lo to hi inclusive.
+ * Floats: a decimal number (no space, hex, inf or nan), checked after it is rounded to the
+ * float it is kept in: within r, and a normal float unless it is exactly 0 (a value that
+ * rounds to 0 or to a subnormal is refused even when r includes 0). */
 int mlp_cli_size(mlp_args *a, size_t lo, size_t hi, size_t *out);
-int mlp_cli_float(mlp_args *a, double lo, double hi, float *out);
+int mlp_cli_float(mlp_args *a, mlp_cli_range r, float *out);
+/* The same for the n characters at s, a part of an option's value ("--elastic 34,4"):
+ * name is what messages call it ("--elastic sigma"). */
+int mlp_cli_parse_size(const char *cmd, const char *name, const char *s, size_t n, size_t lo,
+                       size_t hi, size_t *out);
+int mlp_cli_parse_float(const char *cmd, const char *name, const char *s, size_t n,
+                        mlp_cli_range r, float *out);
 int mlp_cli_name(mlp_args *a, const char *const *names, int n, int *out);
 int mlp_cli_string(mlp_args *a, const char **out);  /* non-empty */
 int mlp_cli_kernels(mlp_args *a, const char **out); /* one this build and CPU can run */

@@ -73,6 +73,11 @@ static void field(float *out, float *a, float *b, size_t rows, size_t cols, floa
                   float sigma, uint64_t *rng)
 {
     float k[2 * MAX_RADIUS + 1] = {0}, sum = 0.0f;
+    /* Below 0.05 every tap but the centre is exp(-200) or less, 0 in a float, as with 0.05
+     * itself; the floor keeps 2 sigma^2 from underflowing to 0 (0/0 at the centre tap) for
+     * any positive sigma, such as one read from a checkpoint. */
+    if (!(sigma >= 0.05f))
+        sigma = 0.05f;
     long r = (long)ceilf(3.0f * sigma);
     if (r > MAX_RADIUS)
         r = MAX_RADIUS;

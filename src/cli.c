@@ -6,6 +6,8 @@
 #include "term.h"
 
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,37 +56,122 @@ const char *mlp_cli_value(mlp_args *a)
     return a->argv[++a->i];
 }
 
-int mlp_cli_size(mlp_args *a, size_t lo, size_t hi, size_t *out)
+/* How reading a number's text went. */
+typedef enum { READ_OK, READ_SYNTAX, READ_RANGE } read_result;
+
+/* s[0..n) as a whole number: decimal digits and nothing else, so "-1" is refused instead of
+ * wrapping around as strtoull would have it, and so are "+1", " 1", "1.5" and "". */
+static read_result read_whole(const char *s, size_t n, unsigned long long *x)
 {
-    const char *v = mlp_cli_value(a);
+    if (n == 0)
+        return READ_SYNTAX;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return READ_SYNTAX;
+    *x = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (*x > (ULLONG_MAX - d) / 10)
+            return READ_RANGE;
+        *x = *x * 10 + d;
+    }
+    return READ_OK;
+}
+
+/* s[0..n) as a decimal number in *x. strtod also takes leading space, hex ("0x1p3"), "inf"
+ * and "nan"; only the characters of a decimal number are let through to it. *zero: the text
+ * is exactly 0 (strtod gives 0 for "1e-400" too, but says ERANGE). */
+static read_result read_decimal(const char *s, size_t n, double *x, bool *zero)
+{
+    char buf[128]; /* a copy ending where the part ends: strtod reads up to a NUL */
+    if (n == 0 || n >= sizeof buf)
+        return READ_SYNTAX;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789+-.eE", s[i]) || s[i] == '\0')
+            return READ_SYNTAX;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
     char *end;
-    if (!v)
-        return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
     errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno == ERANGE)
-        return mlp_cli_usage(a->cmd, "%s: '%s' is not a whole number", a->flag, v);
-    if (x < lo || x > hi)
-        return mlp_cli_usage(a->cmd, "%s: %s is out of range (%zu to %zu)", a->flag, v, lo, hi);
+    *x = strtod(buf, &end);
+    if (end != buf + n)
+        return READ_SYNTAX;
+    /* ERANGE: overflow (HUGE_VAL) or underflow (0 or a subnormal, left to the float checks) */
+    if (errno == ERANGE && fabs(*x) > 1.0)
+        return READ_RANGE;
+    *zero = *x == 0.0 && errno != ERANGE;
+    return READ_OK;
+}
+
+static bool within(double x, double lo, double hi, mlp_cli_range r)
+{
+    return (r.lo_open ? x > lo : x >= lo) && (r.hi_open ? x < hi : x <= hi);
+}
+
+/* "more than 0, at most 1e+06" */
+static void range_text(char *buf, size_t cap, mlp_cli_range r)
+{
+    snprintf(buf, cap, "%s %g, %s %g", r.lo_open ? "more than" : "at least", r.lo,
+             r.hi_open ? "less than" : "at most", r.hi);
+}
+
+int mlp_cli_parse_size(const char *cmd, const char *name, const char *s, size_t n, size_t lo,
+                       size_t hi, size_t *out)
+{
+    unsigned long long x = 0;
+    read_result res = read_whole(s, n, &x);
+    if (res == READ_SYNTAX)
+        return mlp_cli_usage(cmd, "%s: '%.*s' is not a whole number (%zu to %zu)", name, (int)n, s,
+                             lo, hi);
+    if (res == READ_RANGE || x < lo || x > hi)
+        return mlp_cli_usage(cmd, "%s: %.*s is out of range (%zu to %zu)", name, (int)n, s, lo, hi);
     *out = (size_t)x;
     return 0;
 }
 
-int mlp_cli_float(mlp_args *a, double lo, double hi, float *out)
+int mlp_cli_parse_float(const char *cmd, const char *name, const char *s, size_t n,
+                        mlp_cli_range r, float *out)
+{
+    char range[80];
+    range_text(range, sizeof range, r);
+    double x = 0.0;
+    bool zero = false;
+    read_result res = read_decimal(s, n, &x, &zero);
+    if (res == READ_SYNTAX)
+        return mlp_cli_usage(cmd, "%s: '%.*s' is not a number (%s)", name, (int)n, s, range);
+    /* a double beyond the largest float has no float to round to */
+    if (res == READ_RANGE || fabs(x) > FLT_MAX)
+        return mlp_cli_usage(cmd, "%s: %.*s is out of range (%s)", name, (int)n, s, range);
+    float f = (float)x; /* every check below is on the value as it is kept */
+    if (!zero && !isnormal(f))
+        return mlp_cli_usage(cmd, "%s: %.*s is too small for a float, whose smallest normal "
+                                  "value is %g (%s)",
+                             name, (int)n, s, (double)FLT_MIN, range);
+    /* the ends as floats too: "0.1" is 0.1f, a little more than 0.1, and is in [0.1, 10] */
+    if (!within((double)f, (double)(float)r.lo, (double)(float)r.hi, r)) {
+        if (within(x, r.lo, r.hi, r)) /* only the rounding took it out: 0.99999999 is 1 */
+            return mlp_cli_usage(cmd, "%s: %.*s is %s as a float, out of range (%s)", name,
+                                 (int)n, s, mlp_cli_exact(f).s, range);
+        return mlp_cli_usage(cmd, "%s: %.*s is out of range (%s)", name, (int)n, s, range);
+    }
+    *out = zero ? 0.0f : f; /* "-0" is 0 */
+    return 0;
+}
+
+int mlp_cli_size(mlp_args *a, size_t lo, size_t hi, size_t *out)
 {
     const char *v = mlp_cli_value(a);
-    char *end;
     if (!v)
         return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
-    errno = 0;
-    double x = strtod(v, &end);
-    if (end == v || *end != '\0' || errno == ERANGE || !isfinite(x))
-        return mlp_cli_usage(a->cmd, "%s: '%s' is not a number", a->flag, v);
-    if (!(x > lo && x <= hi))
-        return mlp_cli_usage(a->cmd, "%s: %s is out of range (more than %g, at most %g)", a->flag,
-                             v, lo, hi);
-    *out = (float)x;
-    return 0;
+    return mlp_cli_parse_size(a->cmd, a->flag, v, strlen(v), lo, hi, out);
+}
+
+int mlp_cli_float(mlp_args *a, mlp_cli_range r, float *out)
+{
+    const char *v = mlp_cli_value(a);
+    if (!v)
+        return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
+    return mlp_cli_parse_float(a->cmd, a->flag, v, strlen(v), r, out);
 }
 
 int mlp_cli_name(mlp_args *a, const char *const *names, int n, int *out)
@@ -120,27 +207,23 @@ int mlp_cli_hidden(mlp_args *a, size_t *hidden, size_t *n_hidden)
     *n_hidden = 0;
     if (!strcmp(v, "none"))
         return 0;
-    const char *p = v;
-    for (;;) {
-        char *end;
-        if (*p < '0' || *p > '9')
+    for (const char *p = v;;) {
+        size_t n = strcspn(p, ","); /* one size, up to the next comma */
+        unsigned long long x = 0;
+        read_result res = read_whole(p, n, &x);
+        if (res == READ_SYNTAX)
             return mlp_cli_usage(a->cmd, "%s: '%s' is not a comma-separated list of sizes", a->flag,
                                  v);
-        errno = 0;
-        unsigned long long x = strtoull(p, &end, 10);
-        if (errno == ERANGE || x < 1 || x > MLP_MAX_WIDTH)
+        if (res == READ_RANGE || x < 1 || x > MLP_MAX_WIDTH)
             return mlp_cli_usage(a->cmd, "%s: layer size out of range in '%s' (1 to %u)", a->flag,
                                  v, MLP_MAX_WIDTH);
         if (*n_hidden == MLP_MAX_LAYERS - 1)
             return mlp_cli_usage(a->cmd, "%s: at most %d hidden layers", a->flag,
                                  MLP_MAX_LAYERS - 1);
         hidden[(*n_hidden)++] = (size_t)x;
-        if (*end == '\0')
+        if (p[n] == '\0')
             return 0;
-        if (*end != ',')
-            return mlp_cli_usage(a->cmd, "%s: '%s' is not a comma-separated list of sizes", a->flag,
-                                 v);
-        p = end + 1;
+        p += n + 1;
     }
 }
 

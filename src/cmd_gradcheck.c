@@ -52,6 +52,10 @@ typedef struct {
     float h, tol;
 } gc_opts;
 
+/* The nudge and the tolerance: more than 0 and normal floats (cli.h), so neither is 0 */
+static const mlp_cli_range h_range = {.lo = 0.0, .hi = 1.0, .lo_open = true};
+static const mlp_cli_range tol_range = {.lo = 0.0, .hi = 1e6, .lo_open = true};
+
 static int parse(int argc, char **argv, gc_opts *o)
 {
     mlp_args a = {.cmd = "gradcheck", .argc = argc, .argv = argv};
@@ -91,9 +95,9 @@ static int parse(int argc, char **argv, gc_opts *o)
         } else if (mlp_cli_flag(&a, "--batch")) {
             rc = mlp_cli_size(&a, 1, MLP_MAX_BATCH, &o->batch);
         } else if (mlp_cli_flag(&a, "--h")) {
-            rc = mlp_cli_float(&a, 0.0, 1.0, &o->h);
+            rc = mlp_cli_float(&a, h_range, &o->h);
         } else if (mlp_cli_flag(&a, "--tol")) {
-            rc = mlp_cli_float(&a, 0.0, 1e6, &o->tol);
+            rc = mlp_cli_float(&a, tol_range, &o->tol);
         } else if (mlp_cli_flag(&a, "--knobs")) {
             rc = mlp_cli_size(&a, 1, SIZE_MAX, &o->knobs);
         } else if (mlp_cli_flag(&a, "--kernels")) {
