@@ -11,10 +11,18 @@
  * cost is the mean training cost per image, accuracies are percentages, lr the learning
  * rate of the epoch, seconds its training time. A value that was not measured is "-", as
  * val_acc is when training holds out no validation images (mlp train --val).
+ *
+ * Every other value is a finite decimal number of at most 400 characters: an optional sign,
+ * digits with an optional fraction, an optional exponent ("1", "-0.5", ".25", "1e-05"). Not
+ * "inf", "nan", hexadecimal ("0x1p3"), spaces, or a number beyond the largest double
+ * ("1e999"); one below the smallest reads as a denormal or 0. The epoch is a whole number
+ * from 1 to MLP_PLOT_MAX_EPOCH, above the previous row's; the cost is >= 0; the accuracies
+ * are from 0 to 100.
  */
 #ifndef MLP_PLOT_H
 #define MLP_PLOT_H
 
+#include "output.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -23,6 +31,8 @@
 #define MLP_PLOT_HEADER   "epoch\tcost\ttrain_acc\tval_acc\ttest_acc\tlr\tseconds"
 #define MLP_PLOT_MAX_LOG  (64u << 20) /* bytes of log read at most */
 #define MLP_PLOT_MAX_ROWS 10000000u
+
+#define MLP_PLOT_MAX_EPOCH 1000000000u /* the largest epoch a log may hold */
 
 typedef struct {
     size_t epoch;                        /* 1-based */
@@ -50,24 +60,35 @@ mlp_status mlp_plot_parse(mlp_plot_curve *c, const char *text, size_t len, const
                           mlp_error *err);
 mlp_status mlp_plot_read(mlp_plot_curve *c, const char *path, mlp_error *err);
 
-/* Writes the chart of c (at least one row) to path as SVG: to path.tmp first, then renamed
- * over path, so a browser reloading it never sees half a file. title is any text. */
-mlp_status mlp_plot_svg_save(const char *path, const mlp_plot_curve *c, const char *title,
-                             mlp_error *err);
+/* Writes the chart of c as one SVG document to f; check ferror(f) for write errors. Any curve
+ * draws: values outside the axes (an infinite cost from a diverged run, say) sit on the
+ * panel's edge, NaN values are gaps, and a curve with no rows gives empty panels. Every loop
+ * runs a count fixed before it starts, so the output is bounded: a few kilobytes, plus the
+ * title (escaped), plus at most 56 bytes per row (4 points of a line), plus, for 300 rows or
+ * fewer, a dot of at most 256 bytes per row and series. title is any text; NULL is "". */
+void mlp_plot_svg_write(FILE *f, const mlp_plot_curve *c, const char *title);
 
-/* What `mlp train --log --plot` keeps: the curve so far, the open log (or NULL) and where the
- * chart goes (or NULL). */
+/* Writes the chart of c (at least one row) to path as SVG, atomically (output.h): through
+ * the plan `files`, which must name path, or with files NULL through a plan of its own. */
+mlp_status mlp_plot_svg_save(const mlp_output_plan *files, const char *path,
+                             const mlp_plot_curve *c, const char *title, mlp_error *err);
+
+/* What `mlp train --log --plot` keeps: the curve so far, the log being appended to (when
+ * log_open) and where the chart goes (or NULL). */
 typedef struct {
     mlp_plot_curve curve;
-    FILE *log;
+    const mlp_output_plan *files; /* names log_path and svg_path */
+    mlp_output log;
+    bool log_open;
     const char *log_path, *svg_path, *title;
 } mlp_plot_run;
 
-/* Creates (truncates) the log and writes its header; either path may be NULL. With
- * keep_epochs > 0 (a resumed run), the rows of epochs up to keep_epochs already in the log are
- * kept, in the log and the chart. */
-mlp_status mlp_plot_run_open(mlp_plot_run *r, const char *log_path, const char *svg_path,
-                             const char *title, size_t keep_epochs, mlp_error *err);
+/* Writes the log's header (replacing the file atomically) and keeps it open for a line per
+ * epoch; either path may be NULL. With keep_epochs > 0 (a resumed run), the rows of epochs
+ * up to keep_epochs already in the log are kept, in the log and the chart. */
+mlp_status mlp_plot_run_open(mlp_plot_run *r, const mlp_output_plan *files, const char *log_path,
+                             const char *svg_path, const char *title, size_t keep_epochs,
+                             mlp_error *err);
 /* Records an epoch: one line appended to the log and flushed, the chart redrawn. */
 mlp_status mlp_plot_run_epoch(mlp_plot_run *r, const mlp_plot_row *row, mlp_error *err);
 /* Closes the log (checking that everything reached it) and frees r. */

@@ -55,17 +55,19 @@ static int plot_main(int argc, char **argv)
             return mlp_cli_usage(a.cmd, "LOG: path too long");
         snprintf(svg, sizeof svg, "%.*s.svg", (int)stem, pos[0]);
     }
-    if (!strcmp(svg, pos[0]))
-        return mlp_cli_usage(a.cmd, "SVG would overwrite LOG '%s'", pos[0]);
-
-    mlp_plot_curve c;
+    /* the chart is checked against the log (same file by another name, a device, a missing
+     * directory) before the log is read */
+    mlp_output_plan files = {0};
+    mlp_plot_curve c = {0};
     mlp_error err;
-    if (mlp_plot_read(&c, pos[0], &err) != MLP_OK)
-        return mlp_cli_fail(&err);
-    if (mlp_plot_svg_save(svg, &c, title ? title : pos[0], &err) != MLP_OK)
+    if (mlp_output_input(&files, "LOG", pos[0], 0, &err) != MLP_OK ||
+        mlp_output_target(&files, "SVG", svg, 0, &err) != MLP_OK ||
+        mlp_plot_read(&c, pos[0], &err) != MLP_OK ||
+        mlp_plot_svg_save(&files, svg, &c, title ? title : pos[0], &err) != MLP_OK)
         rc = mlp_cli_fail(&err);
     else
         printf("drew %zu epoch%s of %s into %s\n", c.n, c.n == 1 ? "" : "s", pos[0], svg);
+    mlp_output_plan_free(&files);
     mlp_plot_free(&c);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include "plot.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,21 +61,59 @@ bool mlp_plot_write_row(FILE *f, const mlp_plot_row *r)
 static const char *const columns[] = {"epoch",    "cost", "train_acc", "val_acc",
                                       "test_acc", "lr",   "seconds"};
 
-/* One field: a number (finite, all of it), or "-" for not measured. */
+/* Longest field read: every value mlp_plot_write_row prints fits ("%.6f" of -DBL_MAX is 317
+ * bytes), so a log the program wrote always reads back. */
+enum { FIELD_MAX = 400 };
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* s (n bytes) is a decimal number: an optional sign, digits with an optional '.' and fraction
+ * (a digit on at least one side), an optional exponent. strtod() takes more than the log
+ * format does: "inf", "nan", hexadecimal ("0x1p3") and leading spaces. */
+static bool is_decimal(const char *s, size_t n)
+{
+    size_t i = 0, digits = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        i++;
+    for (; i < n && is_digit(s[i]); i++)
+        digits++;
+    if (i < n && s[i] == '.')
+        for (i++; i < n && is_digit(s[i]); i++)
+            digits++;
+    if (digits == 0)
+        return false;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '-' || s[i] == '+'))
+            i++;
+        size_t e0 = i;
+        while (i < n && is_digit(s[i]))
+            i++;
+        if (i == e0)
+            return false;
+    }
+    return i == n;
+}
+
+/* One field: a finite decimal number, or "-" for not measured. A decimal beyond DBL_MAX
+ * ("1e999") is refused; one below the smallest double reads as a denormal or zero. */
 static bool parse_number(const char *s, size_t n, double *out)
 {
-    char buf[64];
+    char buf[FIELD_MAX + 1];
     if (n == 1 && s[0] == '-') {
         *out = NAN;
         return true;
     }
-    if (n == 0 || n >= sizeof buf)
+    if (n == 0 || n > FIELD_MAX || !is_decimal(s, n))
         return false;
     memcpy(buf, s, n);
     buf[n] = '\0';
     char *end;
     double v = strtod(buf, &end);
-    if (*end != '\0' || !isfinite(v) || isspace((unsigned char)buf[0]))
+    if (end != buf + n || !isfinite(v))
         return false;
     *out = v;
     return true;
@@ -92,18 +131,19 @@ static mlp_status parse_row(mlp_plot_row *r, const char *s, size_t n, const char
         if (k == 7)
             return mlp_fail(err, MLP_EFORMAT, "%s: line %zu: more than 7 fields", name, lineno);
         if (!parse_number(s + start, i - start, &v[k]))
-            return mlp_fail(err, MLP_EFORMAT, "%s: line %zu: %s '%.*s' is not a number or '-'",
-                            name, lineno, columns[k], (int)(i - start < 32 ? i - start : 32),
-                            s + start);
+            return mlp_fail(err, MLP_EFORMAT,
+                            "%s: line %zu: %s '%.*s' is not a finite decimal number or '-'", name,
+                            lineno, columns[k], (int)(i - start < 32 ? i - start : 32), s + start);
         k++;
         start = i + 1;
     }
     if (k != 7)
         return mlp_fail(err, MLP_EFORMAT, "%s: line %zu: %zu fields, a row has 7 (%s)", name,
                         lineno, k, MLP_PLOT_HEADER);
-    if (!(v[0] >= 1.0 && v[0] <= 1e9 && v[0] == floor(v[0])))
-        return mlp_fail(err, MLP_EFORMAT, "%s: line %zu: the epoch is not a whole number >= 1",
-                        name, lineno);
+    if (!(v[0] >= 1.0 && v[0] <= MLP_PLOT_MAX_EPOCH && v[0] == floor(v[0])))
+        return mlp_fail(err, MLP_EFORMAT,
+                        "%s: line %zu: the epoch is not a whole number from 1 to %.0f", name,
+                        lineno, (double)MLP_PLOT_MAX_EPOCH);
     for (int a = 2; a <= 4; a++)
         if (v[a] < 0.0 || v[a] > 100.0)
             return mlp_fail(err, MLP_EFORMAT, "%s: line %zu: %s %g is not a percentage", name,
@@ -163,9 +203,9 @@ mlp_status mlp_plot_parse(mlp_plot_curve *c, const char *text, size_t len, const
 mlp_status mlp_plot_read(mlp_plot_curve *c, const char *path, mlp_error *err)
 {
     memset(c, 0, sizeof *c);
-    FILE *f = fopen(path, "rb");
+    FILE *f = mlp_open_input(path, err);
     if (!f)
-        return mlp_fail(err, MLP_EIO, "%s: cannot open", path);
+        return MLP_EIO;
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     mlp_status st = MLP_OK;
@@ -208,32 +248,79 @@ enum {
     PANEL_H = 200,
 };
 
+enum { MAX_TICKS = 24 }; /* per axis; make_axis gives at most 1.5 * 10 + 3 */
+
+/* Every axis here is of values >= 0 (cost, accuracy, epoch), so hi - lo never overflows. An
+ * axis narrower than REL_SPAN of its top is widened: its steps would fall below the spacing of
+ * doubles (ulp(100) is 1.4e-14, the accuracy a hair under 100) and its labels could not
+ * differ; with it every tick index (hi / step) stays below 2^53, an exact whole double.
+ * MIN_SPAN keeps the steps normal doubles when every value is 0 or denormal. */
+#define REL_SPAN 1e-9
+#define MIN_SPAN 1e-300
+
 typedef struct {
-    double lo, hi, step; /* the axis runs from lo to hi, a tick every step */
+    double lo, hi, step; /* the axis runs from lo to hi (0 <= lo < hi <= DBL_MAX) */
+    double first;        /* the ticks are at (first + i) * step, for i < ticks */
+    int ticks;           /* 0 to MAX_TICKS */
+    int digits;          /* significant digits that tell neighbouring tick labels apart */
 } axis;
 
-/* A step of 1, 2 or 5 times a power of ten giving about `ticks` ticks over span (> 0). */
-static double nice_step(double span, double ticks)
+/* A step of 1, 2 or 5 times a power of ten giving about `ticks` ticks over span (finite,
+ * >= MIN_SPAN): never below span / (1.5 ticks), so make_axis's tick count is bounded. */
+static double nice_step(double span, int ticks)
 {
     double raw = span / ticks, mag = pow(10.0, floor(log10(raw))), norm = raw / mag;
-    return (norm < 1.5 ? 1.0 : norm < 3.0 ? 2.0 : norm < 7.0 ? 5.0 : 10.0) * mag;
+    double step = (norm < 1.5 ? 1.0 : norm < 3.0 ? 2.0 : norm < 7.0 ? 5.0 : 10.0) * mag;
+    return isfinite(step) && step >= raw / 1.5 ? step : raw; /* 10 * 1e308 overflows */
 }
 
-/* An axis from lo to hi (lo < hi), widened to whole steps. */
-static axis make_axis(double lo, double hi, double ticks)
+/* The ticks of a between its ends, and the digits their labels need. */
+static void place_ticks(axis *a)
 {
+    double first = ceil(a->lo / a->step - 1e-9), last = floor(a->hi / a->step + 1e-9);
+    double n = last - first + 1.0;
+    a->first = first;
+    a->ticks = n >= 1.0 ? (int)fmin(n, MAX_TICKS) : 0;
+    /* %g's 6 digits, or as many as the step needs at the axis' magnitude, up to 17 */
+    double d = floor(log10(a->hi)) - floor(log10(a->step)) + 1.0;
+    a->digits = (int)fmin(fmax(d, 6.0), 17.0);
+}
+
+static double tick(const axis *a, int i)
+{
+    return (a->first + i) * a->step + 0.0; /* + 0.0: never "-0" */
+}
+
+/* An axis covering [lo, hi] (0 <= lo <= hi <= DBL_MAX) with about `ticks` ticks a step of at
+ * least min_step apart, its ends widened to whole steps where that stays finite. */
+static axis make_axis(double lo, double hi, int ticks, double min_step)
+{
+    double need = fmax(hi * REL_SPAN, MIN_SPAN);
+    if (!(hi - lo >= need)) { /* widened about its middle, inside [0, DBL_MAX] */
+        lo = fmax(lo + (hi - lo) / 2 - need / 2, 0.0);
+        hi = fmin(lo + need, DBL_MAX);
+        lo = hi - need;
+    }
     axis a;
-    a.step = nice_step(hi - lo, ticks);
+    a.step = fmax(nice_step(hi - lo, ticks), min_step);
     a.lo = floor(lo / a.step + 1e-9) * a.step;
     a.hi = ceil(hi / a.step - 1e-9) * a.step;
-    if (a.hi <= a.lo)
-        a.hi = a.lo + a.step;
+    if (!(a.hi <= DBL_MAX))
+        a.hi = hi;        /* ceil(DBL_MAX / 5e307) * 5e307 overflows */
+    if (!(a.lo < a.hi)) { /* a hair of widening lost to rounding */
+        a.lo = lo;
+        a.hi = hi;
+    }
+    place_ticks(&a);
     return a;
 }
 
+/* v's position from `from` (at a->lo) to `to` (at a->hi); a value beyond the axis (or NaN)
+ * sits on its edge, so every coordinate written is inside the panel. */
 static double map(double v, const axis *a, double from, double to)
 {
-    return from + (v - a->lo) / (a->hi - a->lo) * (to - from);
+    double t = (v - a->lo) / (a->hi - a->lo);
+    return from + fmin(fmax(t, 0.0), 1.0) * (to - from); /* fmax(NaN, 0) is 0 */
 }
 
 /* Text with the five characters XML reserves replaced by their entities. */
@@ -280,20 +367,19 @@ static void panel(FILE *f, const axis *x, const axis *y, double top, const char 
             "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"#ffffff\" "
             "stroke=\"#888888\"/>\n",
             PLOT_X, top, PLOT_W, PANEL_H);
-    for (double v = y->lo; v <= y->hi + y->step * 1e-6; v += y->step) {
-        double py = map(v, y, top + PANEL_H, top);
+    for (int i = 0; i < y->ticks; i++) {
+        double v = tick(y, i), py = map(v, y, top + PANEL_H, top);
         fprintf(f,
                 "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n"
-                "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g%s</text>\n",
-                PLOT_X, py, PLOT_X + PLOT_W, py, PLOT_X - 6, py + 4, fabs(v) < 1e-12 ? 0.0 : v,
-                unit);
+                "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.*g%s</text>\n",
+                PLOT_X, py, PLOT_X + PLOT_W, py, PLOT_X - 6, py + 4, y->digits, v, unit);
     }
-    for (double v = x->lo; v <= x->hi + x->step * 1e-6; v += x->step) {
-        double px = map(v, x, PLOT_X, PLOT_X + PLOT_W);
+    for (int i = 0; i < x->ticks; i++) {
+        double v = tick(x, i), px = map(v, x, PLOT_X, PLOT_X + PLOT_W);
         fprintf(f,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
-                px, top, px, top + PANEL_H, px, top + PANEL_H + 16, v);
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.*g</text>\n",
+                px, top, px, top + PANEL_H, px, top + PANEL_H + 16, x->digits, v);
     }
     fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-weight=\"bold\">%s</text>\n", PLOT_X, top - 8,
             caption);
@@ -352,32 +438,37 @@ static void legend(FILE *f, const mlp_plot_curve *c, int s, double y)
     if (isnan(v))
         fputs("(not measured)", f);
     else
-        fprintf(f, s ? "%.2f%%" : "%.4f", v);
+        fprintf(f, s ? "%.2f%%" : fabs(v) < 1e6 ? "%.4f" : "%.4g", v); /* not 300 digits */
     fputs("</text>\n", f);
 }
 
-static void chart(FILE *f, const mlp_plot_curve *c, const char *title)
+/* The three axes of c: epochs, cost (from 0) and accuracy (up to 100), over the values the
+ * panels can show: finite costs >= 0 and accuracies from 0 to 100; the rest sits on an edge. */
+static void chart_axes(const mlp_plot_curve *c, axis *x, axis *yc, axis *ya)
 {
-    const mlp_plot_row *r = c->rows;
-    double e0 = (double)r[0].epoch, e1 = (double)r[c->n - 1].epoch;
-    axis x = make_axis(e0 == e1 ? e0 - 1.0 : e0, e0 == e1 ? e1 + 1.0 : e1, 10);
-    if (x.step < 1.0) { /* epochs are whole numbers */
-        x = (axis){e0 == e1 ? e0 - 1.0 : e0, e0 == e1 ? e1 + 1.0 : e1, 1.0};
-    }
-    double cmax = 0.0, amin = 100.0;
+    double e0 = c->n ? (double)c->rows[0].epoch : 1.0, e1 = e0, cmax = 0.0, amin = 100.0;
     for (size_t i = 0; i < c->n; i++) {
-        if (!isnan(r[i].cost))
-            cmax = fmax(cmax, r[i].cost);
+        const mlp_plot_row *r = &c->rows[i];
+        e0 = fmin(e0, (double)r->epoch); /* in order from mlp_plot_add, but any curve draws */
+        e1 = fmax(e1, (double)r->epoch);
+        if (r->cost >= 0.0 && r->cost <= DBL_MAX)
+            cmax = fmax(cmax, r->cost);
         for (int s = 1; s <= 3; s++)
-            if (!isnan(value(&r[i], s)))
-                amin = fmin(amin, value(&r[i], s));
+            if (value(r, s) >= 0.0)
+                amin = fmin(amin, value(r, s));
     }
-    axis yc = make_axis(0.0, cmax > 0.0 ? cmax : 1.0, 5);
-    axis ya = make_axis(amin < 100.0 ? amin : 90.0, 100.0, 5);
-    ya.hi = 100.0; /* accuracy never goes above it */
-    if (ya.lo < 0.0)
-        ya.lo = 0.0;
+    /* one epoch: a step either side of it */
+    *x = make_axis(e0 == e1 ? fmax(e0 - 1.0, 0.0) : e0, e0 == e1 ? e1 + 1.0 : e1, 10, 1.0);
+    *yc = make_axis(0.0, cmax > 0.0 ? cmax : 1.0, 5, 0.0);
+    *ya = make_axis(amin < 100.0 ? amin : 90.0, 100.0, 5, 0.0);
+    ya->hi = 100.0; /* accuracy never goes above it */
+    place_ticks(ya);
+}
 
+void mlp_plot_svg_write(FILE *f, const mlp_plot_curve *c, const char *title)
+{
+    axis x, yc, ya;
+    chart_axes(c, &x, &yc, &ya);
     fprintf(f,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -385,7 +476,7 @@ static void chart(FILE *f, const mlp_plot_curve *c, const char *title)
             "<rect width=\"100%%\" height=\"100%%\" fill=\"#fafafa\"/>\n"
             "<text x=\"%d\" y=\"28\" font-size=\"15\" font-weight=\"bold\">",
             SVG_W, SVG_H, SVG_W, SVG_H, PLOT_X);
-    put_text(f, title);
+    put_text(f, title ? title : "");
     fputs("</text>\n", f);
     panel(f, &x, &yc, COST_Y, "mean training cost per image", "");
     series(f, c, 0, &x, &yc, COST_Y);
@@ -400,62 +491,72 @@ static void chart(FILE *f, const mlp_plot_curve *c, const char *title)
     fputs("</svg>\n", f);
 }
 
-mlp_status mlp_plot_svg_save(const char *path, const mlp_plot_curve *c, const char *title,
-                             mlp_error *err)
+struct drawing {
+    const mlp_plot_curve *c;
+    const char *title;
+};
+
+static mlp_status write_chart(FILE *f, void *ctx, mlp_error *err)
 {
-    char tmp[4096];
+    const struct drawing *d = ctx;
+    (void)err; /* a write error is the commit's to report */
+    mlp_plot_svg_write(f, d->c, d->title);
+    return MLP_OK;
+}
+
+mlp_status mlp_plot_svg_save(const mlp_output_plan *files, const char *path,
+                             const mlp_plot_curve *c, const char *title, mlp_error *err)
+{
+    struct drawing d = {c, title};
+    mlp_output o;
+    mlp_status st;
     if (c->n == 0)
         return mlp_fail(err, MLP_EARG, "%s: no epochs to draw", path);
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return mlp_fail(err, MLP_EARG, "%s: path too long", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return mlp_fail(err, MLP_EIO, "%s: cannot create", tmp);
-    chart(f, c, title);
-    bool ok = !ferror(f);
-    if (fclose(f) != 0 || !ok) {
-        remove(tmp);
-        return mlp_fail(err, MLP_EIO, "%s: write error", tmp);
-    }
-    if (rename(tmp, path) != 0) {
-        remove(tmp);
-        return mlp_fail(err, MLP_EIO, "%s: cannot replace it", path);
-    }
-    return MLP_OK;
+    if (!files)
+        return mlp_output_save("SVG", path, write_chart, &d, err);
+    if ((st = mlp_output_open(&o, files, path, err)) != MLP_OK)
+        return st;
+    write_chart(o.f, &d, err);
+    return mlp_output_commit(&o, err);
 }
 
 /* --- during training --------------------------------------------------------------------- */
 
-mlp_status mlp_plot_run_open(mlp_plot_run *r, const char *log_path, const char *svg_path,
-                             const char *title, size_t keep_epochs, mlp_error *err)
+mlp_status mlp_plot_run_open(mlp_plot_run *r, const mlp_output_plan *files, const char *log_path,
+                             const char *svg_path, const char *title, size_t keep_epochs,
+                             mlp_error *err)
 {
     mlp_plot_curve old = {0};
     memset(r, 0, sizeof *r);
+    r->files = files;
     r->log_path = log_path;
     r->svg_path = svg_path;
     r->title = title;
     if (!log_path)
         return MLP_OK;
     /* A resumed run keeps the rows of the epochs it resumes after, if the log has them; a log
-     * that is missing or does not parse starts afresh. */
+     * that is missing or does not parse starts afresh. The old log stays whole until the new
+     * one, with those rows, replaces it. */
     mlp_error ignored;
     if (keep_epochs > 0 && mlp_plot_read(&old, log_path, &ignored) != MLP_OK)
         mlp_plot_free(&old);
-    if (!(r->log = fopen(log_path, "w"))) {
-        mlp_plot_free(&old);
-        return mlp_fail(err, MLP_EIO, "%s: cannot create", log_path);
-    }
-    mlp_status st = MLP_OK;
-    if (!mlp_plot_write_header(r->log))
+    mlp_status st = mlp_output_open(&r->log, files, log_path, err);
+    if (st == MLP_OK)
+        r->log_open = true;
+    if (st == MLP_OK && !mlp_plot_write_header(r->log.f))
         st = mlp_fail(err, MLP_EIO, "%s: write error", log_path);
     for (size_t i = 0; st == MLP_OK && i < old.n && old.rows[i].epoch <= keep_epochs; i++) {
         if ((st = mlp_plot_add(&r->curve, &old.rows[i], err)) == MLP_OK &&
-            !mlp_plot_write_row(r->log, &old.rows[i]))
+            !mlp_plot_write_row(r->log.f, &old.rows[i]))
             st = mlp_fail(err, MLP_EIO, "%s: write error", log_path);
     }
     mlp_plot_free(&old);
-    if (st == MLP_OK && fflush(r->log) != 0)
-        st = mlp_fail(err, MLP_EIO, "%s: write error", log_path);
+    if (st == MLP_OK)
+        st = mlp_output_publish(&r->log, err);
+    if (st != MLP_OK && r->log_open) {
+        mlp_output_abort(&r->log);
+        r->log_open = false;
+    }
     return st;
 }
 
@@ -464,18 +565,20 @@ mlp_status mlp_plot_run_epoch(mlp_plot_run *r, const mlp_plot_row *row, mlp_erro
     mlp_status st = mlp_plot_add(&r->curve, row, err);
     if (st != MLP_OK)
         return st;
-    if (r->log && (!mlp_plot_write_row(r->log, row) || fflush(r->log) != 0))
+    if (r->log_open && !mlp_plot_write_row(r->log.f, row))
         return mlp_fail(err, MLP_EIO, "%s: write error", r->log_path);
+    if (r->log_open && (st = mlp_output_flush(&r->log, false, err)) != MLP_OK)
+        return st;
     if (r->svg_path)
-        return mlp_plot_svg_save(r->svg_path, &r->curve, r->title, err);
+        return mlp_plot_svg_save(r->files, r->svg_path, &r->curve, r->title, err);
     return MLP_OK;
 }
 
 mlp_status mlp_plot_run_close(mlp_plot_run *r, mlp_error *err)
 {
     mlp_status st = MLP_OK;
-    if (r->log && fclose(r->log) != 0)
-        st = mlp_fail(err, MLP_EIO, "%s: write error", r->log_path);
+    if (r->log_open)
+        st = mlp_output_close(&r->log, err);
     mlp_plot_free(&r->curve);
     memset(r, 0, sizeof *r);
     return st;

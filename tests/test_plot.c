@@ -9,6 +9,7 @@
 #include "plot.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,7 +274,7 @@ static void test_svg_is_well_formed(void **state)
         assert_int_equal(mlp_plot_add(&c, &rows[i], &err), MLP_OK);
     assert_int_equal(mlp_plot_add(&c, &rows[0], &err), MLP_EFORMAT); /* epochs only go up */
     tu_path(path, dir, "run.svg");
-    assert_int_equal(mlp_plot_svg_save(path, &c, "run <1> & \"two\"\x01", &err), MLP_OK);
+    assert_int_equal(mlp_plot_svg_save(NULL, path, &c, "run <1> & \"two\"\x01", &err), MLP_OK);
     char *s = read_svg(path);
     assert_non_null(strstr(s, "run &lt;1&gt; &amp; &quot;two&quot; </text>"));
     /* one line per series: cost, train, val, test; val has no point, test has two, so
@@ -288,13 +289,358 @@ static void test_svg_is_well_formed(void **state)
 
     /* a single epoch still makes a chart */
     c.n = 1;
-    assert_int_equal(mlp_plot_svg_save(path, &c, "one", &err), MLP_OK);
+    assert_int_equal(mlp_plot_svg_save(NULL, path, &c, "one", &err), MLP_OK);
     free(read_svg(path));
     c.n = 0;
-    assert_int_equal(mlp_plot_svg_save(path, &c, "none", &err), MLP_EARG);
+    assert_int_equal(mlp_plot_svg_save(NULL, path, &c, "none", &err), MLP_EARG);
     mlp_plot_free(&c);
     tu_rm_rf(dir);
     free(dir);
+}
+
+/* --- strict numbers, and a chart for any log ------------------------------------------- */
+
+static void test_non_decimal_values_are_refused(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"epoch",    "cost", "train_acc", "val_acc",
+                                        "test_acc", "lr",   "seconds"};
+    /* what strtod() takes and the log format does not, and near misses of a decimal */
+    static const char *const bad[] = {"inf",   "-inf",   "Infinity", "nan",   "NaN", "nan(1)",
+                                      "1e999", "-1e999", "0x1p3",    "0X10",  "1e",  "e5",
+                                      ".",     "+",      "-.",       "1.2.3", "1e+", "1,5",
+                                      " 1",    "1 ",     "1_0",      "--1",   "1e5x"};
+    const char *good[7] = {"2", "0.5", "60", "-", "70", "1", "1"};
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++)
+        for (int k = 0; k < 7; k++) {
+            char text[512], line[256] = "";
+            for (int j = 0; j < 7; j++) {
+                strcat(line, j == k ? bad[b] : good[j]);
+                strcat(line, j < 6 ? "\t" : "\n");
+            }
+            snprintf(text, sizeof text, "%s\n1\t0.5\t60\t-\t70\t1\t1\n%s", MLP_PLOT_HEADER, line);
+            mlp_plot_curve c;
+            mlp_error err = {{0}};
+            char want[64];
+            snprintf(want, sizeof want, "line 3: %s '%s' is not a finite decimal", names[k],
+                     bad[b]);
+            mlp_status st = mlp_plot_parse(&c, text, strlen(text), "run.tsv", &err);
+            if (st != MLP_EFORMAT || !strstr(err.msg, want))
+                print_error("'%s' as %s: status %d, '%s'\n", bad[b], names[k], (int)st, err.msg);
+            assert_int_equal(st, MLP_EFORMAT);
+            assert_non_null(strstr(err.msg, want));
+            assert_null(c.rows);
+        }
+    /* decimals in every form, denormals and the largest double are fine */
+    const char ok[] = MLP_PLOT_HEADER "\n"
+                                      "1e0\t1.7976931348623157e308\t+.5\t5.\t1E2\t-1e-5\t0\n"
+                                      "1000000000\t4.9e-324\t1e-400\t-\t100.000\t-0\t-2.5\n";
+    mlp_plot_curve c;
+    mlp_error err;
+    assert_int_equal(mlp_plot_parse(&c, ok, sizeof ok - 1, "x", &err), MLP_OK);
+    assert_int_equal(c.n, 2);
+    assert_true(c.rows[0].epoch == 1 && c.rows[0].cost == DBL_MAX);
+    assert_true(c.rows[0].train_acc == 0.5 && c.rows[0].val_acc == 5.0);
+    assert_true(c.rows[0].test_acc == 100.0 && c.rows[0].lr == -1e-5);
+    assert_true(c.rows[1].epoch == MLP_PLOT_MAX_EPOCH && c.rows[1].cost == 4.9e-324);
+    assert_true(c.rows[1].train_acc == 0.0 && isnan(c.rows[1].val_acc));
+    mlp_plot_free(&c);
+    const char late[] = MLP_PLOT_HEADER "\n1000000001\t1\t1\t1\t1\t1\t1\n";
+    assert_int_equal(mlp_plot_parse(&c, late, sizeof late - 1, "x", &err), MLP_EFORMAT);
+    assert_non_null(strstr(err.msg, "line 2: the epoch is not a whole number from 1 to"));
+
+    /* what the writer prints for the largest cost (316 characters) reads back */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    mlp_plot_row big = {7, DBL_MAX, 100, NAN, 0, DBL_MAX, -DBL_MAX};
+    assert_true(mlp_plot_write_header(f) && mlp_plot_write_row(f, &big));
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(mlp_plot_parse(&c, text, len, "x", &err), MLP_OK);
+    assert_true(c.rows[0].cost == DBL_MAX && c.rows[0].seconds == -DBL_MAX);
+    mlp_plot_free(&c);
+    free(text);
+}
+
+/* The chart of c in memory (NUL-terminated); *len gets its size. The caller frees. */
+static char *draw(const mlp_plot_curve *c, const char *title, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    assert_non_null(f);
+    mlp_plot_svg_write(f, c, title);
+    assert_false(ferror(f));
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+/* What plot.h promises a chart of n rows and a short title takes at most: a fixed part (about
+ * 4 KB as drawn; 24 ticks an axis, of under 160 bytes each, and 4 legends), 56 bytes a row for
+ * the lines, and 4 dots of 256 bytes a row when there are 300 rows or fewer. */
+static size_t svg_bound(size_t n)
+{
+    return 32768 + 56 * n + (n <= 300 ? 4 * 256 * n : 0);
+}
+
+static bool has_ci(const char *s, const char *what)
+{
+    for (; *s; s++) {
+        size_t i = 0;
+        while (what[i] && tolower((unsigned char)s[i]) == what[i])
+            i++;
+        if (!what[i])
+            return true;
+    }
+    return false;
+}
+
+/* Every coordinate (x, y, x1 ... cy attributes and the numbers of every path) is a finite
+ * number inside the 760 x 600 picture. */
+static void check_coordinates(const char *s)
+{
+    static const char *const attrs[] = {" x=\"",  " y=\"",  " x1=\"", " y1=\"", " x2=\"",
+                                        " y2=\"", " cx=\"", " cy=\"", " d=\""};
+    for (size_t k = 0; k < sizeof attrs / sizeof attrs[0]; k++)
+        for (const char *p = s; (p = strstr(p, attrs[k])); p++) {
+            const char *v = p + strlen(attrs[k]);
+            bool path = k == 8;
+            while (*v != '"') {
+                while (path && (*v == 'M' || *v == 'L' || *v == ' '))
+                    v++;
+                if (*v == '"')
+                    break;
+                char *end;
+                double d = strtod(v, &end);
+                if (end == v || !(d >= 0.0 && d <= 760.0))
+                    print_error("bad coordinate at '%.40s'\n", v);
+                assert_true(end != v && d >= 0.0 && d <= 760.0);
+                v = end;
+                if (!path)
+                    assert_true(*v == '"');
+            }
+        }
+}
+
+/* The labels of the texts anchored `anchor`, in order; returns how many (at most cap). */
+static size_t labels(const char *s, const char *anchor, char (*out)[64], size_t cap)
+{
+    char key[64];
+    size_t n = 0;
+    snprintf(key, sizeof key, "text-anchor=\"%s\">", anchor);
+    for (const char *p = s; (p = strstr(p, key)) && n < cap; p++) {
+        const char *t = p + strlen(key), *e = strstr(t, "</text>");
+        assert_non_null(e);
+        assert_true(e - t < 64);
+        snprintf(out[n++], 64, "%.*s", (int)(e - t), t);
+    }
+    return n;
+}
+
+/* The checks every chart passes, whatever it was drawn from. */
+static void check_chart(const char *s, size_t len, size_t n, bool finite)
+{
+    if (len > svg_bound(n))
+        print_error("%zu rows: %zu bytes, more than %zu\n", n, len, svg_bound(n));
+    assert_true(len <= svg_bound(n));
+    assert_true(len <= (2u << 20));
+    assert_int_equal(strlen(s), len);
+    assert_true(!strncmp(s, "<?xml", 5) && strstr(s, "\n<svg "));
+    assert_true(len > 7 && !strcmp(s + len - 7, "</svg>\n"));
+    xml x;
+    if (!xml_check(&x, s, len))
+        print_error("%s\n", x.why);
+    assert_true(xml_check(&x, s, len));
+    check_coordinates(s);
+    if (finite) /* a parsed log: no "nan" or "inf" anywhere, labels and tooltips included */
+        assert_false(has_ci(s, "nan") || has_ci(s, "inf"));
+    assert_int_equal(count(s, "<path "), 4);
+    /* the tick labels: a bounded number, neighbours told apart (not "100%" six times) */
+    char lab[128][64];
+    size_t ny = labels(s, "end", lab, 128);
+    assert_true(ny >= 2 && ny <= 2 * 24);
+    for (size_t i = 0; i + 1 < ny; i++) {
+        if (!strcmp(lab[i], lab[i + 1]))
+            print_error("label '%s' twice\n", lab[i]);
+        assert_string_not_equal(lab[i], lab[i + 1]);
+    }
+    size_t nx = labels(s, "middle", lab, 128) - 1; /* the last is the caption "epoch" */
+    assert_true(nx % 2 == 0 && nx >= 2 && nx <= 2 * 24);
+    for (size_t i = 0; i + 1 < nx / 2; i++) /* the same epoch ticks under both panels */
+        assert_string_not_equal(lab[i], lab[i + 1]);
+}
+
+/* A value for a log: ordinary, one of the extremes that broke the chart, or a repeat of prev
+ * (runs of equal values); NAN is "-". */
+static double gen_value(uint64_t *rng, int field, double prev)
+{
+    static const double cost[] = {0.0,
+                                  DBL_MAX,
+                                  1.7976931348623155e308,
+                                  DBL_MAX / 2,
+                                  1e308,
+                                  1e300,
+                                  4.9e-324,
+                                  1e-310,
+                                  DBL_MIN,
+                                  1e-300,
+                                  1e-15,
+                                  1.0,
+                                  1.0 + DBL_EPSILON};
+    static const double acc[] = {0.0,
+                                 100.0,
+                                 99.999999999999986,
+                                 99.999999999999972,
+                                 99.99,
+                                 100 - 1e-9,
+                                 4.9e-324,
+                                 DBL_MIN,
+                                 1e-300,
+                                 1e-12,
+                                 50.0,
+                                 0.01};
+    static const double any[] = {-DBL_MAX, DBL_MAX, 0.0, -0.0, 1e-320, -1e-320, 1.5};
+    uint64_t r = mlp_rng_below(rng, 16);
+    if (r < 2)
+        return NAN;
+    if (r < 6 && !isnan(prev))
+        return prev;
+    bool extreme = r < 11;
+    double u = mlp_rng_uniform(rng);
+    if (field == 1)
+        return extreme ? cost[mlp_rng_below(rng, sizeof cost / sizeof cost[0])]
+                       : u * (r == 15 ? DBL_MAX : 3.0);
+    if (field <= 4)
+        return extreme ? acc[mlp_rng_below(rng, sizeof acc / sizeof acc[0])] : 100.0 * u;
+    return extreme ? any[mlp_rng_below(rng, sizeof any / sizeof any[0])] : u;
+}
+
+/* A valid log of n rows, generated from rng into *text (the caller frees); the rows also go to
+ * want. Values are printed with 17 digits (read back exactly) or, with `writer`, by
+ * mlp_plot_write_row. */
+static size_t gen_log(uint64_t *rng, size_t n, bool writer, bool constant, mlp_plot_row *want,
+                      char **text)
+{
+    size_t len = 0;
+    FILE *f = open_memstream(text, &len);
+    assert_true(mlp_plot_write_header(f));
+    size_t epoch = 1 + (size_t)mlp_rng_below(rng, 3) * mlp_rng_below(rng, 1000);
+    double prev[7] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+    for (size_t i = 0; i < n; i++) {
+        mlp_plot_row *r = &want[i];
+        double v[7];
+        for (int k = 1; k < 7; k++) /* constant: the first row's values again and again */
+            v[k] = constant && i > 0 ? prev[k] : gen_value(rng, k, prev[k]);
+        memcpy(prev, v, sizeof v);
+        *r = (mlp_plot_row){epoch, v[1], v[2], v[3], v[4], v[5], v[6]};
+        if (writer) {
+            assert_true(mlp_plot_write_row(f, r));
+        } else {
+            fprintf(f, "%zu", epoch);
+            for (int k = 1; k < 7; k++)
+                fprintf(f, isnan(v[k]) ? "\t-" : "\t%.17g", v[k]);
+            fputc('\n', f);
+        }
+        /* gaps of one, of many, or up to the largest epoch; the rows that remain fit below */
+        size_t room = MLP_PLOT_MAX_EPOCH - epoch - (n - i);
+        uint64_t g = mlp_rng_below(rng, 8);
+        epoch += 1 + (g < 5 ? 0 : g < 7 ? mlp_rng_below(rng, room / n + 1) : room);
+    }
+    assert_int_equal(fclose(f), 0);
+    return len;
+}
+
+static bool same(double a, double b)
+{
+    return a == b || (isnan(a) && isnan(b));
+}
+
+static void test_any_log_draws_a_bounded_chart(void **state)
+{
+    (void)state;
+    uint64_t rng = 20240601;
+    mlp_plot_row *want = malloc(1000 * sizeof *want);
+    for (int t = 0; t < 600; t++) {
+        static const size_t sizes[] = {1, 1, 2, 3, 7, 40, 299, 300, 301, 1000};
+        size_t n = t % 3 ? sizes[t % 7] : sizes[mlp_rng_below(&rng, 10)];
+        if (n == 1000 && t % 5)
+            n = 50; /* a few long logs are enough */
+        bool writer = t % 4 == 3, constant = t % 5 == 1;
+        char *text;
+        size_t len = gen_log(&rng, n, writer, constant, want, &text);
+        mlp_plot_curve c;
+        mlp_error err;
+        mlp_status st = mlp_plot_parse(&c, text, len, "gen", &err);
+        if (st != MLP_OK)
+            print_error("log %d: %s\n", t, err.msg);
+        assert_int_equal(st, MLP_OK);
+        assert_int_equal(c.n, n);
+        for (size_t i = 0; i < n && !writer; i++) {
+            const mlp_plot_row *a = &c.rows[i], *b = &want[i];
+            assert_int_equal(a->epoch, b->epoch);
+            assert_true(same(a->cost, b->cost) && same(a->train_acc, b->train_acc) &&
+                        same(a->val_acc, b->val_acc) && same(a->test_acc, b->test_acc) &&
+                        same(a->lr, b->lr) && same(a->seconds, b->seconds));
+        }
+        size_t svg_len;
+        char *svg = draw(&c, "t", &svg_len);
+        check_chart(svg, svg_len, n, true);
+        free(svg);
+
+        mlp_plot_free(&c);
+
+        /* the same log with its first row twice (a gap of 0), or its epoch negative, is
+         * refused, naming the line */
+        const char *row1 = strchr(text, '\n') + 1, *row2 = strchr(row1, '\n') + 1;
+        char *bad = malloc(len + (size_t)(row2 - row1) + 1), msg[128];
+        for (int k = 0; k < 2; k++) {
+            size_t h = (size_t)(row1 - text), r1 = (size_t)(row2 - row1);
+            memcpy(bad, text, h);
+            memcpy(bad + h, k ? "-" : row1, k ? 1 : r1);
+            memcpy(bad + h + (k ? 1 : r1), row1, len - h);
+            snprintf(msg, sizeof msg,
+                     k ? "line 2: the epoch is not a whole number"
+                       : "line 3: epoch %zu comes after epoch %zu",
+                     want[0].epoch, want[0].epoch);
+            st = mlp_plot_parse(&c, bad, len + (k ? 1 : r1), "gen", &err);
+            if (st != MLP_EFORMAT || !strstr(err.msg, msg))
+                print_error("log %d: '%s', wanted '%s'\n", t, err.msg, msg);
+            assert_int_equal(st, MLP_EFORMAT);
+            assert_non_null(strstr(err.msg, msg));
+            assert_null(c.rows);
+        }
+        free(bad);
+        free(text);
+    }
+    free(want);
+}
+
+static void test_any_curve_draws_a_bounded_chart(void **state)
+{
+    (void)state;
+    /* what no log holds but a curve given to mlp_plot_svg_write may: a diverged run's
+     * infinite cost, values out of range, epochs out of order or as large as a size_t gets */
+    mlp_plot_row r[] = {
+        {SIZE_MAX, INFINITY, -5.0, 1e308, NAN, NAN, NAN},
+        {0, -INFINITY, INFINITY, -INFINITY, 100.0, 0, 0},
+        {3, -1.0, NAN, 101.0, DBL_MAX, 0, 0},
+        {SIZE_MAX - 1, DBL_MAX, 0.0, 0.0, -DBL_MAX, 0, 0},
+    };
+    for (size_t n = 0; n <= 4; n++) {
+        mlp_plot_curve c = {n, n, r};
+        size_t len;
+        char *s = draw(&c, n ? "any" : NULL, &len);
+        check_chart(s, len, n, n == 0);
+        free(s);
+    }
+    /* a single row at the largest epoch, and 0 */
+    for (size_t k = 0; k < 2; k++) {
+        mlp_plot_row one = {k ? SIZE_MAX : 0, 0.5, 50, 50, 50, 1, 1};
+        mlp_plot_curve c = {1, 1, &one};
+        size_t len;
+        char *s = draw(&c, "one", &len);
+        check_chart(s, len, 1, true);
+        free(s);
+    }
 }
 
 static void test_run_records_every_epoch(void **state)
@@ -304,8 +650,11 @@ static void test_run_records_every_epoch(void **state)
     tu_path(log, dir, "run.tsv");
     tu_path(svg, dir, "run.svg");
     mlp_plot_run r;
+    mlp_output_plan files = {0};
     mlp_error err;
-    assert_int_equal(mlp_plot_run_open(&r, log, svg, "t", 0, &err), MLP_OK);
+    assert_int_equal(mlp_output_target(&files, "--log", log, MLP_OUTPUT_HOLD, &err), MLP_OK);
+    assert_int_equal(mlp_output_target(&files, "--plot", svg, MLP_OUTPUT_HOLD, &err), MLP_OK);
+    assert_int_equal(mlp_plot_run_open(&r, &files, log, svg, "t", 0, &err), MLP_OK);
     for (size_t i = 0; i < 2; i++) {
         assert_int_equal(mlp_plot_run_epoch(&r, &rows[i], &err), MLP_OK);
         size_t len; /* the log is complete after every epoch, not only at the end */
@@ -317,8 +666,11 @@ static void test_run_records_every_epoch(void **state)
         free(read_svg(svg));
     }
     assert_int_equal(mlp_plot_run_close(&r, &err), MLP_OK);
-    assert_int_equal(mlp_plot_run_open(&r, "/nonexistent/run.tsv", NULL, "t", 0, &err), MLP_EIO);
-    assert_int_equal(mlp_plot_run_close(&r, &err), MLP_OK);
+    mlp_output_plan_free(&files);
+    /* a log into a missing directory is refused when it is planned, before any work */
+    assert_int_equal(mlp_output_target(&files, "--log", "/nonexistent/run.tsv", 0, &err), MLP_EIO);
+    assert_non_null(strstr(err.msg, "no such directory"));
+    mlp_output_plan_free(&files);
     tu_rm_rf(dir);
     free(dir);
 }
@@ -383,7 +735,8 @@ static void test_train_log_and_plot_commands(void **state)
     assert_int_equal(tu_cli_run(&cli, "plot %s/m.bin", dir), 1);
     assert_int_equal(tu_count_lines(err), 1);
     assert_non_null(strstr(err, "not a training log"));
-    assert_int_equal(tu_cli_run(&cli, "plot %s/run.tsv %s/run.tsv", dir, dir), 2);
+    assert_int_equal(tu_cli_run(&cli, "plot %s/run.tsv %s/run.tsv", dir, dir), 1);
+    assert_non_null(strstr(err, "same file"));
     assert_int_equal(
         tu_cli_run(&cli, "train %s --epochs 1 --log %s/no/run.tsv --out %s/m.bin", dir, dir, dir),
         1);
@@ -408,6 +761,9 @@ int main(void)
         cmocka_unit_test(test_log_round_trip),
         cmocka_unit_test(test_bad_logs_are_refused),
         cmocka_unit_test(test_svg_is_well_formed),
+        cmocka_unit_test(test_non_decimal_values_are_refused),
+        cmocka_unit_test(test_any_log_draws_a_bounded_chart),
+        cmocka_unit_test(test_any_curve_draws_a_bounded_chart),
         cmocka_unit_test(test_run_records_every_epoch),
         cmocka_unit_test(test_train_log_and_plot_commands),
     };
