@@ -19,9 +19,16 @@
 #include "json.h"
 #include "model.h"
 #include "net.h"
+#include "output.h"
+
+/* Creates dir if it does not exist (not its parents) and names in p every file that
+ * mlp_export_npy() will write there, so that a caller can check them against its inputs
+ * before writing any. */
+mlp_status mlp_export_npy_plan(mlp_output_plan *p, const char *dir, const mlp_net *net,
+                               mlp_error *err);
 
 /* Writes the files above into dir, creating dir if it does not exist (not its parents);
- * files already there are replaced. */
+ * files already there are replaced, each atomically (output.h). */
 mlp_status mlp_export_npy(const char *dir, const mlp_net *net, const mlp_model_meta *meta,
                           mlp_error *err);
 

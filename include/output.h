@@ -17,8 +17,11 @@
  *    over PATH, and the directory fsynced: a reader sees the old file or the new one, never
  *    half of one, and a failed write leaves the old file as it was.
  *  - Temporary and lock files are listed where the signal handlers can reach them: SIGINT,
- *    SIGTERM, SIGHUP, SIGQUIT and SIGPIPE remove them before the program ends, so no exit
- *    path leaves one behind (only SIGKILL can, and a later run reuses or replaces them).
+ *    SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU and SIGXFSZ
+ *    remove them before the program ends (a signal ignored at start stays ignored), so no
+ *    exit path leaves one behind. Only SIGKILL can: a later run on the same target reuses
+ *    the empty lock file and removes temporaries whose process is gone.
+ *  - A target may not be the lock file of another target (or of an input's name).
  */
 #ifndef MLP_OUTPUT_H
 #define MLP_OUTPUT_H

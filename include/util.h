@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef enum {
     MLP_OK = 0,
@@ -103,6 +104,11 @@ static inline uint32_t mlp_get_u32be(const unsigned char *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
+
+/* Opens path for reading ("rb"), or returns NULL with "path: reason" in err. Only a regular
+ * file is opened: a FIFO or a device is refused without blocking (a FIFO's open would wait
+ * for a writer, a device's data never ends). Every reader of a file the user names uses it. */
+FILE *mlp_open_input(const char *path, mlp_error *err);
 
 /* Monotonic wall-clock seconds, for timings printed to the user. */
 double mlp_now(void);

@@ -249,7 +249,7 @@ static int print_json(const bench_info *b, const result *res, const bool *ran)
     mlp_json_end(&j);
     mlp_json_number(&j, "peak_rss_mb", b->rss_mb);
     mlp_json_end(&j);
-    return mlp_json_finish(&j, "stdout", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
+    return mlp_json_finish(&j, "standard output", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
 }
 
 static int bench_main(int argc, char **argv)

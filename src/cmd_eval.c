@@ -198,7 +198,7 @@ static int print_eval_json(const char *model, const char *ipath, const char *lpa
     mlp_json_end(&j);
     mlp_json_number(&j, "images_per_second", (double)r->n / t->evaluate);
     mlp_json_end(&j);
-    return mlp_json_finish(&j, "stdout", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
+    return mlp_json_finish(&j, "standard output", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
 }
 
 static int eval_main(int argc, char **argv)
@@ -276,7 +276,6 @@ static int eval_main(int argc, char **argv)
 out:
     mlp_eval_free(&ev);
     mlp_set_free(&test);
-    mlp_model_meta_free(&meta);
     mlp_net_free(&net);
     return rc;
 }
@@ -310,7 +309,7 @@ static int info_main(int argc, char **argv)
         mlp_export_describe(&j, &net, &meta, false);
         mlp_json_end(&j);
         mlp_net_free(&net);
-        return mlp_json_finish(&j, "stdout", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
+        return mlp_json_finish(&j, "standard output", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
     }
 
     char layout[256];
@@ -365,7 +364,6 @@ static int info_main(int argc, char **argv)
     if (meta.has_state)
         printf("checkpoint   %s kernels; 'mlp train DIR --resume %s%s' continues it\n",
                meta.kernels, argv[0], meta.done_epochs < o->epochs ? "" : " --epochs N");
-    mlp_model_meta_free(&meta);
     mlp_net_free(&net);
     return 0;
 }

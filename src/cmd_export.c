@@ -53,7 +53,11 @@ static int export_main(int argc, char **argv)
     mlp_error err;
     if (mlp_model_load(model, &net, 1, &meta, &err) != MLP_OK)
         return mlp_cli_fail(&err);
-    if (mlp_export_npy(npy, &net, &meta, &err) != MLP_OK) {
+    /* every file checked against the model before the first is written */
+    mlp_output_plan plan = {0};
+    if (mlp_output_input(&plan, "MODEL", model, 0, &err) != MLP_OK ||
+        mlp_export_npy_plan(&plan, npy, &net, &err) != MLP_OK ||
+        mlp_export_npy(npy, &net, &meta, &err) != MLP_OK) {
         rc = mlp_cli_fail(&err);
     } else {
         char layout[256];
@@ -63,6 +67,7 @@ static int export_main(int argc, char **argv)
             printf(" W%zu.npy b%zu.npy", l, l);
         printf(" model.json\n");
     }
+    mlp_output_plan_free(&plan);
     mlp_net_free(&net);
     return rc;
 }

@@ -3,8 +3,9 @@
  * then the flags given), loads the data, builds the network (or restores it from a checkpoint
  * with --resume), runs the epochs (sgd.c), prints one line per epoch and saves a checkpoint
  * after every epoch. With --val, the saved model is the one of the epoch with the best
- * validation accuracy. SIGINT or SIGTERM finishes the mini-batch under way, saves a
- * checkpoint and says how to resume; a second signal ends the program at once.
+ * validation accuracy. SIGINT, SIGTERM or SIGHUP finishes the mini-batch under way, saves a
+ * checkpoint and says how to resume; a second signal ends the program at once. Every file
+ * goes through output.c, which checks the outputs against the inputs before any work.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -13,6 +14,7 @@
 #include "idx.h"
 #include "model.h"
 #include "net.h"
+#include "output.h"
 #include "plot.h"
 #include "progress.h"
 #include "sgd.h"
@@ -22,6 +24,7 @@
 #include <libgen.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,13 +66,13 @@ static const char *const help_more =
     "                      itself (default: 2e-5 for quadratic, 1e-4 for xent; 0: off)\n"
     "  --dropout P         drop each hidden neuron's output with probability P (default: 0)\n"
     "  --dropout-in P      drop each input pixel with probability P (default: 0)\n"
-    "  --maxnorm C         keep every neuron's incoming weights no longer than C (default: off)\n"
+    "  --maxnorm C         keep every neuron's incoming weights no longer than C (default: 0, off)\n"
     "  --translate PX      shift training images by up to PX whole pixels in x and y\n"
     "                      (default: 0)\n"
     "  --rotate DEG        rotate training images by up to DEG degrees (default: 0)\n"
     "  --scale F           scale training images by up to a fraction F (default: 0)\n"
     "  --elastic A[,S]     elastic distortion of strength A pixels, smoothness S (default: off;\n"
-    "                      S defaults to 4)\n"
+    "                      S from 0.1 to 10, default 4)\n"
     "  --val N             hold out N training images (chosen by the seed), report accuracy on\n"
     "                      them each epoch, and save the epoch that did best on them\n"
     "running\n"
@@ -98,10 +101,12 @@ static const char *const help_more =
     "names with '.idx3'/'.idx1', each of them plain or gzipped (.gz).\n"
     "\n"
     "Augmentation and dropout touch training images only; the test set never chooses anything.\n"
-    "The model is saved atomically after every epoch. Ctrl-C or SIGTERM saves after the batch\n"
-    "under way and exits with 130 or 143 (a second Ctrl-C at once); --resume then gives the\n"
-    "same bytes as an uninterrupted run. The same seed and flags give the same model file,\n"
-    "whatever --threads is.\n";
+    "The model is saved atomically after every epoch. Ctrl-C, SIGTERM or SIGHUP saves after\n"
+    "the batch under way and exits with 130, 143 or 129 (a second signal at once); --resume\n"
+    "then gives the same bytes as an uninterrupted run. The same seed and flags give the same\n"
+    "model file, whatever --threads is. Outputs are checked before training: none may be an\n"
+    "input, another output, a device or in a missing directory, and none is written by two\n"
+    "runs at once.\n";
 
 /* ---------------------------------------------------------------- options and presets */
 
@@ -236,36 +241,38 @@ static const preset *find_preset(const char *name)
     return NULL;
 }
 
-/* A value in [lo, hi) or [lo, hi], as a usage error otherwise. */
-static int range_float(mlp_args *a, double lo, double hi, bool hi_open, float *out)
-{
-    int rc = mlp_cli_float(a, lo - 1.0, hi, out);
-    if (rc == 0 && (*out < lo || (hi_open && *out >= hi)))
-        return mlp_cli_usage(a->cmd, "%s: must be in [%g, %g%s", a->flag, lo, hi,
-                             hi_open ? ")" : "]");
-    return rc;
-}
+/* The values each float flag takes. Where 0 is allowed (for --lr-end a decay to 0; for l2,
+ * max-norm, dropout and the augmentations: off) it is exactly 0, never a tiny value that a
+ * float keeps as 0 or as a subnormal (cli.h). */
+static const mlp_cli_range lr_range = {.lo = 0.0, .hi = 1e6, .lo_open = true};
+static const mlp_cli_range lr_end_range = {.lo = 0.0, .hi = 1e6};
+static const mlp_cli_range gamma_range = {.lo = 0.0, .hi = 1e3, .lo_open = true};
+static const mlp_cli_range l2_range = {.lo = 0.0, .hi = 1.0};
+static const mlp_cli_range below_one = {.lo = 0.0, .hi = 1.0, .hi_open = true};
+static const mlp_cli_range maxnorm_range = {.lo = 0.0, .hi = 1e6};
+static const mlp_cli_range translate_range = {.lo = 0.0, .hi = 100.0}; /* pixels */
+static const mlp_cli_range rotate_range = {.lo = 0.0, .hi = 180.0};    /* degrees */
+static const mlp_cli_range scale_range = {.lo = 0.0, .hi = 0.9};
+static const mlp_cli_range alpha_range = {.lo = 0.0, .hi = 1000.0}; /* pixels */
+/* pixels; below 0.1 the smoothing Gaussian's taps beside the centre are below 1e-21 */
+static const mlp_cli_range sigma_range = {.lo = 0.1, .hi = 10.0};
 
-/* --elastic A[,S] */
+/* --elastic A[,S]: each part read as a flag of its own would be */
 static int parse_elastic(mlp_args *a, mlp_augment *aug)
 {
     const char *v = mlp_cli_value(a);
-    char *end;
     if (!v)
         return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
-    double alpha = strtod(v, &end), sigma = 4.0;
-    if (end == v || !(alpha >= 0.0 && alpha <= 1000.0))
-        return mlp_cli_usage(a->cmd, "%s: '%s' is not ALPHA or ALPHA,SIGMA", a->flag, v);
-    if (*end == ',') {
-        const char *s = end + 1;
-        sigma = strtod(s, &end);
-        if (end == s || !(sigma > 0.0 && sigma <= 10.0))
-            return mlp_cli_usage(a->cmd, "%s: sigma in '%s' must be in (0, 10]", a->flag, v);
-    }
-    if (*end != '\0')
-        return mlp_cli_usage(a->cmd, "%s: '%s' is not ALPHA or ALPHA,SIGMA", a->flag, v);
-    aug->elastic_alpha = (float)alpha;
-    aug->elastic_sigma = (float)sigma;
+    size_t n = strcspn(v, ","); /* ALPHA, then SIGMA after the comma if there is one */
+    float alpha = 0.0f, sigma = 4.0f;
+    int rc = mlp_cli_parse_float(a->cmd, "--elastic alpha", v, n, alpha_range, &alpha);
+    if (rc == 0 && v[n] == ',')
+        rc = mlp_cli_parse_float(a->cmd, "--elastic sigma", v + n + 1, strlen(v + n + 1),
+                                 sigma_range, &sigma);
+    if (rc != 0)
+        return rc;
+    aug->elastic_alpha = alpha;
+    aug->elastic_sigma = sigma;
     return 0;
 }
 
@@ -301,9 +308,9 @@ static int parse_flags(int argc, char **argv, train_opts *g, unsigned *set,
         } else if (mlp_cli_flag(&a, "--batch")) {
             rc = mlp_cli_size(&a, 1, MLP_MAX_BATCH, &s->batch), bit = SET_BATCH;
         } else if (mlp_cli_flag(&a, "--lr")) {
-            rc = mlp_cli_float(&a, 0.0, 1e6, &s->lr), bit = SET_LR;
+            rc = mlp_cli_float(&a, lr_range, &s->lr), bit = SET_LR;
         } else if (mlp_cli_flag(&a, "--lr-end")) {
-            rc = range_float(&a, 0.0, 1e6, false, &s->lr_end), bit = SET_LR_END;
+            rc = mlp_cli_float(&a, lr_end_range, &s->lr_end), bit = SET_LR_END;
         } else if (mlp_cli_flag(&a, "--schedule")) {
             int k = 0;
             rc = mlp_cli_name(&a, schedule_names, 4, &k), bit = SET_SCHEDULE;
@@ -311,27 +318,27 @@ static int parse_flags(int argc, char **argv, train_opts *g, unsigned *set,
         } else if (mlp_cli_flag(&a, "--lr-step")) {
             rc = mlp_cli_size(&a, 1, 100000, &s->lr_step), bit = SET_LR_STEP;
         } else if (mlp_cli_flag(&a, "--lr-gamma")) {
-            rc = mlp_cli_float(&a, 0.0, 1e3, &s->lr_gamma), bit = SET_LR_GAMMA;
+            rc = mlp_cli_float(&a, gamma_range, &s->lr_gamma), bit = SET_LR_GAMMA;
         } else if (mlp_cli_flag(&a, "--warmup")) {
             rc = mlp_cli_size(&a, 0, 100000, &s->warmup), bit = SET_WARMUP;
         } else if (mlp_cli_flag(&a, "--l2")) {
-            rc = range_float(&a, 0.0, 1.0, false, &s->l2), bit = SET_L2;
+            rc = mlp_cli_float(&a, l2_range, &s->l2), bit = SET_L2;
         } else if (mlp_cli_flag(&a, "--momentum")) {
-            rc = range_float(&a, 0.0, 1.0, true, &s->momentum), bit = SET_MOMENTUM;
+            rc = mlp_cli_float(&a, below_one, &s->momentum), bit = SET_MOMENTUM;
         } else if (!strcmp(arg, "--nesterov")) {
             s->nesterov = true, bit = SET_NESTEROV;
         } else if (mlp_cli_flag(&a, "--maxnorm")) {
-            rc = mlp_cli_float(&a, 0.0, 1e6, &s->maxnorm), bit = SET_MAXNORM;
+            rc = mlp_cli_float(&a, maxnorm_range, &s->maxnorm), bit = SET_MAXNORM;
         } else if (mlp_cli_flag(&a, "--dropout")) {
-            rc = range_float(&a, 0.0, 1.0, true, &s->drop_hidden), bit = SET_DROP;
+            rc = mlp_cli_float(&a, below_one, &s->drop_hidden), bit = SET_DROP;
         } else if (mlp_cli_flag(&a, "--dropout-in")) {
-            rc = range_float(&a, 0.0, 1.0, true, &s->drop_in), bit = SET_DROP_IN;
+            rc = mlp_cli_float(&a, below_one, &s->drop_in), bit = SET_DROP_IN;
         } else if (mlp_cli_flag(&a, "--translate")) {
-            rc = range_float(&a, 0.0, 100.0, false, &s->aug.translate), bit = SET_TRANSLATE;
+            rc = mlp_cli_float(&a, translate_range, &s->aug.translate), bit = SET_TRANSLATE;
         } else if (mlp_cli_flag(&a, "--rotate")) {
-            rc = range_float(&a, 0.0, 180.0, false, &s->aug.rotate), bit = SET_ROTATE;
+            rc = mlp_cli_float(&a, rotate_range, &s->aug.rotate), bit = SET_ROTATE;
         } else if (mlp_cli_flag(&a, "--scale")) {
-            rc = range_float(&a, 0.0, 0.9, false, &s->aug.scale), bit = SET_SCALE;
+            rc = mlp_cli_float(&a, scale_range, &s->aug.scale), bit = SET_SCALE;
         } else if (mlp_cli_flag(&a, "--elastic")) {
             rc = parse_elastic(&a, &s->aug), bit = SET_ELASTIC;
         } else if (mlp_cli_flag(&a, "--val")) {
@@ -437,97 +444,151 @@ static int parse_train(int argc, char **argv, train_opts *o, unsigned *set)
     return 0;
 }
 
+/* ---------------------------------------------------------------- command lines */
+
+/* A command line being composed for the model's record or for a hint on stderr. Paths are
+ * quoted for the shell (mlp_cli_quote), so whatever is printed runs as printed; a line that
+ * does not fit is marked as such and never used cut short. */
+typedef struct {
+    char s[4 * MLP_MODEL_MAX_CMDLINE];
+    size_t len;
+    bool overflow;
+} cmdline;
+
+static void cmd_add(cmdline *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void cmd_add(cmdline *c, const char *fmt, ...)
+{
+    va_list ap;
+    if (c->overflow)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(c->s + c->len, sizeof c->s - c->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof c->s - c->len) {
+        c->overflow = true;
+        c->s[c->len] = '\0';
+        return;
+    }
+    c->len += (size_t)n;
+}
+
+/* " FLAG WORD", WORD quoted for the shell */
+static void cmd_path(cmdline *c, const char *flag, const char *path)
+{
+    char word[4 * MLP_MODEL_MAX_CMDLINE];
+    mlp_cli_quote(word, sizeof word, path);
+    cmd_add(c, "%s%s%s", flag, *flag ? " " : "", word);
+}
+
+/* " --train-images PATH" and so on, for the files the command line named */
+static void cmd_data(cmdline *c, const mlp_idx_files *files)
+{
+    char flags[4 * 4 * (4096 + 64)] = "";
+    mlp_cli_data_flags(flags, sizeof flags, files);
+    cmd_add(c, "%s", flags);
+}
+
+/* "mlp train DIR --resume PATH [data flags]": the command that continues the run in
+ * PATH on the same data */
+static void cmd_resume(cmdline *c, const train_opts *o, const char *path)
+{
+    cmd_add(c, "mlp train ");
+    cmd_path(c, "", o->dir);
+    cmd_path(c, " --resume", path);
+    cmd_data(c, &o->data);
+}
+
 /* The command line that reproduces a run, with every option spelled out that differs from
  * the default preset's, so a model keeps meaning the same thing when defaults change. */
-static void format_cmdline(char *buf, size_t cap, const train_opts *o, const char *kernels)
+static void format_cmdline(cmdline *c, const train_opts *o, const char *kernels)
 {
     const mlp_sgd_opts *s = &o->sgd;
-    char hidden[256] = "none";
-    size_t len = 0;
+    cmd_add(c, "mlp train ");
+    cmd_path(c, "", o->dir);
+    cmd_add(c, " --hidden ");
     for (size_t l = 0; l < o->n_hidden; l++)
-        len += (size_t)snprintf(hidden + len, sizeof hidden - len, "%s%zu", l ? "," : "",
-                                o->hidden[l]);
-    char dir[1024], out[1024]; /* longer paths are cut short in the record */
-    mlp_cli_quote(dir, sizeof dir, o->dir);
-    mlp_cli_quote(out, sizeof out, o->out);
-    len = (size_t)snprintf(buf, cap,
-                           "mlp train %s --hidden %s --activation %s --cost %s --epochs %zu "
-                           "--batch %zu --lr %s --schedule %s",
-                           dir, hidden, act_names[o->act], cost_names[o->cost], s->epochs, s->batch,
-                           mlp_cli_exact(s->lr).s, schedule_names[s->schedule]);
-#define ADD(...)                                                                                   \
-    if (len < cap)                                                                                 \
-        len += (size_t)snprintf(buf + len, cap - len, __VA_ARGS__);
+        cmd_add(c, "%s%zu", l ? "," : "", o->hidden[l]);
+    if (o->n_hidden == 0)
+        cmd_add(c, "none");
+    cmd_add(c, " --activation %s --cost %s --epochs %zu --batch %zu --lr %s --schedule %s",
+            act_names[o->act], cost_names[o->cost], s->epochs, s->batch, mlp_cli_exact(s->lr).s,
+            schedule_names[s->schedule]);
     if (s->schedule == MLP_SCHED_LINEAR || s->schedule == MLP_SCHED_COSINE)
-        ADD(" --lr-end %s", mlp_cli_exact(s->lr_end).s)
+        cmd_add(c, " --lr-end %s", mlp_cli_exact(s->lr_end).s);
     if (s->schedule == MLP_SCHED_STEP)
-        ADD(" --lr-step %zu --lr-gamma %s", s->lr_step, mlp_cli_exact(s->lr_gamma).s)
+        cmd_add(c, " --lr-step %zu --lr-gamma %s", s->lr_step, mlp_cli_exact(s->lr_gamma).s);
     if (s->warmup)
-        ADD(" --warmup %zu", s->warmup)
-    ADD(" --l2 %s --momentum %s", mlp_cli_exact(s->l2).s, mlp_cli_exact(s->momentum).s)
+        cmd_add(c, " --warmup %zu", s->warmup);
+    cmd_add(c, " --l2 %s --momentum %s", mlp_cli_exact(s->l2).s, mlp_cli_exact(s->momentum).s);
     if (s->nesterov)
-        ADD(" --nesterov")
+        cmd_add(c, " --nesterov");
     if (s->maxnorm > 0.0f)
-        ADD(" --maxnorm %s", mlp_cli_exact(s->maxnorm).s)
+        cmd_add(c, " --maxnorm %s", mlp_cli_exact(s->maxnorm).s);
     if (s->drop_hidden > 0.0f)
-        ADD(" --dropout %s", mlp_cli_exact(s->drop_hidden).s)
+        cmd_add(c, " --dropout %s", mlp_cli_exact(s->drop_hidden).s);
     if (s->drop_in > 0.0f)
-        ADD(" --dropout-in %s", mlp_cli_exact(s->drop_in).s)
+        cmd_add(c, " --dropout-in %s", mlp_cli_exact(s->drop_in).s);
     if (s->aug.translate > 0.0f)
-        ADD(" --translate %s", mlp_cli_exact(s->aug.translate).s)
+        cmd_add(c, " --translate %s", mlp_cli_exact(s->aug.translate).s);
     if (s->aug.rotate > 0.0f)
-        ADD(" --rotate %s", mlp_cli_exact(s->aug.rotate).s)
+        cmd_add(c, " --rotate %s", mlp_cli_exact(s->aug.rotate).s);
     if (s->aug.scale > 0.0f)
-        ADD(" --scale %s", mlp_cli_exact(s->aug.scale).s)
+        cmd_add(c, " --scale %s", mlp_cli_exact(s->aug.scale).s);
     if (s->aug.elastic_alpha > 0.0f)
-        ADD(" --elastic %s,%s", mlp_cli_exact(s->aug.elastic_alpha).s,
-            mlp_cli_exact(s->aug.elastic_sigma).s)
+        cmd_add(c, " --elastic %s,%s", mlp_cli_exact(s->aug.elastic_alpha).s,
+                mlp_cli_exact(s->aug.elastic_sigma).s);
     if (s->val)
-        ADD(" --val %zu", s->val)
-    ADD(" --seed %zu --kernels %s --out %s", o->seed, kernels, out)
-#undef ADD
-    mlp_cli_data_flags(buf, cap, &o->data);
+        cmd_add(c, " --val %zu", s->val);
+    cmd_add(c, " --seed %zu --kernels %s", o->seed, kernels);
+    cmd_path(c, " --out", o->out);
+    cmd_data(c, &o->data);
+}
+
+/* The command line of a resumed run: the checkpoint's, which reproduces the whole run when
+ * only an interruption came between; when --epochs changes the plan, followed by the resume
+ * (from the file resumed, into --out, on the same data), so that the commands run one after
+ * the other give the model again. */
+static void resumed_cmdline(cmdline *c, const mlp_model_meta *m, const train_opts *o)
+{
+    cmd_add(c, "%s", m->cmdline);
+    if (o->sgd.epochs == m->opt.epochs)
+        return;
+    cmd_add(c, "; ");
+    cmd_resume(c, o, o->resume);
+    cmd_path(c, " --out", o->out);
+    cmd_add(c, " --epochs %zu", o->sgd.epochs);
 }
 
 /* ---------------------------------------------------------------- before training */
 
-/* Checks, before any training time is spent, that `out` can be written: its directory
- * exists and takes a new file, it is not a directory, and the file system has room for
- * `bytes` twice over (the new file is written beside the old one). The save itself still
- * checks everything. */
-static int check_out_path(const char *out, size_t bytes)
+/* Names every file the run reads and writes (output.h), before any of them is opened: an
+ * output aimed at an input, at another output, at a device or into a missing directory is
+ * refused here, and the outputs stay locked until the run ends. --out may be the checkpoint
+ * being resumed: it is read whole before the first save replaces it. */
+static int plan_files(mlp_output_plan *p, const train_opts *o)
 {
-    char tmp[4096], probe[4200];
-    struct stat sb;
-    struct statvfs vfs;
-    if (strlen(out) >= sizeof tmp - 32)
-        return mlp_cli_usage("train", "--out: path too long");
-    if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "mlp: %s: is a directory\n", out);
-        return MLP_EXIT_DATA;
-    }
-    strcpy(tmp, out);
-    const char *dir = dirname(tmp);
-    snprintf(probe, sizeof probe, "%s.tmp.%ld", out, (long)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) {
-        fprintf(stderr, "mlp: %s: cannot write in %s: %s\n", out, dir, strerror(errno));
-        return MLP_EXIT_DATA;
-    }
-    close(fd);
-    unlink(probe);
-    if (statvfs(dir, &vfs) == 0) {
-        double free_bytes = (double)vfs.f_bavail * (double)vfs.f_frsize;
-        char need[32], have[32];
-        if (free_bytes < 2.0 * (double)bytes) {
-            fprintf(stderr,
-                    "mlp: %s: the model needs %s, twice over while saving; %s has %s free\n", out,
-                    mlp_bytes_text(need, sizeof need, (double)bytes), dir,
-                    mlp_bytes_text(have, sizeof have, free_bytes));
-            return MLP_EXIT_DATA;
-        }
-    }
-    return 0;
+    static const char *const data_what[4] = {"the training images", "the training labels",
+                                             "the test images", "the test labels"};
+    char path[MLP_OUTPUT_MAX_PATH];
+    mlp_error err, ignored;
+    mlp_status st = MLP_OK;
+    if (o->resume)
+        st = mlp_output_input(p, "--resume", o->resume, MLP_OUTPUT_REPLACEABLE, &err);
+    for (int k = 0; k < 4 && st == MLP_OK; k++)
+        if (mlp_idx_resolve(path, sizeof path, &o->data, (mlp_idx_file)k, &ignored) == MLP_OK)
+            st = mlp_output_input(p, data_what[k], path, 0, &err); /* a missing one: later */
+    if (st == MLP_OK)
+        st = mlp_output_target(p, "--out", o->out, MLP_OUTPUT_REPLACES | MLP_OUTPUT_HOLD, &err);
+    if (st == MLP_OK && o->log)
+        st = mlp_output_target(p, "--log", o->log, MLP_OUTPUT_HOLD, &err);
+    if (st == MLP_OK && o->plot)
+        st = mlp_output_target(p, "--plot", o->plot, MLP_OUTPUT_HOLD, &err);
+    return st == MLP_OK ? 0 : mlp_cli_fail(&err);
 }
 
 /* Refuses a training run that cannot fit in memory, with the figure, before allocating it. */
@@ -631,41 +692,15 @@ static int resume_opts(train_opts *o, const train_opts *g, unsigned set, const m
     return 0;
 }
 
-/* The command line of a resumed run: the one that started it, which reproduces the whole run
- * when only an interruption came between; plus the resume, when --epochs changed the plan. */
-static void resumed_cmdline(char *buf, size_t cap, const mlp_model_meta *m, const train_opts *o)
-{
-    const char *first = m->cmdline;
-    size_t n = strcspn(first, ";");
-    if (o->sgd.epochs == m->opt.epochs) {
-        snprintf(buf, cap, "%.*s", (int)n, first);
-        return;
-    }
-    snprintf(buf, cap, "%.*s; mlp train %s --resume %s --epochs %zu", (int)n, first, o->dir, o->out,
-             o->sgd.epochs);
-}
-
 /* ---------------------------------------------------------------- signals */
 
-/* The one piece of state a signal handler may touch: which signal asked us to stop. The
- * handlers are installed with SA_RESETHAND, so a second signal finds the default action and
- * ends the program at once. */
+/* Which signal asked the run to stop: set by output.c's handler on the first SIGINT, SIGTERM
+ * or SIGHUP; a second one removes the temporary and lock files and ends the program. */
 static volatile sig_atomic_t stop_signal;
 
-static void on_signal(int sig)
+static const char *stop_word(int sig)
 {
-    stop_signal = sig;
-}
-
-static void catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    return sig == SIGINT ? "interrupted" : sig == SIGHUP ? "hung up" : "terminated";
 }
 
 /* ---------------------------------------------------------------- training */
@@ -677,6 +712,12 @@ typedef struct {
     mlp_sgd sgd;
     mlp_pool *pool;
     mlp_model_meta meta; /* what the next save writes */
+    mlp_output_plan files; /* what the run reads and writes (output.h) */
+    mlp_model_meta saved;  /* the checkpoint resumed; zero for a new run */
+    size_t sizes[MLP_MAX_LAYERS + 1], n_sizes; /* the layer sizes, inputs first */
+    mlp_plot_run curves;                       /* --log and --plot */
+    char title[MLP_OUTPUT_MAX_PATH + 512];      /* of the chart */
+    mlp_eval_result ev;                        /* scratch of the evaluations */
     uint32_t data_crc;
     float *best;     /* (n_params) the best-by-validation epoch's parameters; NULL without --val */
     float best_val;  /* its validation accuracy, -1 before any */
@@ -718,24 +759,42 @@ static int save_checkpoint(run *r)
         if (r->best_epoch != st->epoch || st->pos)
             m->cur = r->net.params;
     }
-    if (mlp_model_save(r->o.out, &view, m, &err) != MLP_OK)
+    mlp_output w;
+    if (mlp_output_open(&w, &r->files, r->o.out, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    if (mlp_model_write(w.f, &view, m, &err) != MLP_OK) { /* its message names no file */
+        mlp_output_abort(&w);
+        fprintf(stderr, "mlp: %s: %s\n", r->o.out, err.msg);
+        return MLP_EXIT_DATA;
+    }
+    if (mlp_output_commit(&w, &err) != MLP_OK)
         return mlp_cli_fail(&err);
     return 0;
 }
 
-static int stopped(run *r, int sig)
+/* "... saved PATH after epoch N; resume with: mlp train ..." closing the line on stderr that
+ * explains why the run stops early: what is safe on disk and the command that goes on. */
+static void tell_resume(const run *r)
 {
     const mlp_sgd_state *st = &r->sgd.st;
+    cmdline c = {.len = 0};
+    cmd_resume(&c, &r->o, r->o.out);
+    if (r->o.log) /* the log goes on from the rows it holds */
+        cmd_path(&c, " --log", r->o.log);
+    if (r->o.plot)
+        cmd_path(&c, " --plot", r->o.plot);
     if (st->pos)
-        fprintf(stderr, "mlp: %s: stopped in epoch %zu after %zu of %zu images; ",
-                sig == SIGINT ? "interrupted" : "terminated", st->epoch + 1, st->pos, r->sgd.n);
+        fprintf(stderr, "the checkpoint %s holds epoch %zu up to image %zu of %zu; ", r->o.out,
+                st->epoch + 1, st->pos, r->sgd.n);
     else
-        fprintf(stderr, "mlp: %s: stopped after epoch %zu; ",
-                sig == SIGINT ? "interrupted" : "terminated", st->epoch);
-    char again[4096] = "";
-    mlp_cli_data_flags(again, sizeof again, &r->o.data); /* files named on the command line */
-    fprintf(stderr, "saved %s; resume with: mlp train %s --resume %s%s\n", r->o.out, r->o.dir,
-            r->o.out, again);
+        fprintf(stderr, "the checkpoint %s holds epoch %zu; ", r->o.out, st->epoch);
+    fprintf(stderr, "resume with: %s\n", c.overflow ? "(the command is too long to print)" : c.s);
+}
+
+static int stopped(run *r, int sig)
+{
+    fprintf(stderr, "mlp: %s: ", stop_word(sig));
+    tell_resume(r);
     return 128 + sig;
 }
 
@@ -780,228 +839,329 @@ static void print_plan(const run *r)
            mlp_pool_size(r->pool) > 1 ? "s" : "");
 }
 
-static int train_main(int argc, char **argv)
+/* ---------------------------------------------------------------- the steps of a run */
+
+/* Reads the options, names the files (refusing a bad output before anything is loaded),
+ * and with --resume loads the checkpoint and takes its options. */
+static int open_run(run *r, int argc, char **argv)
 {
-    run r = {.best_val = -1.0f, .best_test = -1.0f, .last_test = -1.0f};
-    mlp_plot_run curves = {0};
-    char title[512];
-    train_opts *o = &r.o, given;
+    train_opts given;
     unsigned set;
-    mlp_model_meta saved = {0};
-    mlp_eval_result ev = {0};
     mlp_error err;
-    int rc = parse_train(argc, argv, o, &set);
+    int rc = parse_train(argc, argv, &r->o, &set);
     if (rc != 0)
         return rc;
-    given = *o;
-
-    if (o->resume) {
-        if (mlp_model_load(o->resume, &r.net, MLP_EVAL_BATCH, &saved, &err) != MLP_OK)
-            return mlp_cli_fail(&err);
-        if (!saved.has_state) {
-            fprintf(stderr, "mlp: %s: holds no training state to resume\n", o->resume);
-            rc = MLP_EXIT_DATA;
-            goto out;
-        }
-        if ((rc = resume_opts(o, &given, set, &r.net, &saved)) != 0)
-            goto out;
+    given = r->o;
+    if ((rc = plan_files(&r->files, &r->o)) != 0 || !r->o.resume)
+        return rc;
+    if (mlp_model_load_state(r->o.resume, &r->net, MLP_EVAL_BATCH, &r->saved, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    if (!r->saved.has_state) {
+        fprintf(stderr, "mlp: %s: holds no training state to resume\n", r->o.resume);
+        return MLP_EXIT_DATA;
     }
+    return resume_opts(&r->o, &given, set, &r->net, &r->saved);
+}
 
-    if (mlp_idx_load_files(&r.data, &o->data, &err) != MLP_OK) {
-        rc = mlp_cli_fail(&err);
-        goto out;
-    }
-    if (r.data.n_classes > MLP_MODEL_MAX_CLASSES || r.data.train.rows > UINT32_MAX ||
-        r.data.train.cols > UINT32_MAX || r.data.train.n > UINT32_MAX) {
+/* The record of the run for the model file, composed before any work so that one too long
+ * for the file is refused rather than cut short. */
+static int record_run(run *r)
+{
+    cmdline c = {.len = 0};
+    if (r->o.resume)
+        resumed_cmdline(&c, &r->saved, &r->o);
+    else
+        format_cmdline(&c, &r->o, mlp_kernels_get(r->o.kernels)->name);
+    if (c.overflow || c.len > MLP_MODEL_MAX_CMDLINE)
+        return mlp_cli_usage("train",
+                             "the command line to record in the model is %s bytes, more than the "
+                             "%d a model file keeps; use shorter paths",
+                             c.overflow ? "over 16,000" : mlp_cli_count(c.len).s,
+                             MLP_MODEL_MAX_CMDLINE);
+    memcpy(r->meta.cmdline, c.s, c.len + 1);
+    return 0;
+}
+
+/* Loads the data and checks it against the options and, resuming, against the checkpoint. */
+static int load_data(run *r)
+{
+    const train_opts *o = &r->o;
+    const mlp_model_meta *saved = &r->saved;
+    mlp_error err;
+    if (mlp_idx_load_files(&r->data, &o->data, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    if (r->data.n_classes > MLP_MODEL_MAX_CLASSES || r->data.train.rows > UINT32_MAX ||
+        r->data.train.cols > UINT32_MAX || r->data.train.n > UINT32_MAX) {
         fprintf(stderr, "mlp: %s: dataset too large for the model format\n", o->dir);
-        rc = MLP_EXIT_DATA;
-        goto out;
+        return MLP_EXIT_DATA;
     }
-    if (o->sgd.val >= r.data.train.n) {
-        rc = mlp_cli_usage("train", "--val %zu: the training set has only %zu images", o->sgd.val,
-                           r.data.train.n);
-        goto out;
-    }
-    r.data_crc = mlp_crc32(0, r.data.train.y, r.data.train.n);
+    if (o->sgd.val >= r->data.train.n)
+        return mlp_cli_usage("train", "--val %zu: the training set has only %zu images",
+                             o->sgd.val, r->data.train.n);
+    r->data_crc = mlp_crc32(0, r->data.train.y, r->data.train.n);
+    r->meta.images_crc =
+        mlp_model_images_crc(r->data.train.x, r->data.train.n * r->data.train.dim);
 
-    size_t sizes[MLP_MAX_LAYERS + 1], n_sizes = 0;
-    sizes[n_sizes++] = r.data.train.dim;
+    r->n_sizes = 0;
+    r->sizes[r->n_sizes++] = r->data.train.dim;
     for (size_t l = 0; l < o->n_hidden; l++)
-        sizes[n_sizes++] = o->hidden[l];
-    sizes[n_sizes++] = r.data.n_classes;
-    if (o->resume &&
-        (r.net.sizes[0] != sizes[0] || r.net.sizes[r.net.n_layers] != sizes[n_sizes - 1] ||
-         saved.rows != r.data.train.rows || saved.n_train != r.data.train.n ||
-         saved.data_crc != r.data_crc)) {
+        r->sizes[r->n_sizes++] = o->hidden[l];
+    r->sizes[r->n_sizes++] = r->data.n_classes;
+    if (!o->resume)
+        return 0;
+    bool sizes_differ = r->net.sizes[0] != r->sizes[0] ||
+                        r->net.sizes[r->net.n_layers] != r->sizes[r->n_sizes - 1] ||
+                        saved->rows != r->data.train.rows || saved->n_train != r->data.train.n;
+    bool images_differ = saved->has_images_crc && saved->images_crc != r->meta.images_crc;
+    bool labels_differ = saved->data_crc != r->data_crc;
+    if (sizes_differ || images_differ || labels_differ) {
+        /* the file that differs, when it was named; else the directory */
+        mlp_idx_file which = images_differ ? MLP_IDX_TRAIN_IMAGES : MLP_IDX_TRAIN_LABELS;
         fprintf(stderr, "mlp: %s: not the data %s was trained on (%s)\n",
-                o->data.path[MLP_IDX_TRAIN_LABELS] ? o->data.path[MLP_IDX_TRAIN_LABELS] : o->dir,
-                o->resume,
-                saved.data_crc != r.data_crc ? "the training labels differ" : "the sizes differ");
-        rc = MLP_EXIT_DATA;
-        goto out;
+                o->data.path[which] ? o->data.path[which] : o->dir, o->resume,
+                sizes_differ                     ? "the sizes differ"
+                : images_differ && labels_differ ? "the training images and labels differ"
+                : images_differ                  ? "the training images differ"
+                                                 : "the training labels differ");
+        return MLP_EXIT_DATA;
     }
-    /* room for the training batch and for evaluation batches */
-    size_t max_batch = o->sgd.batch > MLP_EVAL_BATCH ? o->sgd.batch : MLP_EVAL_BATCH;
-    bool momentum = o->sgd.momentum > 0.0f;
-    if ((rc = check_memory(sizes, n_sizes, max_batch, momentum, &r.data)) != 0 ||
-        (rc = check_out_path(o->out,
-                             model_bytes(sizes, n_sizes, momentum) * (o->sgd.val ? 2 : 1))) != 0)
-        goto out;
+    if (!saved->has_images_crc)
+        fprintf(stderr,
+                "mlp: note: %s predates image fingerprints; the training images cannot be "
+                "checked\n",
+                o->resume);
+    return 0;
+}
 
-    if ((!o->resume && mlp_net_init(&r.net, sizes, n_sizes, (mlp_act)o->act, (mlp_cost)o->cost,
-                                    max_batch, &err) != MLP_OK) ||
-        mlp_pool_create(&r.pool, o->threads ? o->threads : mlp_pool_cpus(), &err) != MLP_OK) {
+/* Room for the training batch and for evaluation batches. */
+static size_t max_batch(const train_opts *o)
+{
+    return o->sgd.batch > MLP_EVAL_BATCH ? o->sgd.batch : MLP_EVAL_BATCH;
+}
+
+/* Memory and disk, before anything large is allocated. */
+static int preflight(run *r)
+{
+    bool momentum = r->o.sgd.momentum > 0.0f;
+    size_t bytes = model_bytes(r->sizes, r->n_sizes, momentum) * (r->o.sgd.val ? 2 : 1);
+    mlp_error err;
+    int rc = check_memory(r->sizes, r->n_sizes, max_batch(&r->o), momentum, &r->data);
+    if (rc == 0 && mlp_output_room(&r->files, r->o.out, bytes, &err) != MLP_OK)
         rc = mlp_cli_fail(&err);
-        goto out;
-    }
-    r.net.pool = r.pool; /* before sgd init: augmentation scratch is per thread */
-    r.net.kern = mlp_kernels_get(o->kernels);
-    if (mlp_sgd_init(&r.sgd, &r.net, r.data.train.n, r.data.train.rows, r.data.train.cols, &o->sgd,
-                     o->seed, &err) != MLP_OK) {
-        rc = mlp_cli_fail(&err);
-        goto out;
-    }
-    if (o->sgd.val && !(r.best = mlp_alloc_array(r.net.n_params, sizeof(float)))) {
+    return rc;
+}
+
+/* The network (new, or the checkpoint's), the pool, the optimiser and, resuming, its state. */
+static int build(run *r)
+{
+    const train_opts *o = &r->o;
+    mlp_model_meta *saved = &r->saved;
+    mlp_error err;
+    if ((!o->resume && mlp_net_init(&r->net, r->sizes, r->n_sizes, (mlp_act)o->act,
+                                    (mlp_cost)o->cost, max_batch(o), &err) != MLP_OK) ||
+        mlp_pool_create(&r->pool, o->threads ? o->threads : mlp_pool_cpus(), &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    r->net.pool = r->pool; /* before sgd init: augmentation scratch is per thread */
+    r->net.kern = mlp_kernels_get(o->kernels);
+    if (mlp_sgd_init(&r->sgd, &r->net, r->data.train.n, r->data.train.rows, r->data.train.cols,
+                     &o->sgd, o->seed, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    if (o->sgd.val && !(r->best = mlp_alloc_array(r->net.n_params, sizeof(float)))) {
         fprintf(stderr, "mlp: out of memory for the best model's parameters\n");
-        rc = MLP_EXIT_DATA;
-        goto out;
+        return MLP_EXIT_DATA;
     }
-    if (o->resume) {
-        mlp_sgd_state st = {.epoch = saved.done_epochs,
-                            .pos = saved.pos,
-                            .rng = saved.rng,
-                            .epoch_rng = saved.epoch_rng,
-                            .cost = saved.cost,
-                            .correct = saved.correct};
-        if (r.sgd.vel)
-            memcpy(r.sgd.vel, saved.vel, r.net.n_params * sizeof(float));
-        if (r.best) {
-            memcpy(r.best, r.net.params, r.net.n_params * sizeof(float));
-            if (saved.cur) /* the file's own parameters are the best; go on from the last */
-                memcpy(r.net.params, saved.cur, r.net.n_params * sizeof(float));
-            r.best_val = saved.best_val;
-            r.best_epoch = saved.best_epoch;
-            r.best_test = saved.test_accuracy;
+    if (!o->resume) {
+        mlp_net_init_params(&r->net, o->seed);
+        return 0;
+    }
+    mlp_sgd_state st = {.epoch = saved->done_epochs,
+                        .pos = saved->pos,
+                        .rng = saved->rng,
+                        .epoch_rng = saved->epoch_rng,
+                        .cost = saved->cost,
+                        .correct = saved->correct};
+    if (r->sgd.vel)
+        memcpy(r->sgd.vel, saved->vel, r->net.n_params * sizeof(float));
+    if (r->best) {
+        memcpy(r->best, r->net.params, r->net.n_params * sizeof(float));
+        if (saved->cur) /* the file's own parameters are the best; go on from the last */
+            memcpy(r->net.params, saved->cur, r->net.n_params * sizeof(float));
+        r->best_val = saved->best_val;
+        r->best_epoch = saved->best_epoch;
+        r->best_test = saved->test_accuracy;
+    }
+    r->last_test = saved->test_accuracy;
+    mlp_sgd_restore(&r->sgd, &st);
+    return 0;
+}
+
+/* Opens the log and the chart (keeping, resuming, the rows of the epochs done). */
+static int open_curves(run *r)
+{
+    char layout[256], dir[MLP_OUTPUT_MAX_PATH];
+    mlp_error err;
+    mlp_cli_layout(layout, sizeof layout, &r->net);
+    mlp_cli_quote(dir, sizeof dir, r->o.dir);
+    snprintf(r->title, sizeof r->title, "mlp train %s: %s, %s hidden, %s cost", dir, layout,
+             mlp_act_name(r->net.act), mlp_cost_name(r->net.cost));
+    if (mlp_plot_run_open(&r->curves, &r->files, r->o.log, r->o.plot, r->title, r->sgd.st.epoch,
+                          &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    return 0;
+}
+
+/* Validation (with --val) and test accuracy of the epoch just trained. */
+static int evaluate(run *r, const mlp_epoch_stats *es, double *val_acc)
+{
+    mlp_error err;
+    *val_acc = NAN;
+    if (r->best) {
+        mlp_eval_free(&r->ev);
+        if (mlp_eval_rows(&r->net, &r->data.train, r->sgd.val_rows, r->o.sgd.val, &r->ev, &err) !=
+            MLP_OK)
+            return mlp_cli_fail(&err);
+        float v = (float)mlp_eval_accuracy(&r->ev);
+        *val_acc = 100.0 * v;
+        if (v > r->best_val) {
+            r->best_val = v;
+            r->best_epoch = es->epoch;
+            memcpy(r->best, r->net.params, r->net.n_params * sizeof(float));
         }
-        r.last_test = saved.test_accuracy;
-        mlp_sgd_restore(&r.sgd, &st);
-        resumed_cmdline(r.meta.cmdline, sizeof r.meta.cmdline, &saved, o);
-    } else {
-        mlp_net_init_params(&r.net, o->seed);
-        format_cmdline(r.meta.cmdline, sizeof r.meta.cmdline, o, r.net.kern->name);
     }
+    mlp_eval_free(&r->ev);
+    if (mlp_eval(&r->net, &r->data.test, &r->ev, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    r->last_test = (float)mlp_eval_accuracy(&r->ev);
+    if (r->best && r->best_epoch == es->epoch)
+        r->best_test = r->last_test;
+    return 0;
+}
 
-    print_plan(&r);
-    if (o->resume)
-        printf("resuming %s after epoch %zu%s\n", o->resume, (size_t)saved.done_epochs,
-               saved.pos ? " (and part of the next)" : "");
-    fflush(stdout);
-    if (r.sgd.st.epoch >= o->sgd.epochs) {
-        printf("%s has already trained %zu epochs; nothing to do (--epochs N trains more)\n",
-               o->resume, o->sgd.epochs);
-        goto out;
+/* After an epoch: the checkpoint first, so that nothing after it can lose the epoch; then the
+ * line on stdout, the log and the chart. A failure of those stops the run, saying that the
+ * checkpoint is safe and how to go on. */
+static int report_epoch(run *r, const mlp_epoch_stats *es, double dt)
+{
+    double val_acc, train_acc = 100.0 * (double)es->correct / (double)es->n;
+    char val[32] = "";
+    mlp_error err;
+    int rc = evaluate(r, es, &val_acc);
+    if (rc == 0)
+        rc = save_checkpoint(r);
+    if (rc != 0)
+        return rc;
+    if (r->best)
+        snprintf(val, sizeof val, "  val %6.2f%%", val_acc);
+    printf("epoch %3zu  cost %.4f  train %6.2f%%%s  test %6.2f%%  %6.2f s  %8.0f img/s\n",
+           es->epoch, es->cost, train_acc, val, 100.0 * r->last_test, dt,
+           dt > 0.0 ? (double)es->n / dt : 0.0); /* a coarse clock can see no time pass */
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "mlp: standard output: write error%s%s; ", errno ? ": " : "",
+                errno ? strerror(errno) : "");
+        tell_resume(r);
+        return MLP_EXIT_DATA;
     }
+    mlp_plot_row row = {es->epoch, es->cost,  train_acc, val_acc, 100.0 * r->last_test,
+                        es->lr,    dt};
+    if (mlp_plot_run_epoch(&r->curves, &row, &err) != MLP_OK) {
+        fprintf(stderr, "mlp: %s; ", err.msg);
+        tell_resume(r);
+        return MLP_EXIT_DATA;
+    }
+    return 0;
+}
 
-    char layout[256];
-    mlp_cli_layout(layout, sizeof layout, &r.net);
-    snprintf(title, sizeof title, "mlp train %s: %s, %s hidden, %s cost", o->dir, layout,
-             mlp_act_name(r.net.act), mlp_cost_name(r.net.cost));
-    if (mlp_plot_run_open(&curves, o->log, o->plot, title, r.sgd.st.epoch, &err) != MLP_OK) {
-        rc = mlp_cli_fail(&err);
-        goto out;
-    }
-    /* the bar only on a terminal: stdout and a redirected stderr stay as they were */
+/* The epochs, each reported; a signal saves after the batch under way and stops. */
+static int run_epochs(run *r)
+{
     mlp_progress bar;
-    mlp_progress_init(&bar, !o->quiet && isatty(STDERR_FILENO) ? stderr : NULL, o->sgd.epochs);
-    r.sgd.hooks.progress = mlp_progress_hook;
-    r.sgd.hooks.ctx = &bar;
-
-    catch_signals();
-    r.sgd.hooks.stop = &stop_signal;
-    while (r.sgd.st.epoch < o->sgd.epochs) {
+    mlp_error err;
+    /* the bar only on a terminal: stdout and a redirected stderr stay as they were */
+    mlp_progress_init(&bar, !r->o.quiet && isatty(STDERR_FILENO) ? stderr : NULL,
+                      r->o.sgd.epochs);
+    r->sgd.hooks.progress = mlp_progress_hook;
+    r->sgd.hooks.ctx = &bar;
+    r->sgd.hooks.stop = &stop_signal;
+    while (r->sgd.st.epoch < r->o.sgd.epochs) {
         mlp_epoch_stats es;
         double t0 = mlp_now();
-        mlp_progress_epoch(&bar, r.sgd.st.epoch + 1, t0);
-        mlp_status st = mlp_sgd_epoch(&r.sgd, &r.net, &r.data.train, &es, &err);
+        mlp_progress_epoch(&bar, r->sgd.st.epoch + 1, t0);
+        mlp_status st = mlp_sgd_epoch(&r->sgd, &r->net, &r->data.train, &es, &err);
         mlp_progress_clear(&bar);
         if (st == MLP_ESTOP) {
-            rc = save_checkpoint(&r);
-            if (rc == 0)
-                rc = stopped(&r, stop_signal);
-            goto out;
+            int rc = save_checkpoint(r);
+            return rc ? rc : stopped(r, stop_signal);
         }
         if (st != MLP_OK) {
             fprintf(stderr, "mlp: %s; %s\n", err.msg,
-                    r.sgd.st.epoch ? "the last good model is the one saved after the previous epoch"
-                                   : "nothing saved");
-            rc = MLP_EXIT_DATA;
-            goto out;
+                    r->sgd.st.epoch ? "the last good model is the one saved after the previous "
+                                      "epoch"
+                                    : "nothing saved");
+            return MLP_EXIT_DATA;
         }
-        double dt = mlp_now() - t0;
-        char val[32] = "";
-        double val_acc = NAN;
-        if (r.best) {
-            mlp_eval_free(&ev);
-            if (mlp_eval_rows(&r.net, &r.data.train, r.sgd.val_rows, o->sgd.val, &ev, &err) !=
-                MLP_OK) {
-                rc = mlp_cli_fail(&err);
-                goto out;
-            }
-            float v = (float)mlp_eval_accuracy(&ev);
-            val_acc = 100.0 * v;
-            snprintf(val, sizeof val, "  val %6.2f%%", 100.0 * v);
-            if (v > r.best_val) {
-                r.best_val = v;
-                r.best_epoch = es.epoch;
-                memcpy(r.best, r.net.params, r.net.n_params * sizeof(float));
-            }
-        }
-        mlp_eval_free(&ev);
-        if (mlp_eval(&r.net, &r.data.test, &ev, &err) != MLP_OK) {
-            rc = mlp_cli_fail(&err);
-            goto out;
-        }
-        r.last_test = (float)mlp_eval_accuracy(&ev);
-        if (r.best && r.best_epoch == es.epoch)
-            r.best_test = r.last_test;
-        printf("epoch %3zu  cost %.4f  train %6.2f%%%s  test %6.2f%%  %6.2f s  %8.0f img/s\n",
-               es.epoch, es.cost, 100.0 * (double)es.correct / (double)es.n, val,
-               100.0 * r.last_test, dt, (double)es.n / dt);
-        fflush(stdout);
-        mlp_plot_row row = {es.epoch,
-                            es.cost,
-                            100.0 * (double)es.correct / (double)es.n,
-                            val_acc,
-                            100.0 * r.last_test,
-                            es.lr,
-                            dt};
-        if (mlp_plot_run_epoch(&curves, &row, &err) != MLP_OK) {
-            rc = mlp_cli_fail(&err);
-            goto out;
-        }
-        if ((rc = save_checkpoint(&r)) != 0)
-            goto out;
-        if (stop_signal && r.sgd.st.epoch < o->sgd.epochs) {
-            rc = stopped(&r, stop_signal);
-            goto out;
-        }
+        int rc = report_epoch(r, &es, mlp_now() - t0);
+        if (rc != 0)
+            return rc;
+        if (stop_signal && r->sgd.st.epoch < r->o.sgd.epochs)
+            return stopped(r, stop_signal);
     }
-    if (r.best)
+    if (r->best)
         printf("saved %s: epoch %zu, the best on validation (%.2f%%); its test accuracy %.2f%%\n",
-               o->out, r.best_epoch, 100.0 * r.best_val, 100.0 * r.best_test);
+               r->o.out, r->best_epoch, 100.0 * r->best_val, 100.0 * r->best_test);
     else
-        printf("saved %s (test accuracy %.2f%%)\n", o->out, 100.0 * r.last_test);
-out:
-    if (mlp_plot_run_close(&curves, &err) != MLP_OK && rc == 0)
+        printf("saved %s (test accuracy %.2f%%)\n", r->o.out, 100.0 * r->last_test);
+    return 0;
+}
+
+static int close_run(run *r, int rc)
+{
+    mlp_error err;
+    if (mlp_plot_run_close(&r->curves, &err) != MLP_OK && rc == 0)
         rc = mlp_cli_fail(&err);
-    mlp_eval_free(&ev);
-    mlp_model_meta_free(&saved);
-    free(r.best);
-    mlp_sgd_free(&r.sgd);
-    mlp_net_free(&r.net);
-    mlp_pool_destroy(r.pool);
-    mlp_data_free(&r.data);
+    mlp_eval_free(&r->ev);
+    mlp_model_meta_free(&r->saved);
+    free(r->best);
+    mlp_sgd_free(&r->sgd);
+    mlp_net_free(&r->net);
+    mlp_pool_destroy(r->pool);
+    mlp_data_free(&r->data);
+    mlp_output_plan_free(&r->files);
     return rc;
+}
+
+static int train_main(int argc, char **argv)
+{
+    run r = {.best_val = -1.0f, .best_test = -1.0f, .last_test = -1.0f};
+    /* a first SIGINT, SIGTERM or SIGHUP stops after the batch under way, saving; a closed
+     * stdout is a write error the epoch report sees, not a silent death */
+    mlp_output_signals(&stop_signal);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = open_run(&r, argc, argv);
+    if (rc == 0)
+        rc = record_run(&r);
+    if (rc == 0)
+        rc = load_data(&r);
+    if (rc == 0)
+        rc = preflight(&r);
+    if (rc == 0)
+        rc = build(&r);
+    if (rc != 0)
+        return close_run(&r, rc);
+    print_plan(&r);
+    if (r.o.resume)
+        printf("resuming %s after epoch %zu%s\n", r.o.resume, (size_t)r.saved.done_epochs,
+               r.saved.pos ? " (and part of the next)" : "");
+    if (r.sgd.st.epoch >= r.o.sgd.epochs) {
+        printf("%s has already trained %zu epochs; nothing to do (--epochs N trains more)\n",
+               r.o.resume, r.o.sgd.epochs);
+        return close_run(&r, 0);
+    }
+    fflush(stdout);
+    rc = open_curves(&r);
+    if (rc == 0)
+        rc = run_epochs(&r);
+    return close_run(&r, rc);
 }
 
 /* ---------------------------------------------------------------- presets */

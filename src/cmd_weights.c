@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "model.h"
 #include "net.h"
+#include "output.h"
 #include "pgm.h"
 #include "png.h"
 #include "weights.h"
@@ -77,12 +78,24 @@ static mlp_status save(const char *path, const mlp_weights_image *img, int forma
     return mlp_pgm_save(path, img->px, img->width, img->height, img->channels, err);
 }
 
+/* DIR/neuron-NNN.EXT for j < n, DIR/weights.EXT for the sheet (j = n); dir_len leaves out
+ * DIR's trailing slashes. */
+static void picture_path(char *path, size_t cap, int dir_len, const char *dir, int digits,
+                         size_t j, size_t n, const char *ext)
+{
+    if (j < n)
+        snprintf(path, cap, "%.*s/neuron-%0*zu.%s", dir_len, dir, digits, j, ext);
+    else
+        snprintf(path, cap, "%.*s/weights.%s", dir_len, dir, ext);
+}
+
 static int weights_main(int argc, char **argv)
 {
     wt_opts o;
     mlp_net net = {0};
     mlp_model_meta meta;
     mlp_weights_image img = {0};
+    mlp_output_plan plan = {0};
     mlp_error err;
     char path[4096];
     int rc = parse(argc, argv, &o);
@@ -111,8 +124,20 @@ static int weights_main(int argc, char **argv)
     int digits = n > 1000 ? (int)snprintf(NULL, 0, "%zu", n - 1) : 3;
     mlp_weights_style style = {
         .rows = meta.rows, .cols = meta.cols, .scale = o.scale, .gap = 2, .grey = o.grey};
+    /* every file checked against the model before the first is written */
+    if (mlp_output_input(&plan, "MODEL", o.model, 0, &err) != MLP_OK) {
+        rc = mlp_cli_fail(&err);
+        goto out;
+    }
+    for (size_t j = 0; j <= n; j++) {
+        picture_path(path, sizeof path, dir_len, o.out, digits, j, n, ext);
+        if (mlp_output_target(&plan, "picture", path, 0, &err) != MLP_OK) {
+            rc = mlp_cli_fail(&err);
+            goto out;
+        }
+    }
     for (size_t j = 0; j < n; j++) {
-        snprintf(path, sizeof path, "%.*s/neuron-%0*zu.%s", dir_len, o.out, digits, j, ext);
+        picture_path(path, sizeof path, dir_len, o.out, digits, j, n, ext);
         if (mlp_weights_tile(&img, &net, j, &style, &err) != MLP_OK ||
             save(path, &img, o.format, &err) != MLP_OK) {
             rc = mlp_cli_fail(&err);
@@ -128,7 +153,7 @@ static int weights_main(int argc, char **argv)
         across++;
     while (style.scale > 1 && across * (meta.cols * style.scale + style.gap) > 4096)
         style.scale--;
-    snprintf(path, sizeof path, "%.*s/weights.%s", dir_len, o.out, ext);
+    picture_path(path, sizeof path, dir_len, o.out, digits, n, n, ext);
     if (mlp_weights_sheet(&img, &net, &style, &err) != MLP_OK ||
         save(path, &img, o.format, &err) != MLP_OK) {
         rc = mlp_cli_fail(&err);
@@ -143,6 +168,7 @@ static int weights_main(int argc, char **argv)
     printf("%s\n", o.grey ? "white: positive weights, black: negative, mid-grey: 0"
                           : "red: positive weights, blue: negative, white: 0");
 out:
+    mlp_output_plan_free(&plan);
     mlp_weights_free(&img);
     mlp_net_free(&net);
     return rc;

@@ -6,6 +6,7 @@
 #include "export.h"
 
 #include "npy.h"
+#include "output.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -106,50 +107,77 @@ static bool join(char *path, size_t cap, const char *dir, const char *name)
     return len > 0 && (size_t)len < cap;
 }
 
-static mlp_status write_json(const char *path, const mlp_net *net, const mlp_model_meta *meta,
-                             mlp_error *err)
+struct described {
+    const mlp_net *net;
+    const mlp_model_meta *meta;
+    const char *path;
+};
+
+static mlp_status write_json(FILE *f, void *ctx, mlp_error *err)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(errno));
+    const struct described *d = ctx;
     mlp_json j;
     mlp_json_start(&j, f);
     mlp_json_object(&j, NULL);
     mlp_json_string(&j, "format", "mlp-npy");
     mlp_json_uint(&j, "version", FORMAT_VERSION);
-    mlp_export_describe(&j, net, meta, true);
+    mlp_export_describe(&j, d->net, d->meta, true);
     mlp_json_end(&j);
-    mlp_status st = mlp_json_finish(&j, path, err);
-    if (fclose(f) != 0 && st == MLP_OK)
-        st = mlp_fail(err, MLP_EIO, "%s: write failed: %s", path, strerror(errno));
-    return st;
+    return mlp_json_finish(&j, d->path, err);
+}
+
+/* The path of file k of the export into dir: W0.npy b0.npy W1.npy ... model.json (k = 2L). */
+static mlp_status file_path(char *path, size_t cap, const char *dir, const mlp_net *net, size_t k,
+                            mlp_error *err)
+{
+    char name[32];
+    if (k < 2 * net->n_layers)
+        snprintf(name, sizeof name, "%c%zu.npy", k % 2 ? 'b' : 'W', k / 2);
+    else
+        snprintf(name, sizeof name, "model.json");
+    if (!join(path, cap, dir, name))
+        return mlp_fail(err, MLP_EARG, "%s: path too long", dir);
+    return MLP_OK;
+}
+
+mlp_status mlp_export_npy_plan(mlp_output_plan *p, const char *dir, const mlp_net *net,
+                               mlp_error *err)
+{
+    char path[MLP_OUTPUT_MAX_PATH];
+    struct stat st;
+    mlp_status s = MLP_OK;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return mlp_fail(err, MLP_EIO, "%s: cannot create: %s", dir, strerror(errno));
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return mlp_fail(err, MLP_EIO, "%s: not a directory", dir);
+    for (size_t k = 0; s == MLP_OK && k <= 2 * net->n_layers; k++) {
+        if ((s = file_path(path, sizeof path, dir, net, k, err)) != MLP_OK)
+            break;
+        s = mlp_output_target(p, k < 2 * net->n_layers ? ".npy file" : "model.json", path, 0, err);
+    }
+    return s;
 }
 
 mlp_status mlp_export_npy(const char *dir, const mlp_net *net, const mlp_model_meta *meta,
                           mlp_error *err)
 {
-    char path[4096], name[32];
-    struct stat st;
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return mlp_fail(err, MLP_EIO, "%s: cannot create: %s", dir, strerror(errno));
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return mlp_fail(err, MLP_EIO, "%s: not a directory", dir);
-
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const size_t wshape[2] = {net->sizes[l + 1], net->sizes[l]};
-        mlp_status s;
-        snprintf(name, sizeof name, "W%zu.npy", l);
-        if (!join(path, sizeof path, dir, name))
-            return mlp_fail(err, MLP_EARG, "%s: path too long", dir);
-        if ((s = mlp_npy_write(path, net->W[l], wshape, 2, err)) != MLP_OK)
-            return s;
-        snprintf(name, sizeof name, "b%zu.npy", l);
-        if (!join(path, sizeof path, dir, name))
-            return mlp_fail(err, MLP_EARG, "%s: path too long", dir);
-        if ((s = mlp_npy_write(path, net->b[l], wshape, 1, err)) != MLP_OK)
-            return s;
+    char path[MLP_OUTPUT_MAX_PATH];
+    mlp_output_plan p = {0};
+    mlp_status s = mlp_export_npy_plan(&p, dir, net, err);
+    for (size_t k = 0; s == MLP_OK && k <= 2 * net->n_layers; k++) {
+        size_t l = k / 2;
+        const size_t shape[2] = {net->sizes[l + 1], net->sizes[l]};
+        if ((s = file_path(path, sizeof path, dir, net, k, err)) != MLP_OK)
+            break;
+        if (k == 2 * net->n_layers) {
+            struct described d = {net, meta, path};
+            s = mlp_output_save("model.json", path, write_json, &d, err);
+        } else if (k % 2 == 0) {
+            s = mlp_npy_write(path, net->W[l], shape, 2, err);
+        } else {
+            s = mlp_npy_write(path, net->b[l], shape, 1, err);
+        }
     }
-    if (!join(path, sizeof path, dir, "model.json"))
-        return mlp_fail(err, MLP_EARG, "%s: path too long", dir);
-    return write_json(path, net, meta, err);
+    mlp_output_plan_free(&p);
+    return s;
 }

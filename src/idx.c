@@ -163,9 +163,9 @@ static mlp_status idx_open(idx_file *x, const char *path, uint32_t magic, mlp_er
     const size_t hdr_len = 4 + 4 * ndim;
     struct stat st;
 
-    x->f = fopen(path, "rb");
+    x->f = mlp_open_input(path, err);
     if (!x->f)
-        return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(errno));
+        return MLP_EIO;
     if (fstat(fileno(x->f), &st) != 0)
         return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))

@@ -2,13 +2,18 @@
  * main: the command-line entry. Finds the command in the table and hands it the rest of the
  * arguments; `mlp help`, `mlp COMMAND --help` and `mlp --version`. Each command lives in a
  * file of its own (cmd_*.c, bench.c). Exit status: 0 success, 1 data, model or I/O error,
- * 2 usage error, 130/143 training stopped by SIGINT/SIGTERM after saving.
+ * 2 usage error, 130/143/129 training stopped by SIGINT/SIGTERM/SIGHUP after saving.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "commands.h"
+#include "output.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* one command a line, in the order `mlp help` lists them */
 /* clang-format off */
@@ -55,7 +60,8 @@ static void overview(FILE *f)
                "--train-labels, --test-images and --test-labels name files directly.\n"
                "'make data' fetches MNIST. 'man mlp' has the whole manual.\n\n"
                "exit status: 0 success, 1 data, model or I/O error, 2 usage error,\n"
-               "130/143 training stopped by SIGINT/SIGTERM after saving a checkpoint\n");
+               "130/143/129 training stopped by SIGINT/SIGTERM/SIGHUP after saving a "
+               "checkpoint\n");
 }
 
 static void print_help(const mlp_command *c)
@@ -88,8 +94,31 @@ static bool wants_help(int argc, char **argv)
     return false;
 }
 
+/* What a command printed must have reached stdout: a full disk or a closed pipe is an
+ * error like any other, not a silent exit 0. A command that failed has said why already. */
+static int finish(const char *cmd, int rc)
+{
+    errno = 0;
+    if ((fflush(stdout) == 0 && !ferror(stdout)) || rc != 0)
+        return rc;
+    fprintf(stderr, "mlp %s: standard output: write error%s%s\n", cmd, errno ? ": " : "",
+            errno ? strerror(errno) : "");
+    return rc ? rc : MLP_EXIT_DATA;
+}
+
+/* A program started with stdin, stdout or stderr closed would hand those numbers to the
+ * first files it opens, and its output would land in them: hold each with /dev/null, read
+ * only, so that writes to a closed stdout fail and are reported. */
+static void hold_standard_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF && open("/dev/null", O_RDONLY) != fd)
+            _exit(MLP_EXIT_DATA);
+}
+
 int main(int argc, char **argv)
 {
+    hold_standard_fds();
     if (argc < 2) {
         overview(stderr);
         return MLP_EXIT_USAGE;
@@ -97,16 +126,17 @@ int main(int argc, char **argv)
     const char *name = argv[1];
     if (!strcmp(name, "--version") || !strcmp(name, "version")) {
         printf("mlp %s\n", MLP_VERSION);
-        return MLP_EXIT_OK;
+        return finish("--version", MLP_EXIT_OK);
     }
     if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h"))
-        return help_main(argc - 2, argv + 2);
+        return finish("help", help_main(argc - 2, argv + 2));
     const mlp_command *c = find(name);
     if (!c)
         return mlp_cli_usage(NULL, "unknown command '%s'", name);
     if (wants_help(argc - 2, argv + 2)) {
         print_help(c);
-        return MLP_EXIT_OK;
+        return finish(name, MLP_EXIT_OK);
     }
-    return c->main(argc - 2, argv + 2);
+    mlp_output_signals(NULL); /* no signal leaves a temporary or lock file behind */
+    return finish(name, c->main(argc - 2, argv + 2));
 }

@@ -3,6 +3,7 @@
  * order whatever the host, like the model file, so the header's '<f4' is always true.
  */
 #include "npy.h"
+#include "output.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -37,10 +38,36 @@ size_t mlp_npy_header(unsigned char *buf, size_t cap, const size_t *shape, size_
     return total;
 }
 
+struct array {
+    const unsigned char *head;
+    size_t head_len;
+    const float *data;
+    size_t n;
+};
+
+/* The header, then the floats little-endian whatever the host, CHUNK at a time. */
+static mlp_status write_array(FILE *f, void *ctx, mlp_error *err)
+{
+    const struct array *a = ctx;
+    unsigned char out[4 * CHUNK];
+    (void)err; /* a short write is the commit's to report */
+    bool ok = fwrite(a->head, 1, a->head_len, f) == a->head_len;
+    for (size_t i = 0; ok && i < a->n; i += CHUNK) {
+        size_t k = a->n - i < CHUNK ? a->n - i : CHUNK;
+        for (size_t q = 0; q < k; q++) {
+            uint32_t bits;
+            memcpy(&bits, &a->data[i + q], sizeof bits);
+            mlp_put_u32(out + 4 * q, bits);
+        }
+        ok = fwrite(out, 1, 4 * k, f) == 4 * k;
+    }
+    return MLP_OK;
+}
+
 mlp_status mlp_npy_write(const char *path, const float *data, const size_t *shape, size_t ndim,
                          mlp_error *err)
 {
-    unsigned char head[256], out[4 * CHUNK];
+    unsigned char head[256];
     size_t n = 1;
     for (size_t d = 0; d < ndim; d++)
         if (!mlp_mul_size(n, shape[d], &n))
@@ -50,21 +77,6 @@ mlp_status mlp_npy_write(const char *path, const float *data, const size_t *shap
         return mlp_fail(err, MLP_EARG, "%s: %zu dimensions, at most %d", path, ndim,
                         MLP_NPY_MAX_DIMS);
 
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(errno));
-    bool ok = fwrite(head, 1, head_len, f) == head_len;
-    for (size_t i = 0; ok && i < n; i += CHUNK) {
-        size_t k = n - i < CHUNK ? n - i : CHUNK;
-        for (size_t q = 0; q < k; q++) {
-            uint32_t bits;
-            memcpy(&bits, &data[i + q], sizeof bits);
-            mlp_put_u32(out + 4 * q, bits);
-        }
-        ok = fwrite(out, 1, 4 * k, f) == 4 * k;
-    }
-    int saved = errno;
-    if (fclose(f) != 0 || !ok)
-        return mlp_fail(err, MLP_EIO, "%s: write failed: %s", path, strerror(ok ? errno : saved));
-    return MLP_OK;
+    struct array a = {head, head_len, data, n};
+    return mlp_output_save(".npy file", path, write_array, &a, err);
 }

@@ -8,6 +8,7 @@
 #define _XOPEN_SOURCE 700 /* realpath() */
 #include "output.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -70,16 +71,24 @@ static void on_signal(int sig)
 
 void mlp_output_signals(volatile sig_atomic_t *stop)
 {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
-    struct sigaction sa;
+    static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGPIPE,
+                               SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGXFSZ};
+    static bool ignored[sizeof sigs / sizeof sigs[0]], first = true;
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
         sigaddset(&sa.sa_mask, sigs[k]); /* one handler at a time */
     stop_flag = stop;
-    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
-        sigaction(sigs[k], &sa, NULL);
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+        /* a signal ignored when the program started stays ignored (nohup, trap '' XFSZ) */
+        if (first && sigaction(sigs[k], NULL, &old) == 0)
+            ignored[k] = old.sa_handler == SIG_IGN;
+        if (!ignored[k])
+            sigaction(sigs[k], &sa, NULL);
+    }
+    first = false;
 }
 
 /* ---------------------------------------------------------------- paths */
@@ -134,6 +143,24 @@ static bool same_file(const mlp_output_file *a, const mlp_output_file *b)
     return a->path && b->path && !strcmp(a->path, b->path);
 }
 
+/* True if f is the lock file (PATH.lock) of target t: an output of that name would be
+ * removed with the lock, an input of that name could be emptied. */
+static bool is_lock_of(const mlp_output_file *f, const mlp_output_file *t)
+{
+    char lock[MLP_OUTPUT_MAX_PATH + 8];
+    struct stat sb;
+    snprintf(lock, sizeof lock, "%s.lock", t->path);
+    if (f->path && !strcmp(f->path, lock))
+        return true;
+    return f->exists && stat(lock, &sb) == 0 && sb.st_dev == f->dev && sb.st_ino == f->ino;
+}
+
+static mlp_status lock_clash(const mlp_output_file *f, const mlp_output_file *t, mlp_error *err)
+{
+    return mlp_fail(err, MLP_EARG, "%s '%s' is the lock file of %s '%s'; name it otherwise",
+                    f->what, f->given, t->what, t->given);
+}
+
 static bool grow(mlp_output_file **v, size_t n, size_t *cap)
 {
     if (n < *cap)
@@ -148,6 +175,33 @@ static bool grow(mlp_output_file **v, size_t n, size_t *cap)
 }
 
 /* ---------------------------------------------------------------- locks */
+
+/* Removes PATH.tmp.PID files that processes no longer running left (a SIGKILL, a power
+ * cut). Called with PATH's lock held, so no live mlp is writing one of them; the PID test
+ * also spares a writer that predates locks. */
+static void remove_stale(const char *path)
+{
+    char dir[MLP_OUTPUT_MAX_PATH], full[MLP_OUTPUT_MAX_PATH + 300];
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t n = strlen(base);
+    if (!dir_of(dir, sizeof dir, path))
+        return;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        const char *tail = e->d_name + n + 5;
+        if (strncmp(e->d_name, base, n) != 0 || strncmp(e->d_name + n, ".tmp.", 5) != 0 ||
+            !*tail || strspn(tail, "0123456789") != strlen(tail) || strlen(tail) > 9)
+            continue;
+        long pid = strtol(tail, NULL, 10);
+        if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+            snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+            unlink(full);
+        }
+    }
+    if (d)
+        closedir(d);
+}
 
 /* Takes path's lock (PATH.lock): created if missing, an flock on it, and then a check that
  * the name still refers to the file locked (a run that just released it removes it, and
@@ -186,6 +240,7 @@ static mlp_status lock_take(const mlp_output_file *t, int *fd_out, int *slot_out
                                 t->what, t->given);
             }
             *fd_out = fd;
+            remove_stale(t->path);
             return MLP_OK;
         }
         close(fd);
@@ -247,9 +302,12 @@ mlp_status mlp_output_input(mlp_output_plan *p, const char *what, const char *pa
     mlp_output_file f = describe(what, path, flags);
     if (!f.exists)
         return MLP_OK; /* its reader reports it */
-    for (size_t k = 0; k < p->n_out; k++)
+    for (size_t k = 0; k < p->n_out; k++) {
         if (same_file(&f, &p->out[k]) && !may_share(&f, &p->out[k]))
             return clash(&p->out[k], &f, true, err);
+        if (is_lock_of(&f, &p->out[k]))
+            return lock_clash(&f, &p->out[k], err);
+    }
     if (!(f.given = strdup(path)))
         return mlp_fail(err, MLP_ENOMEM, "out of memory");
     p->in[p->n_in++] = f;
@@ -294,12 +352,20 @@ mlp_status mlp_output_target(mlp_output_plan *p, const char *what, const char *p
     t.path = real;
     if ((st = check_target(&t, err)) != MLP_OK)
         return st;
-    for (size_t k = 0; k < p->n_in; k++)
+    for (size_t k = 0; k < p->n_in; k++) {
         if (same_file(&p->in[k], &t) && !may_share(&p->in[k], &t))
             return clash(&t, &p->in[k], true, err);
-    for (size_t k = 0; k < p->n_out; k++)
+        if (is_lock_of(&p->in[k], &t))
+            return lock_clash(&p->in[k], &t, err);
+    }
+    for (size_t k = 0; k < p->n_out; k++) {
         if (same_file(&p->out[k], &t))
             return clash(&t, &p->out[k], false, err);
+        if (is_lock_of(&t, &p->out[k]))
+            return lock_clash(&t, &p->out[k], err);
+        if (is_lock_of(&p->out[k], &t))
+            return lock_clash(&p->out[k], &t, err);
+    }
     t.path = strdup(real);
     t.given = strdup(path);
     if (!t.path || !t.given)

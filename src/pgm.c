@@ -4,6 +4,7 @@
  * length has been checked against the bytes that hold it.
  */
 #include "pgm.h"
+#include "output.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,9 +195,9 @@ mlp_status mlp_pgm_load(mlp_pgm *img, const char *path, mlp_error *err)
     size_t len = 0, cap = 0;
     mlp_status st = MLP_OK;
     memset(img, 0, sizeof *img);
-    FILE *f = fopen(path, "rb");
+    FILE *f = mlp_open_input(path, err);
     if (!f)
-        return mlp_fail(err, MLP_EIO, "%s: cannot open", path);
+        return MLP_EIO;
     /* read what is there, in growing steps, never past the limit */
     for (;;) {
         if (len == cap) {
@@ -236,6 +237,20 @@ void mlp_pgm_free(mlp_pgm *img)
     memset(img, 0, sizeof *img);
 }
 
+struct pnm {
+    const uint8_t *px;
+    size_t width, height, channels, bytes;
+};
+
+static mlp_status write_pnm(FILE *f, void *ctx, mlp_error *err)
+{
+    const struct pnm *p = ctx;
+    (void)err; /* a short write is the commit's to report */
+    fprintf(f, "P%c\n%zu %zu\n255\n", p->channels == 1 ? '5' : '6', p->width, p->height);
+    fwrite(p->px, 1, p->bytes, f);
+    return MLP_OK;
+}
+
 mlp_status mlp_pgm_save(const char *path, const uint8_t *px, size_t width, size_t height,
                         size_t channels, mlp_error *err)
 {
@@ -244,12 +259,6 @@ mlp_status mlp_pgm_save(const char *path, const uint8_t *px, size_t width, size_
         !mlp_mul_size(width, height, &n) || !mlp_mul_size(n, channels, &n))
         return mlp_fail(err, MLP_EARG, "%s: cannot write a %zux%zu image of %zu channels", path,
                         width, height, channels);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return mlp_fail(err, MLP_EIO, "%s: cannot create", path);
-    bool ok = fprintf(f, "P%c\n%zu %zu\n255\n", channels == 1 ? '5' : '6', width, height) > 0 &&
-              fwrite(px, 1, n, f) == n;
-    if (fclose(f) != 0 || !ok)
-        return mlp_fail(err, MLP_EIO, "%s: write error", path);
-    return MLP_OK;
+    struct pnm img = {px, width, height, channels, n};
+    return mlp_output_save("image", path, write_pnm, &img, err);
 }

@@ -4,6 +4,7 @@
  * buffer front to back.
  */
 #include "png.h"
+#include "output.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,19 @@ too_big:
     return mlp_fail(err, MLP_ENOMEM, "a PNG of %zux%zu pixels is too large", width, height);
 }
 
+struct bytes {
+    const unsigned char *p;
+    size_t n;
+};
+
+static mlp_status write_bytes(FILE *f, void *ctx, mlp_error *err)
+{
+    const struct bytes *b = ctx;
+    (void)err; /* a short write is the commit's to report */
+    fwrite(b->p, 1, b->n, f);
+    return MLP_OK;
+}
+
 mlp_status mlp_png_save(const char *path, const uint8_t *px, size_t width, size_t height,
                         size_t channels, mlp_error *err)
 {
@@ -140,14 +154,8 @@ mlp_status mlp_png_save(const char *path, const uint8_t *px, size_t width, size_
     mlp_status st = mlp_png_encode(&buf, &len, px, width, height, channels, &e);
     if (st != MLP_OK)
         return mlp_fail(err, st, "%s: %s", path, e.msg);
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        free(buf);
-        return mlp_fail(err, MLP_EIO, "%s: cannot create", path);
-    }
-    bool ok = fwrite(buf, 1, len, f) == len;
+    struct bytes b = {buf, len};
+    st = mlp_output_save("PNG", path, write_bytes, &b, err);
     free(buf);
-    if (fclose(f) != 0 || !ok)
-        return mlp_fail(err, MLP_EIO, "%s: write error", path);
-    return MLP_OK;
+    return st;
 }
