@@ -94,7 +94,7 @@ portable:
 # templates take minutes to compile.
 FUZZ_CC   ?= clang
 FUZZ_TIME ?= 60
-FUZZ_SRC  := $(filter-out src/main.c src/bench.c src/cmd_%.c,$(SRC))
+FUZZ_SRC  := $(filter-out src/main.c src/cmd_%.c,$(SRC))
 FUZZERS   := $(patsubst tests/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz_*.c))
 
 build/fuzz/fuzz_%: tests/fuzz_%.c $(FUZZ_SRC) $(wildcard include/*.h src/*.h)

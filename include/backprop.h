@@ -14,7 +14,7 @@
 
 #include "net.h"
 
-/* d[n_layers] (B, classes) = dC/dz at the outputs, divided by B:
+/* wish[n_layers] (B, classes) = dC/dz at the outputs, divided by B:
  *   quadratic cost, sigmoid outputs:   (a - y) * a * (1 - a)
  *   cross-entropy, softmax outputs:    a - y
  * where y is the one-hot desired output of each row. */

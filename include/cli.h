@@ -1,5 +1,5 @@
 /*
- * cli: what the command-line files (main.c, cmd_*.c, bench.c) share: argument parsing whose
+ * cli: what the command-line files (main.c, cmd_*.c) share: argument parsing whose
  * every failure is one line on stderr naming the flag, the usage hint and exit status 2;
  * printing helpers. Library modules never use it: they return a status instead.
  */
@@ -55,15 +55,13 @@ int mlp_cli_parse_size(const char *cmd, const char *name, const char *s, size_t 
                        size_t hi, size_t *out);
 int mlp_cli_parse_float(const char *cmd, const char *name, const char *s, size_t n,
                         mlp_cli_range r, float *out);
-int mlp_cli_name(mlp_args *a, const char *const *names, int n, int *out);
+/* The index in names (NULL-terminated, as options.h's tables) of the value given. */
+int mlp_cli_name(mlp_args *a, const char *const *names, int *out);
 int mlp_cli_string(mlp_args *a, const char **out);  /* non-empty */
 int mlp_cli_kernels(mlp_args *a, const char **out); /* one this build and CPU can run */
 /* "16,16" -> hidden[0..n_hidden) = {16, 16}; "none" -> no hidden layer (n_hidden = 0);
  * at most MLP_MAX_LAYERS - 1 sizes of 1 to MLP_MAX_WIDTH */
 int mlp_cli_hidden(mlp_args *a, size_t *hidden, size_t *n_hidden);
-
-/* The values of --activation and --cost, in mlp_act and mlp_cost order. */
-extern const char *const mlp_cli_act_names[3], *const mlp_cli_cost_names[2];
 
 /* The flags that name a data set's files: --train-images, --train-labels, --test-images,
  * --test-labels (only the last two when test_only). If the current argument is one of them,

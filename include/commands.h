@@ -1,9 +1,11 @@
 /*
- * commands: mlp's commands, one file each (cmd_*.c, bench.c), listed by main.c. Adding a
+ * commands: mlp's commands, one file each (cmd_*.c), listed by main.c. Adding a
  * command is a new file defining one of these and a line in main.c's table.
  */
 #ifndef MLP_COMMANDS_H
 #define MLP_COMMANDS_H
+
+#include <stdio.h>
 
 typedef struct {
     const char *name;                   /* "train" */
@@ -11,8 +13,8 @@ typedef struct {
     const char *summary;                /* one line, for the overview */
     const char *help;                   /* `mlp help NAME` and `mlp NAME --help` */
     int (*main)(int argc, char **argv); /* the arguments after the name; returns the status */
-    const char *help_more;              /* the rest of the help, or NULL: one string literal
-                                         * may only be so long (4095 bytes in ISO C) */
+    void (*help_more)(FILE *out);       /* prints the rest of the help, or NULL: the part a
+                                         * table generates (train's flags, the presets) */
 } mlp_command;
 
 extern const mlp_command mlp_cmd_train, mlp_cmd_presets, mlp_cmd_eval, mlp_cmd_info, mlp_cmd_export,

@@ -74,9 +74,9 @@ mlp_status mlp_idx_load_test_files(mlp_set *s, const mlp_idx_files *files, mlp_e
 mlp_status mlp_idx_load_test(mlp_set *s, const char *dir, mlp_error *err);
 
 /* Largest label + 1; 0 for an empty set. */
-size_t mlp_set_classes(const mlp_set *s);
+size_t mlp_idx_set_classes(const mlp_set *s);
 
-void mlp_set_free(mlp_set *s);
+void mlp_idx_set_free(mlp_set *s);
 void mlp_data_free(mlp_data *d);
 
 #endif

@@ -24,7 +24,7 @@
 #define MLP_INFLATE_MAX_RATIO 1032
 
 /* True if the data starts with the gzip magic bytes 1f 8b. */
-bool mlp_gzip_is(const unsigned char *in, size_t in_len);
+bool mlp_inflate_is_gzip(const unsigned char *in, size_t in_len);
 
 /* Decompresses a whole gzip file: every member, concatenated as `gzip -dc` does. On success
  * *out is a malloc'd buffer of *out_len bytes (never NULL, even when empty) that the caller
@@ -34,8 +34,8 @@ bool mlp_gzip_is(const unsigned char *in, size_t in_len);
  * trailer that agrees with it gets one allocation of exactly that size. Anything after the
  * last member is refused too: a file is either entirely gzip data or damaged.
  * name appears in messages, which also give the byte offset of the problem. */
-mlp_status mlp_gzip_decode(const unsigned char *in, size_t in_len, size_t max_out, const char *name,
-                           unsigned char **out, size_t *out_len, mlp_error *err);
+mlp_status mlp_inflate_gzip(const unsigned char *in, size_t in_len, size_t max_out,
+                            const char *name, unsigned char **out, size_t *out_len, mlp_error *err);
 
 /* The same, but decoding stops as soon as n bytes have come out: then *out holds the first
  * n bytes and what follows them is neither decoded nor checked. If the whole output is
@@ -44,9 +44,9 @@ mlp_status mlp_gzip_decode(const unsigned char *in, size_t in_len, size_t max_ou
  * len + 1 bytes: it gets either the data, fully checked, or proof that there is more, after
  * decoding at most one byte more than it expects (however far the rest would expand) and
  * in one allocation when the trailer's length agrees with len. */
-mlp_status mlp_gzip_decode_prefix(const unsigned char *in, size_t in_len, size_t n,
-                                  const char *name, unsigned char **out, size_t *out_len,
-                                  mlp_error *err);
+mlp_status mlp_inflate_gzip_prefix(const unsigned char *in, size_t in_len, size_t n,
+                                   const char *name, unsigned char **out, size_t *out_len,
+                                   mlp_error *err);
 
 /* Decompresses one raw deflate stream (no header or trailer) that starts at in[0], as above.
  * *in_used gets the bytes the stream occupies, up to the end of its last block's byte;

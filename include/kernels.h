@@ -79,23 +79,25 @@ const char *const *mlp_kernels_available(void);
 
 /* Threads worth using for a layer of (out, in) weights: 1 for small layers, where another
  * thread costs more than it saves, up to the pool's size. */
-size_t mlp_k_threads(const mlp_kernels *k, const mlp_pool *pool, size_t in, size_t out);
+size_t mlp_kernels_threads(const mlp_kernels *k, const mlp_pool *pool, size_t in, size_t out);
 
 /* The products over whole layers, split over n of pool's threads (pool may be NULL, n 1).
  * Callers pass the n of the layer whose neurons are split, so that the forward pass, the
  * weight gradient and the step of a layer's neurons [c0, c1), and the input gradient that
  * reaches those neurons from above, all run on the same thread and find their data in that
  * core's cache. */
-void mlp_k_forward(const mlp_kernels *k, mlp_pool *pool, size_t n, float *y, const float *const *x,
-                   const float *W, const float *b, size_t B, size_t in, size_t out, mlp_kact act);
-void mlp_k_backward_w(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dW, float *db,
-                      const float *dy, const float *const *x, size_t B, size_t in, size_t out);
-void mlp_k_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dx, const float *dy,
-                      const float *W, const float *a, size_t B, size_t in, size_t out,
-                      mlp_kact act);
+void mlp_kernels_forward(const mlp_kernels *k, mlp_pool *pool, size_t n, float *y,
+                         const float *const *x, const float *W, const float *b, size_t B, size_t in,
+                         size_t out, mlp_kact act);
+void mlp_kernels_backward_w(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dW, float *db,
+                            const float *dy, const float *const *x, size_t B, size_t in,
+                            size_t out);
+void mlp_kernels_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dx,
+                            const float *dy, const float *W, const float *a, size_t B, size_t in,
+                            size_t out, mlp_kact act);
 /* The step on a layer's (rows, row_len) weights or its (rows, 1) biases, split by rows */
-void mlp_k_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v, const float *g,
-                size_t rows, size_t row_len, const mlp_step *s);
+void mlp_kernels_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v,
+                      const float *g, size_t rows, size_t row_len, const mlp_step *s);
 
 /* The implementations, for kernels.c's table and the tests. */
 extern const mlp_kernels mlp_kernels_ref, mlp_kernels_portable;

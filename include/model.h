@@ -30,6 +30,7 @@
  *   ..      4P     f32 parameters in the layout of net.h: W0 b0 W1 b1 ...; with validation,
  *                  those of the epoch with the best validation accuracy
  *   ..      4      u32 S: 1 if the training state follows, 0 if not
+ *                  (the next six fields are mlp_sgd_state's, sgd.h)
  *   ..      8      u64 epochs completed                          } the training state:
  *   ..      8      u64 images done in the epoch under way, or 0  } what `mlp train --resume`
  *   ..      8      u64 shuffling generator state                 } needs to continue exactly
@@ -77,14 +78,12 @@ typedef struct {
     char cmdline[MLP_MODEL_MAX_CMDLINE + 1]; /* NUL-terminated */
     /* the training state; all zero when has_state is 0 */
     uint32_t has_state;
-    uint64_t done_epochs; /* epochs completed */
-    uint64_t pos;         /* images done in the epoch under way; 0 between epochs */
-    uint64_t rng;         /* shuffling generator state */
-    uint64_t epoch_rng;   /* generator state the epoch under way drew its order from */
-    double cost;          /* sum of the costs so far in the epoch under way */
-    uint64_t correct;     /* images right so far in the epoch under way */
-    uint32_t data_crc;    /* CRC-32 of the training labels */
-    uint32_t images_crc;  /* mlp_model_images_crc() of the training images; always written */
+    mlp_sgd_state sgd;   /* the optimiser's: epochs completed, images done in the epoch under
+                          * way, the generators, the cost sum and images right so far; the
+                          * sums are written as 0 between epochs (pos 0), when none is under
+                          * way, whatever they hold */
+    uint32_t data_crc;   /* CRC-32 of the training labels */
+    uint32_t images_crc; /* mlp_model_images_crc() of the training images; always written */
     /* set by a load: 1 if the file holds images_crc, 0 for a version 1 file */
     uint32_t has_images_crc;
     char kernels[16];    /* implementation that trained it, NUL-terminated */

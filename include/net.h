@@ -13,12 +13,19 @@
  * The forward pass runs a whole mini-batch of B <= max_batch rows at once and caches every
  * layer's activations in acts, which is what backprop reads:
  *
- *     a[0] (B, sizes[0])        the input batch, written by the caller
+ *     a[0] (B, sizes[0])        room for an input batch held by the network itself
  *     a[l] (B, sizes[l])        = act(a[l-1] . W[l-1]^T + b[l-1]),  l = 1 .. n_layers
  *
  * The products read each layer's input through row pointers, rows[l][i] = row i of a[l].
- * rows[0] starts out pointing into a[0]; a caller may point it at rows that lie elsewhere
- * (sgd.c and eval.c point it at the data set's images, so a batch is never copied).
+ * rows[0] starts out pointing into a[0]; mlp_net_set_input() points a row at an input that
+ * lies elsewhere (training and evaluation point it at the data set's images, so a batch is
+ * never copied). Nothing else writes rows[0].
+ *
+ * The backward pass leaves dC/dz, each neuron's "wish", in wishes, laid out like acts without
+ * the input layer: wish[l] (B, sizes[l]), l = 1 .. n_layers.
+ *
+ * The kernels and the thread pool that run the products are given to mlp_net_init(), so that
+ * whatever sizes per-thread buffers from net->pool (mlp_sgd_init) finds them in place.
  *
  * Hidden layers use net->act. The output layer is fixed by the cost: sigmoid outputs for the
  * quadratic cost (the lessons' "compare the output to the desired answer"), softmax outputs
@@ -40,6 +47,18 @@
 typedef enum { MLP_ACT_SIGMOID = 0, MLP_ACT_TANH = 1, MLP_ACT_RELU = 2 } mlp_act;
 typedef enum { MLP_COST_QUADRATIC = 0, MLP_COST_XENT = 1 } mlp_cost;
 
+/* Dropout, for training (sgd.c sets keep and seed around its own passes): the inputs of weight
+ * layer l are each kept with probability keep[l] and scaled by 1/keep[l], the rest set to 0
+ * ("inverted" dropout, Srivastava et al. 2014). keep[l] = 1: none. */
+typedef struct {
+    float keep[MLP_MAX_LAYERS];
+    uint64_t seed;                      /* the next forward pass draws its masks from it */
+    float *masks;                       /* (max_batch, sum(sizes[0..L-1])): 0 or 1/keep */
+    float *mask[MLP_MAX_LAYERS];        /* views into masks: mask[l] is (max_batch, sizes[l]) */
+    float *dropped;                     /* same shape as masks: the inputs after dropout */
+    const float **rows[MLP_MAX_LAYERS]; /* rows[l] (max_batch): each row of dropped's layer l */
+} mlp_dropout;
+
 typedef struct mlp_net {
     size_t n_layers;                  /* weight layers; sizes[] has n_layers + 1 entries */
     size_t sizes[MLP_MAX_LAYERS + 1]; /* e.g. {784, 16, 16, 10} */
@@ -50,27 +69,20 @@ typedef struct mlp_net {
     float *params;                    /* (n_params): W0 b0 W1 b1 ... */
     float *grads;                     /* (n_params): same layout as params */
     float *acts;                      /* forward cache, (max_batch, sum(sizes)) in layer order */
-    float *wish; /* backward cache, (max_batch, sum(sizes)): dC/dz per neuron */
+    float *wishes; /* backward cache, (max_batch, sum(sizes[1..L])): dC/dz per neuron */
     float *W[MLP_MAX_LAYERS], *b[MLP_MAX_LAYERS];   /* views into params */
     float *dW[MLP_MAX_LAYERS], *db[MLP_MAX_LAYERS]; /* views into grads */
-    float *a[MLP_MAX_LAYERS + 1];       /* views into acts: a[l] is (max_batch, sizes[l]) */
-    float *d[MLP_MAX_LAYERS + 1];       /* views into wish: d[l] is (max_batch, sizes[l]) */
-    const float **rows[MLP_MAX_LAYERS]; /* rows[l] (max_batch): each row of a[l], see above */
-    const float **row_ptrs;             /* (2 * n_layers * max_batch): what rows[], drop_rows[]
-                                         * point into */
-    /* Dropout, for training (sgd.c sets keep and drop_seed around its own passes): the inputs
-     * of weight layer l are each kept with probability keep[l] and scaled by 1/keep[l], the
-     * rest set to 0 ("inverted" dropout, Srivastava et al. 2014). keep[l] = 1: none. */
-    float keep[MLP_MAX_LAYERS];
-    uint64_t drop_seed;                      /* the next forward pass draws its masks from it */
-    float *mask;                             /* (max_batch, sum(sizes[0..L-1])): 0 or 1/keep */
-    float *dropped;                          /* same shape: the inputs after dropout */
-    const float **drop_rows[MLP_MAX_LAYERS]; /* rows of dropped, layer by layer */
-    const float *const *x[MLP_MAX_LAYERS];   /* the rows layer l's product read in the last
-                                              * forward pass: rows[l] or drop_rows[l] */
-    float *m[MLP_MAX_LAYERS];                /* views into mask, (max_batch, sizes[l]) */
-    const mlp_kernels *kern;                 /* the matrix products; mlp_net_init picks "auto" */
-    mlp_pool *pool;                          /* threads they may use; NULL: the caller's alone */
+    float *a[MLP_MAX_LAYERS + 1];          /* views into acts: a[l] is (max_batch, sizes[l]) */
+    float *wish[MLP_MAX_LAYERS + 1];       /* views into wishes: wish[l] is (max_batch, sizes[l]),
+                                            * l >= 1; wish[0] is NULL (no pixel is asked) */
+    const float **rows[MLP_MAX_LAYERS];    /* rows[l] (max_batch): each row of a[l], see above */
+    const float **row_ptrs;                /* (2 * n_layers * max_batch): what rows[], drop.rows[]
+                                            * point into */
+    const float *const *x[MLP_MAX_LAYERS]; /* the rows layer l's product read in the last
+                                            * forward pass: rows[l] or drop.rows[l] */
+    mlp_dropout drop;                      /* off (keep 1) unless training sets it */
+    const mlp_kernels *kern;               /* the matrix products, given to mlp_net_init */
+    mlp_pool *pool;                        /* threads they may use; NULL: the caller's alone */
 } mlp_net;
 
 /* Number of parameters of a layout; false (and *n untouched) if it overflows or is invalid. */
@@ -81,9 +93,28 @@ bool mlp_net_count_params(const size_t *sizes, size_t n_sizes, size_t *n);
 bool mlp_net_bytes(const size_t *sizes, size_t n_sizes, size_t max_batch, size_t *bytes);
 
 /* Allocates a network with the given layer sizes (n_sizes >= 2) for batches of up to max_batch
- * rows. Parameters start at zero; call mlp_net_init_params() or load them. */
+ * rows, whose products run on kern (NULL: mlp_kernels_get("auto")) over pool's threads (NULL:
+ * the caller's thread alone). Parameters start at zero; call mlp_net_init_params() or load
+ * them. */
 mlp_status mlp_net_init(mlp_net *net, const size_t *sizes, size_t n_sizes, mlp_act act,
-                        mlp_cost cost, size_t max_batch, mlp_error *err);
+                        mlp_cost cost, size_t max_batch, const mlp_kernels *kern, mlp_pool *pool,
+                        mlp_error *err);
+
+/* Gives a network built elsewhere (mlp_model_load() builds with the defaults) other kernels
+ * and threads, with the NULLs of mlp_net_init(). Whatever sized buffers from the old pool must
+ * be set up after this: call it before mlp_sgd_init(). */
+void mlp_net_attach(mlp_net *net, const mlp_kernels *kern, mlp_pool *pool);
+
+/* Views of layer l (< n_layers) into any buffer laid out like params (grads, velocities, a
+ * copy in double): W_l starts at element mlp_net_w_offset(), b_l at mlp_net_b_offset(). */
+size_t mlp_net_w_offset(const mlp_net *net, size_t l);
+size_t mlp_net_b_offset(const mlp_net *net, size_t l);
+float *mlp_net_layer_w(const mlp_net *net, float *buf, size_t l); /* (sizes[l+1], sizes[l]) */
+float *mlp_net_layer_b(const mlp_net *net, float *buf, size_t l); /* (sizes[l+1]) */
+
+/* Row i (< max_batch) of the next forward pass's input is the sizes[0] floats at x, read where
+ * they lie, not copied: they must stay put until that pass's backprop is done. */
+void mlp_net_set_input(mlp_net *net, size_t i, const float *x);
 
 /* Random weights from the seed, scaled so activations neither vanish nor saturate at the start:
  * Glorot/Xavier uniform, U(-r, r) with r = sqrt(6 / (fan_in + fan_out)), for sigmoid, tanh and
@@ -99,7 +130,7 @@ mlp_kact mlp_net_layer_act(const mlp_net *net, size_t l);
  * split by those neurons uses this count (see kernels.h). */
 size_t mlp_net_threads(const mlp_net *net, size_t l);
 
-/* Forward pass on the B rows in a[0]; fills a[1..n_layers]. */
+/* Forward pass on the B input rows rows[0][0..B); fills a[1..n_layers]. */
 void mlp_net_forward(mlp_net *net, size_t B);
 
 /* Sum over the B rows of the cost of a[n_layers] against labels y (B). Quadratic:

@@ -96,6 +96,9 @@ typedef struct {
     float *vel;         /* (n_params), net's layout: velocities; NULL without momentum */
     float *scratch;     /* augmentation scratch, one slice per thread; NULL without it */
     size_t scratch_len; /* floats per slice */
+    size_t threads;     /* slices: net->pool's size at mlp_sgd_init */
+    float *augmented;   /* (batch, rows * cols): the batch's augmented images, which the
+                         * network reads in place of the set's; NULL without augmentation */
 } mlp_sgd;
 
 typedef struct {
@@ -111,7 +114,8 @@ typedef struct {
 bool mlp_sgd_opts_valid(const mlp_sgd_opts *opt);
 
 /* Prepares training of net on a set of n_set rows of rows x cols images (opt.val of them held
- * out). Checks the options. */
+ * out). Checks the options. Per-thread buffers are sized from net->pool, which must be the one
+ * training runs on (given to mlp_net_init() or mlp_net_attach() before this). */
 mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n_set, size_t rows, size_t cols,
                         const mlp_sgd_opts *opt, uint64_t seed, mlp_error *err);
 void mlp_sgd_free(mlp_sgd *s);
@@ -135,7 +139,8 @@ void mlp_sgd_gather(mlp_net *net, uint8_t *y, const mlp_set *set, const size_t *
 /* Trains the next epoch (or the rest of the one under way) on train and fills stats.
  * MLP_OK: the epoch is complete. MLP_ESTOP: hooks.stop was raised; the epoch stopped after
  * a mini-batch and a later call finishes it. MLP_ENUMERIC: a mini-batch's cost was NaN or
- * infinite; err names the epoch and batch, and the parameters must not be trusted. */
+ * infinite; err names the epoch and batch, and the parameters must not be trusted. MLP_EARG:
+ * net->pool has more threads than when s was set up for augmentation; nothing was done. */
 mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epoch_stats *stats,
                          mlp_error *err);
 

@@ -174,13 +174,13 @@ int mlp_cli_float(mlp_args *a, mlp_cli_range r, float *out)
     return mlp_cli_parse_float(a->cmd, a->flag, v, strlen(v), r, out);
 }
 
-int mlp_cli_name(mlp_args *a, const char *const *names, int n, int *out)
+int mlp_cli_name(mlp_args *a, const char *const *names, int *out)
 {
     const char *v = mlp_cli_value(a);
     char list[256] = "";
     if (!v)
         return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
-    for (int k = 0; k < n; k++) {
+    for (int k = 0; names[k]; k++) {
         if (!strcmp(v, names[k])) {
             *out = k;
             return 0;
@@ -248,9 +248,6 @@ int mlp_cli_kernels(mlp_args *a, const char **out)
     *out = v;
     return 0;
 }
-
-const char *const mlp_cli_act_names[3] = {"sigmoid", "tanh", "relu"};
-const char *const mlp_cli_cost_names[2] = {"quadratic", "xent"};
 
 mlp_cli_text mlp_cli_count(size_t n)
 {

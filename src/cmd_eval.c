@@ -1,16 +1,14 @@
 /*
- * cmd_eval: `mlp eval MODEL [DIR]` (accuracy, confusion matrix, per-class precision and
- * recall on DIR's test set) and `mlp info MODEL` (architecture and training record).
+ * cmd_eval: `mlp eval MODEL [DIR]`: accuracy, confusion matrix, per-class precision and
+ * recall on DIR's test set.
  */
 #include "cli.h"
 #include "commands.h"
 #include "eval.h"
-#include "export.h"
 #include "idx.h"
 #include "json.h"
 #include "model.h"
 #include "net.h"
-#include "sgd.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -29,14 +27,6 @@ static const char *const eval_help =
     "  --test-labels PATH  the test labels, instead of DIR's\n"
     "  --json              print one JSON object instead: accuracy, mean cost, confusion\n"
     "                      matrix, per-class metrics, timings\n";
-
-static const char *const info_help =
-    "usage: mlp info MODEL [--json]\n"
-    "\n"
-    "Prints MODEL's architecture, parameter count, training settings, the test accuracy\n"
-    "measured when it was saved and the command line that reproduces it.\n"
-    "\n"
-    "  --json   print one JSON object instead, with the same contents\n";
 
 #define WIDTH        100 /* columns a report may use */
 #define TOP_MISTAKES 5
@@ -275,102 +265,11 @@ static int eval_main(int argc, char **argv)
     print_eval(&ev);
 out:
     mlp_eval_free(&ev);
-    mlp_set_free(&test);
+    mlp_idx_set_free(&test);
     mlp_net_free(&net);
     return rc;
-}
-
-static int info_main(int argc, char **argv)
-{
-    const char *model = NULL;
-    bool json = false;
-    mlp_net net;
-    mlp_model_meta meta;
-    mlp_error err;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (mlp_cli_is_flag(argv[i]))
-            return mlp_cli_usage("info", "unknown flag '%s'", argv[i]);
-        else if (model)
-            return mlp_cli_usage("info", "unexpected argument '%s'", argv[i]);
-        else
-            model = argv[i];
-    }
-    if (!model)
-        return mlp_cli_usage("info", "missing MODEL");
-    if (mlp_model_load(model, &net, 1, &meta, &err) != MLP_OK)
-        return mlp_cli_fail(&err);
-    if (json) {
-        mlp_json j;
-        mlp_json_start(&j, stdout);
-        mlp_json_object(&j, NULL);
-        mlp_json_string(&j, "model", model);
-        mlp_export_describe(&j, &net, &meta, false);
-        mlp_json_end(&j);
-        mlp_net_free(&net);
-        return mlp_json_finish(&j, "standard output", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
-    }
-
-    char layout[256];
-    mlp_cli_layout(layout, sizeof layout, &net);
-    printf("model        %s\n", model);
-    printf("network      %s (%zu inputs = %ux%u images, %zu classes)\n", layout, net.sizes[0],
-           (unsigned)meta.rows, (unsigned)meta.cols, net.sizes[net.n_layers]);
-    printf("activation   %s hidden, %s outputs\n", mlp_act_name(net.act),
-           net.cost == MLP_COST_XENT ? "softmax" : "sigmoid");
-    printf("cost         %s\n", net.cost == MLP_COST_XENT ? "cross-entropy" : "quadratic");
-    printf("parameters   %zu\n", net.n_params);
-    for (size_t l = 0; l < net.n_layers; l++)
-        printf("  layer %zu    %zu x %zu weights + %zu biases\n", l + 1, net.sizes[l + 1],
-               net.sizes[l], net.sizes[l + 1]);
-    const mlp_sgd_opts *o = &meta.opt;
-    if (meta.has_state)
-        printf("trained      %llu of %zu epochs", (unsigned long long)meta.done_epochs, o->epochs);
-    else
-        printf("trained      %zu epochs", o->epochs);
-    printf(" on %zu images, batch %zu, seed %llu\n", (size_t)meta.n_train - o->val, o->batch,
-           (unsigned long long)meta.seed);
-    if (meta.has_state && meta.pos)
-        printf("             and %llu images of epoch %llu\n", (unsigned long long)meta.pos,
-               (unsigned long long)meta.done_epochs + 1);
-    static const char *const sched[] = {"constant", "falling linearly to", "stepped down",
-                                        "falling as a cosine to"};
-    printf("step         learning rate %s %s", mlp_cli_exact(o->lr).s, sched[o->schedule]);
-    if (o->schedule == MLP_SCHED_LINEAR || o->schedule == MLP_SCHED_COSINE)
-        printf(" %s", mlp_cli_exact(o->lr_end).s);
-    if (o->schedule == MLP_SCHED_STEP)
-        printf(" by %s every %zu epochs", mlp_cli_exact(o->lr_gamma).s, o->lr_step);
-    if (o->warmup)
-        printf(" after %zu warm-up epochs", o->warmup);
-    printf(", %smomentum %s, L2 weight decay %s\n", o->nesterov ? "Nesterov " : "",
-           mlp_cli_exact(o->momentum).s, mlp_cli_exact(o->l2).s);
-    if (o->drop_in > 0.0f || o->drop_hidden > 0.0f || o->maxnorm > 0.0f)
-        printf("regularised  dropout %s of inputs, %s of hidden outputs; max-norm %s\n",
-               mlp_cli_exact(o->drop_in).s, mlp_cli_exact(o->drop_hidden).s,
-               o->maxnorm > 0.0f ? mlp_cli_exact(o->maxnorm).s : "off");
-    if (mlp_augment_active(&o->aug))
-        printf("augmented    shifts %s px, rotations %s deg, scaling %s, elastic %s,%s\n",
-               mlp_cli_exact(o->aug.translate).s, mlp_cli_exact(o->aug.rotate).s,
-               mlp_cli_exact(o->aug.scale).s, mlp_cli_exact(o->aug.elastic_alpha).s,
-               mlp_cli_exact(o->aug.elastic_sigma).s);
-    if (o->val && meta.has_state && meta.best_epoch)
-        printf("validation   %zu images held out; these are the parameters of epoch %u, the best "
-               "on them (%.2f%%)\n",
-               o->val, (unsigned)meta.best_epoch, 100.0 * (double)meta.best_val);
-    if (meta.test_accuracy >= 0.0f)
-        printf("test         %.2f%% accuracy when saved\n", 100.0 * (double)meta.test_accuracy);
-    printf("command      %s\n", meta.cmdline[0] ? meta.cmdline : "(not recorded)");
-    if (meta.has_state)
-        printf("checkpoint   %s kernels; 'mlp train DIR --resume %s%s' continues it\n",
-               meta.kernels, argv[0], meta.done_epochs < o->epochs ? "" : " --epochs N");
-    mlp_net_free(&net);
-    return 0;
 }
 
 const mlp_command mlp_cmd_eval = {
     "eval",    "MODEL [DIR]", "evaluate MODEL on DIR's test files (default: data)",
     eval_help, eval_main,     NULL};
-const mlp_command mlp_cmd_info = {
-    "info",    "MODEL",   "print a model's architecture and how it was trained",
-    info_help, info_main, NULL};

@@ -284,7 +284,7 @@ static int explain_main(int argc, char **argv)
 out:
     mlp_explain_avg_free(&avg);
     mlp_explain_free(&e);
-    mlp_set_free(&test);
+    mlp_idx_set_free(&test);
     mlp_net_free(&net);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "idx.h"
 #include "model.h"
 #include "net.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,10 +83,10 @@ static int parse(int argc, char **argv, gc_opts *o)
             rc = mlp_cli_hidden(&a, o->hidden, &o->n_hidden);
             fresh_flag = true;
         } else if (mlp_cli_flag(&a, "--activation")) {
-            rc = mlp_cli_name(&a, mlp_cli_act_names, 3, &o->act);
+            rc = mlp_cli_name(&a, mlp_opt_act_names, &o->act);
             fresh_flag = true;
         } else if (mlp_cli_flag(&a, "--cost")) {
-            rc = mlp_cli_name(&a, mlp_cli_cost_names, 2, &o->cost);
+            rc = mlp_cli_name(&a, mlp_opt_cost_names, &o->cost);
             fresh_flag = true;
         } else if (mlp_cli_flag(&a, "--seed")) {
             rc = mlp_cli_size(&a, 0, SIZE_MAX, &o->seed);
@@ -162,12 +163,40 @@ static void print_result(const mlp_net *net, const mlp_gradcheck_result *r)
         printf("every gradient is zero here: the check proves nothing; try another --index\n");
 }
 
+/* The network to check: the model's, or a fresh one from the seed; 0 or an exit status. */
+static int make_net(mlp_net *net, const gc_opts *o, const mlp_set *test)
+{
+    const mlp_kernels *kern = mlp_kernels_get(o->kernels);
+    mlp_model_meta meta;
+    mlp_error err;
+    if (o->model) {
+        if (mlp_model_load(o->model, net, o->batch, &meta, &err) != MLP_OK)
+            return mlp_cli_fail(&err);
+        mlp_net_attach(net, kern, NULL);
+        if (net->sizes[0] != test->dim) {
+            fprintf(stderr, "mlp: %s: model takes %zu inputs, %s has images of %zu pixels\n",
+                    o->model, net->sizes[0], o->dir, test->dim);
+            return MLP_EXIT_DATA;
+        }
+        return 0;
+    }
+    size_t sizes[MLP_MAX_LAYERS + 1], n = 0;
+    sizes[n++] = test->dim;
+    for (size_t l = 0; l < o->n_hidden; l++)
+        sizes[n++] = o->hidden[l];
+    sizes[n++] = mlp_idx_set_classes(test);
+    if (mlp_net_init(net, sizes, n, (mlp_act)o->act, (mlp_cost)o->cost, o->batch, kern, NULL,
+                     &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    mlp_net_init_params(net, o->seed);
+    return 0;
+}
+
 static int gradcheck_main(int argc, char **argv)
 {
     gc_opts o;
     mlp_net net = {0};
     mlp_set test = {0};
-    mlp_model_meta meta;
     mlp_error err;
     const float **x = NULL;
     uint8_t *y = NULL;
@@ -182,31 +211,8 @@ static int gradcheck_main(int argc, char **argv)
                            o.batch, o.dir, test.n);
         goto out;
     }
-    if (o.model) {
-        if (mlp_model_load(o.model, &net, o.batch, &meta, &err) != MLP_OK) {
-            rc = mlp_cli_fail(&err);
-            goto out;
-        }
-        if (net.sizes[0] != test.dim) {
-            fprintf(stderr, "mlp: %s: model takes %zu inputs, %s has images of %zu pixels\n",
-                    o.model, net.sizes[0], o.dir, test.dim);
-            rc = MLP_EXIT_DATA;
-            goto out;
-        }
-    } else {
-        size_t sizes[MLP_MAX_LAYERS + 1], n = 0;
-        sizes[n++] = test.dim;
-        for (size_t l = 0; l < o.n_hidden; l++)
-            sizes[n++] = o.hidden[l];
-        sizes[n++] = mlp_set_classes(&test);
-        if (mlp_net_init(&net, sizes, n, (mlp_act)o.act, (mlp_cost)o.cost, o.batch, &err) !=
-            MLP_OK) {
-            rc = mlp_cli_fail(&err);
-            goto out;
-        }
-        mlp_net_init_params(&net, o.seed);
-    }
-    net.kern = mlp_kernels_get(o.kernels);
+    if ((rc = make_net(&net, &o, &test)) != 0)
+        goto out;
 
     x = mlp_alloc_array(o.batch, sizeof *x);
     y = malloc(o.batch);
@@ -257,7 +263,7 @@ out:
     free(x);
     free(y);
     mlp_net_free(&net);
-    mlp_set_free(&test);
+    mlp_idx_set_free(&test);
     return rc;
 }
 

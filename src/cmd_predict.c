@@ -72,7 +72,7 @@ static int predict_main(int argc, char **argv)
             img.px[i] = 1.0f - img.px[i];
         mean += (double)img.px[i] / (double)n;
     }
-    net.rows[0][0] = img.px;
+    mlp_net_set_input(&net, 0, img.px);
     mlp_net_forward(&net, 1);
     const float *o = net.a[net.n_layers];
     size_t best = mlp_net_predict_row(&net, 0);

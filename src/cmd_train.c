@@ -1,35 +1,36 @@
 /*
- * cmd_train: `mlp train [DIR] [FLAGS]` and `mlp presets`. Resolves the options (a preset,
- * then the flags given), loads the data, builds the network (or restores it from a checkpoint
- * with --resume), runs the epochs (sgd.c), prints one line per epoch and saves a checkpoint
- * after every epoch. With --val, the saved model is the one of the epoch with the best
+ * cmd_train: `mlp train [DIR] [FLAGS]`. Resolves the options (a preset, then the flags
+ * given; every flag is a row of the table below, which also drives the help, the record of
+ * the run and the resume check), loads the data, builds the network (or restores it from a
+ * checkpoint with --resume), runs the epochs (sgd.c), prints one line per epoch and saves a
+ * checkpoint after every epoch (what a checkpoint holds, and how a run is put back in its state,
+ * is checkpoint.c's). With --val, the saved model is the one of the epoch with the best
  * validation accuracy. SIGINT, SIGTERM or SIGHUP finishes the mini-batch under way, saves a
  * checkpoint and says how to resume; a second signal ends the program at once. Every file
  * goes through output.c, which checks the outputs against the inputs before any work.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "checkpoint.h"
 #include "cli.h"
 #include "commands.h"
 #include "eval.h"
 #include "idx.h"
 #include "model.h"
 #include "net.h"
+#include "options.h"
 #include "output.h"
 #include "plot.h"
+#include "presets.h"
 #include "progress.h"
 #include "sgd.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 static const char *const help =
@@ -38,57 +39,10 @@ static const char *const help =
     "Trains a network by backpropagation and averaged mini-batch gradient descent, prints one\n"
     "line per epoch (mean training cost, training accuracy, validation and test accuracy,\n"
     "seconds, images per second) and saves the model after every epoch.\n"
-    "\n"
-    "  --preset NAME       start from a named configuration (see 'mlp presets'); flags given\n"
-    "                      override its values (default: 3b1b)\n"
-    "network\n"
-    "  --hidden LIST       hidden layer sizes, comma-separated, or 'none' (default: 16,16)\n"
-    "  --activation NAME   hidden activation: sigmoid, tanh or relu (default: sigmoid)\n"
-    "  --cost NAME         quadratic: sigmoid outputs, 0.5*|a-y|^2 (default)\n"
-    "                      xent: softmax outputs, cross-entropy -ln a_y\n"
-    "gradient descent\n"
-    "  --epochs N          passes over the training set (default: 40)\n"
-    "  --batch N           images per mini-batch; the gradient is their mean (default: 10)\n"
-    "  --lr X              learning rate (default: 1.5 for the quadratic cost, 0.5 for xent)\n"
-    "  --schedule NAME     constant; linear: from --lr to --lr-end over the epochs; step:\n"
-    "                      times --lr-gamma every --lr-step epochs; cosine: from --lr to\n"
-    "                      --lr-end along half a cosine (default: linear)\n"
-    "  --lr-end X          learning rate of the last epoch, linear and cosine (default: lr/50)\n"
-    "  --lr-step N         step schedule: epochs between steps (default: 10)\n"
-    "  --lr-gamma X        step schedule: factor at each step (default: 0.1)\n"
-    "  --warmup N          ramp the rate up from 0 over the first N epochs (default: 0)\n"
-    "  --momentum X        keep a velocity v = X*v + gradient and step by -lr*v (default: 0)\n"
-    "  --nesterov          Nesterov momentum: step by -lr*(gradient + X*v)\n"
-    "regularisation\n";
+    "\n";
 
-static const char *const help_more =
-    "  --l2 X              weight decay: each step also shrinks every weight by lr*X times\n"
-    "                      itself (default: 2e-5 for quadratic, 1e-4 for xent; 0: off)\n"
-    "  --dropout P         drop each hidden neuron's output with probability P (default: 0)\n"
-    "  --dropout-in P      drop each input pixel with probability P (default: 0)\n"
-    "  --maxnorm C         keep every neuron's incoming weights no longer than C (default: 0, off)\n"
-    "  --translate PX      shift training images by up to PX whole pixels in x and y\n"
-    "                      (default: 0)\n"
-    "  --rotate DEG        rotate training images by up to DEG degrees (default: 0)\n"
-    "  --scale F           scale training images by up to a fraction F (default: 0)\n"
-    "  --elastic A[,S]     elastic distortion of strength A pixels, smoothness S (default: off;\n"
-    "                      S from 0.1 to 10, default 4)\n"
-    "  --val N             hold out N training images (chosen by the seed), report accuracy on\n"
-    "                      them each epoch, and save the epoch that did best on them\n"
-    "running\n"
-    "  --seed N            seed of initialisation and every random choice (default: 1)\n"
-    "  --out PATH          where to save the model (default: model.bin, or the --resume file)\n"
-    "  --resume PATH       continue the run saved in PATH where it stopped; flags that\n"
-    "                      contradict it are refused, except --epochs, which may grow\n"
-    "  --threads N         threads for the matrix products (default: online CPUs)\n"
-    "  --kernels NAME      auto, avx512, avx2, portable or ref (default: auto, the fastest\n"
-    "                      this CPU runs)\n"
-    "  --log PATH          write one tab-separated line per epoch: epoch, cost, train_acc,\n"
-    "                      val_acc ('-' without --val), test_acc, lr, seconds\n"
-    "  --plot PATH         draw the cost and accuracy per epoch as an SVG chart, redrawn\n"
-    "                      after every epoch (see also 'mlp plot')\n"
-    "  --quiet             no progress bar (there is one on stderr when it is a terminal:\n"
-    "                      images done, images per second, time left)\n"
+/* the help after the flags of the table */
+static const char *const help_tail =
     "data\n"
     "  --train-images PATH the training images, instead of DIR's (any name, gzipped or not;\n"
     "                      likewise the three below)\n"
@@ -108,158 +62,229 @@ static const char *const help_more =
     "input, another output, a device or in a missing directory, and none is written by two\n"
     "runs at once.\n";
 
-/* ---------------------------------------------------------------- options and presets */
+/* ---------------------------------------------------------------- the flags */
+
+typedef mlp_train_opts train_opts;
+
+/* How a flag's value is read, compared and recorded, and what field it fills. */
+typedef enum {
+    T_SIZE,    /* digits from lo to hi, into a size_t */
+    T_FLOAT,   /* a decimal within range, into a float */
+    T_SWITCH,  /* no value: sets a bool */
+    T_NAME,    /* one of names, into an int (or an enum of an int's size) */
+    T_HIDDEN,  /* a list of sizes or 'none', into hidden[] and n_hidden */
+    T_ELASTIC, /* A[,S], into aug.elastic_alpha and aug.elastic_sigma */
+    T_KERNELS, /* a kernel name this machine runs */
+    T_PATH,    /* a non-empty string */
+    T_PRESET,  /* a preset's name: where the options start, kept apart */
+} flag_type;
+
+/* What --resume does with a flag that is given. */
+typedef enum {
+    R_SAME, /* it must agree with the checkpoint */
+    R_GROW, /* it replaces the checkpoint's, if not below what is done (--epochs) */
+    R_FREE, /* anything: it does not change what is trained */
+} flag_resume;
+
+/* When the recorded command line spells a recorded flag out: always (0), when it is not
+ * zero or off, or only under some schedules. */
+#define WHEN_SET      1u
+#define WHEN_SCHED(s) (2u << (s))
 
 typedef struct {
-    const char *dir, *out, *kernels, *resume;
-    mlp_idx_files data;     /* files named by --train-images and the like; the rest from dir */
-    const char *log, *plot; /* NULL: none */
-    bool quiet;             /* no progress bar */
-    size_t hidden[MLP_MAX_LAYERS], n_hidden;
-    int act, cost;
-    mlp_sgd_opts sgd;
-    size_t threads, seed;
-} train_opts;
+    const char *flag, *arg;   /* "--lr", "X": the flag and its value in the help */
+    flag_type type;           /* how it is read, compared and recorded */
+    size_t at, size;          /* its bytes in train_opts: offsetof, sizeof; 0, 0 for none */
+    size_t lo, hi;            /* T_SIZE: the values allowed */
+    mlp_cli_range range;      /* T_FLOAT: the values allowed */
+    const char *const *names; /* T_NAME: NULL-terminated */
+    bool preset;              /* a preset holds it; given, it overrides the preset's value */
+    flag_resume resume;       /* what --resume allows */
+    int rec;                  /* its place in the recorded command line; 0: not recorded */
+    unsigned when;            /* WHEN_SET, WHEN_SCHED: when it is recorded; 0: always */
+    const char *section;      /* the heading the help prints before it, or NULL */
+    const char *help;         /* its help, lines split by '\n' */
+} train_flag;
 
-/* Flags given on the command line: they override the preset, and a resume checks them. */
-enum {
-    SET_HIDDEN = 1 << 0,
-    SET_ACT = 1 << 1,
-    SET_COST = 1 << 2,
-    SET_EPOCHS = 1 << 3,
-    SET_BATCH = 1 << 4,
-    SET_LR = 1 << 5,
-    SET_LR_END = 1 << 6,
-    SET_SCHEDULE = 1 << 7,
-    SET_L2 = 1 << 8,
-    SET_MOMENTUM = 1 << 9,
-    SET_SEED = 1 << 10,
-    SET_KERNELS = 1 << 11,
-    SET_OUT = 1 << 12,
-    SET_LR_STEP = 1 << 13,
-    SET_LR_GAMMA = 1 << 14,
-    SET_WARMUP = 1 << 15,
-    SET_NESTEROV = 1 << 16,
-    SET_MAXNORM = 1 << 17,
-    SET_DROP = 1 << 18,
-    SET_DROP_IN = 1 << 19,
-    SET_TRANSLATE = 1 << 20,
-    SET_ROTATE = 1 << 21,
-    SET_SCALE = 1 << 22,
-    SET_ELASTIC = 1 << 23,
-    SET_VAL = 1 << 24,
+#define FIELD_SIZE(m) sizeof(((train_opts *)0)->m)
+#define AT(m)         .at = offsetof(train_opts, m), .size = FIELD_SIZE(m)
+/* the fields from m to last, together */
+#define SPAN(m, last)                                                                              \
+    .at = offsetof(train_opts, m),                                                                 \
+    .size = offsetof(train_opts, last) + FIELD_SIZE(last) - offsetof(train_opts, m)
+#define SIZE(m, l, h)  .type = T_SIZE, AT(m), .lo = (l), .hi = (h)
+#define FLOAT(m, ...)  .type = T_FLOAT, AT(m), .range = {__VA_ARGS__}
+#define NAME(m, table) .type = T_NAME, AT(m), .names = (table)
+/* a training option: in the presets, checked on resume */
+#define TRAINING .preset = true, .resume = R_SAME
+/* a flag of this run only: free on resume, never in a preset */
+#define RUN .resume = R_FREE
+#define LR_END_SCHEDS (WHEN_SCHED(MLP_SCHED_LINEAR) | WHEN_SCHED(MLP_SCHED_COSINE))
+
+_Static_assert(sizeof(mlp_schedule) == sizeof(int), "T_NAME reads an enum as an int");
+
+/* Every flag of `mlp train` but the data files (mlp_cli_data_flag), in the order of the help.
+ * Where a float may be 0 (for --lr-end a decay to 0; for l2, max-norm, dropout and the
+ * augmentations: off) it is exactly 0, never a tiny value that a float keeps as 0 or as a
+ * subnormal (cli.h). */
+/* clang-format off */
+static const train_flag flags[] = {
+    {"--preset", "NAME", .type = T_PRESET, RUN,
+     .help = "start from a named configuration (see 'mlp presets'); flags given\n"
+             "override its values (default: " MLP_PRESET_DEFAULT ")"},
+    {"--hidden", "LIST", .type = T_HIDDEN, SPAN(hidden, n_hidden), TRAINING, .rec = 10,
+     .section = "network",
+     .help = "hidden layer sizes, comma-separated, or 'none' (default: 16,16)"},
+    {"--activation", "NAME", NAME(act, mlp_opt_act_names), TRAINING, .rec = 20,
+     .help = "hidden activation: sigmoid, tanh or relu (default: sigmoid)"},
+    {"--cost", "NAME", NAME(cost, mlp_opt_cost_names), TRAINING, .rec = 30,
+     .help = "quadratic: sigmoid outputs, 0.5*|a-y|^2 (default)\n"
+             "xent: softmax outputs, cross-entropy -ln a_y"},
+    {"--epochs", "N", SIZE(sgd.epochs, 1, 100000), .preset = true, .resume = R_GROW, .rec = 40,
+     .section = "gradient descent",
+     .help = "passes over the training set (default: 40)"},
+    {"--batch", "N", SIZE(sgd.batch, 1, MLP_MAX_BATCH), TRAINING, .rec = 50,
+     .help = "images per mini-batch; the gradient is their mean (default: 10)"},
+    {"--lr", "X", FLOAT(sgd.lr, .lo = 0.0, .hi = 1e6, .lo_open = true), TRAINING, .rec = 60,
+     .help = "learning rate (default: 1.5 for the quadratic cost, 0.5 for xent)"},
+    {"--schedule", "NAME", NAME(sgd.schedule, mlp_opt_schedule_names), TRAINING, .rec = 70,
+     .help = "constant; linear: from --lr to --lr-end over the epochs; step:\n"
+             "times --lr-gamma every --lr-step epochs; cosine: from --lr to\n"
+             "--lr-end along half a cosine (default: linear)"},
+    {"--lr-end", "X", FLOAT(sgd.lr_end, .lo = 0.0, .hi = 1e6), TRAINING, .rec = 80,
+     .when = LR_END_SCHEDS,
+     .help = "learning rate of the last epoch, linear and cosine (default: lr/50)"},
+    {"--lr-step", "N", SIZE(sgd.lr_step, 1, 100000), TRAINING, .rec = 90,
+     .when = WHEN_SCHED(MLP_SCHED_STEP),
+     .help = "step schedule: epochs between steps (default: 10)"},
+    {"--lr-gamma", "X", FLOAT(sgd.lr_gamma, .lo = 0.0, .hi = 1e3, .lo_open = true), TRAINING,
+     .rec = 100, .when = WHEN_SCHED(MLP_SCHED_STEP),
+     .help = "step schedule: factor at each step (default: 0.1)"},
+    {"--warmup", "N", SIZE(sgd.warmup, 0, 100000), TRAINING, .rec = 110, .when = WHEN_SET,
+     .help = "ramp the rate up from 0 over the first N epochs (default: 0)"},
+    {"--momentum", "X", FLOAT(sgd.momentum, .lo = 0.0, .hi = 1.0, .hi_open = true), TRAINING,
+     .rec = 130,
+     .help = "keep a velocity v = X*v + gradient and step by -lr*v (default: 0)"},
+    {"--nesterov", NULL, .type = T_SWITCH, AT(sgd.nesterov), TRAINING, .rec = 140,
+     .when = WHEN_SET,
+     .help = "Nesterov momentum: step by -lr*(gradient + X*v)"},
+    {"--l2", "X", FLOAT(sgd.l2, .lo = 0.0, .hi = 1.0), TRAINING, .rec = 120,
+     .section = "regularisation",
+     .help = "weight decay: each step also shrinks every weight by lr*X times\n"
+             "itself (default: 2e-5 for quadratic, 1e-4 for xent; 0: off)"},
+    {"--dropout", "P", FLOAT(sgd.drop_hidden, .lo = 0.0, .hi = 1.0, .hi_open = true), TRAINING,
+     .rec = 160, .when = WHEN_SET,
+     .help = "drop each hidden neuron's output with probability P (default: 0)"},
+    {"--dropout-in", "P", FLOAT(sgd.drop_in, .lo = 0.0, .hi = 1.0, .hi_open = true), TRAINING,
+     .rec = 170, .when = WHEN_SET,
+     .help = "drop each input pixel with probability P (default: 0)"},
+    {"--maxnorm", "C", FLOAT(sgd.maxnorm, .lo = 0.0, .hi = 1e6), TRAINING, .rec = 150,
+     .when = WHEN_SET,
+     .help = "keep every neuron's incoming weights no longer than C (default: 0, off)"},
+    {"--translate", "PX", FLOAT(sgd.aug.translate, .lo = 0.0, .hi = 100.0), TRAINING, /* px */
+     .rec = 180, .when = WHEN_SET,
+     .help = "shift training images by up to PX whole pixels in x and y\n"
+             "(default: 0)"},
+    {"--rotate", "DEG", FLOAT(sgd.aug.rotate, .lo = 0.0, .hi = 180.0), TRAINING, .rec = 190,
+     .when = WHEN_SET,
+     .help = "rotate training images by up to DEG degrees (default: 0)"},
+    {"--scale", "F", FLOAT(sgd.aug.scale, .lo = 0.0, .hi = 0.9), TRAINING, .rec = 200,
+     .when = WHEN_SET,
+     .help = "scale training images by up to a fraction F (default: 0)"},
+    {"--elastic", "A[,S]", .type = T_ELASTIC, SPAN(sgd.aug.elastic_alpha, sgd.aug.elastic_sigma),
+     TRAINING, .rec = 210, .when = WHEN_SET,
+     .help = "elastic distortion of strength A pixels, smoothness S (default: off;\n"
+             "S from 0.1 to 10, default 4)"},
+    {"--val", "N", SIZE(sgd.val, 0, UINT32_MAX), TRAINING, .rec = 220, .when = WHEN_SET,
+     .help = "hold out N training images (chosen by the seed), report accuracy on\n"
+             "them each epoch, and save the epoch that did best on them"},
+    {"--seed", "N", SIZE(seed, 0, SIZE_MAX), .resume = R_SAME, .rec = 230, .section = "running",
+     .help = "seed of initialisation and every random choice (default: 1)"},
+    {"--out", "PATH", .type = T_PATH, AT(out), RUN, .rec = 250,
+     .help = "where to save the model (default: model.bin, or the --resume file)"},
+    {"--resume", "PATH", .type = T_PATH, AT(resume), RUN,
+     .help = "continue the run saved in PATH where it stopped; flags that\n"
+             "contradict it are refused, except --epochs, which may grow"},
+    {"--threads", "N", SIZE(threads, 1, MLP_MAX_THREADS), RUN,
+     .help = "threads for the matrix products (default: online CPUs)"},
+    {"--kernels", "NAME", .type = T_KERNELS, AT(kernels), .resume = R_SAME, .rec = 240,
+     .help = "auto, avx512, avx2, portable or ref (default: auto, the fastest\n"
+             "this CPU runs)"},
+    {"--log", "PATH", .type = T_PATH, AT(log), RUN,
+     .help = "write one tab-separated line per epoch: epoch, cost, train_acc,\n"
+             "val_acc ('-' without --val), test_acc, lr, seconds"},
+    {"--plot", "PATH", .type = T_PATH, AT(plot), RUN,
+     .help = "draw the cost and accuracy per epoch as an SVG chart, redrawn\n"
+             "after every epoch (see also 'mlp plot')"},
+    {"--quiet", NULL, .type = T_SWITCH, AT(quiet), RUN,
+     .help = "no progress bar (there is one on stderr when it is a terminal:\n"
+             "images done, images per second, time left)"},
 };
+/* clang-format on */
+#define N_FLAGS (sizeof flags / sizeof flags[0])
 
-static const char *const act_names[] = {"sigmoid", "tanh", "relu"};
-static const char *const cost_names[] = {"quadratic", "xent"};
-static const char *const schedule_names[] = {"constant", "linear", "step", "cosine"};
-
-/* A named configuration. lr_end 0 means lr / 50; l2_xent and lr_xent, when not 0, replace
- * l2 and lr if the cost is cross-entropy (only the default preset needs that). */
+/* Which rows of flags[] the command line gave. */
 typedef struct {
-    const char *name, *what, *published;
-    train_opts o;
-    float lr_xent, l2_xent;
-} preset;
+    bool on[N_FLAGS];
+} given_flags;
 
-#define NET(...)                                                                                   \
-    .hidden = {__VA_ARGS__}, .n_hidden = sizeof((size_t[]){__VA_ARGS__}) / sizeof(size_t)
-
-static const preset presets[] = {
-    {"3b1b",
-     "784-16-16-10 sigmoid, quadratic cost: the network of the backpropagation lessons",
-     "~96% (the lessons)",
-     {NET(16, 16), .act = MLP_ACT_SIGMOID, .cost = MLP_COST_QUADRATIC,
-      .sgd = {.epochs = 40, .batch = 10, .lr = 1.5f, .schedule = MLP_SCHED_LINEAR, .l2 = 2e-5f}},
-     0.5f,
-     1e-4f},
-    {"nielsen",
-     "784-30-10 sigmoid, quadratic cost, batch 10, lr 3.0, 30 epochs (network.py)",
-     "95.42% (Nielsen, ch. 1)",
-     {NET(30), .act = MLP_ACT_SIGMOID, .cost = MLP_COST_QUADRATIC,
-      .sgd = {.epochs = 30, .batch = 10, .lr = 3.0f, .schedule = MLP_SCHED_CONSTANT}},
-     0,
-     0},
-    {"nielsen2",
-     "784-100-10 sigmoid, cross-entropy, L2, batch 10, lr 0.5, 60 epochs (network2.py)",
-     "98.04% (Nielsen, ch. 3)",
-     /* network2.py keeps the rate at 0.5; with softmax outputs that leaves the test accuracy
-      * wandering between 97.2% and 97.8% at the end, so the rate falls to 0.01 instead */
-     {NET(100), .act = MLP_ACT_SIGMOID, .cost = MLP_COST_XENT,
-      .sgd = {.epochs = 60,
-              .batch = 10,
-              .lr = 0.5f,
-              .lr_end = 0.01f,
-              .schedule = MLP_SCHED_LINEAR,
-              .l2 = 1e-4f}},
-     0,
-     0},
-    {"simard",
-     "784-800-10, cross-entropy, no distortions (Simard et al. 2003)",
-     "98.4% (Simard et al. 2003)",
-     {NET(800), .act = MLP_ACT_RELU, .cost = MLP_COST_XENT,
-      .sgd = {.epochs = 40,
-              .batch = 64,
-              .lr = 0.05f,
-              .lr_end = 0.0005f,
-              .schedule = MLP_SCHED_COSINE,
-              .l2 = 1e-4f,
-              .momentum = 0.9f}},
-     0,
-     0},
-    {"best",
-     "784-1200-1200-10 ReLU, max-norm, Nesterov momentum, cosine schedule, shifted training "
-     "images",
-     "98.95-99.05% (dropout MLPs, Srivastava et al. 2014); 99.3% (784-800-10 with elastic "
-     "distortions, Simard et al. 2003)",
-     {NET(1200, 1200), .act = MLP_ACT_RELU, .cost = MLP_COST_XENT,
-      /* Shifts alone: rotations, scaling and elastic distortions (alpha 34, sigma 4, 100
-       * epochs) reached 99.42% on MNIST, but take twice the epochs for 0.06 points and cost
-       * Fashion-MNIST 5 points. No dropout: with the shifts, dropout 0.3 of hidden outputs
-       * cost Fashion-MNIST a point (89.5% against 90.5%) and MNIST nothing measurable. */
-      .sgd = {.epochs = 50,
-              .batch = 128,
-              .lr = 0.05f,
-              .lr_end = 0.0005f,
-              .schedule = MLP_SCHED_COSINE,
-              .warmup = 1,
-              .l2 = 1e-4f,
-              .momentum = 0.9f,
-              .nesterov = true,
-              .maxnorm = 3.5f,
-              .aug = {.translate = 2.0f}}},
-     0,
-     0},
-};
-#define N_PRESETS (sizeof presets / sizeof presets[0])
-
-static const preset *find_preset(const char *name)
+/* True if the flag of the field at offsetof(train_opts, ...) was given. */
+static bool given_at(const given_flags *given, size_t at)
 {
-    for (size_t k = 0; k < N_PRESETS; k++)
-        if (!strcmp(presets[k].name, name))
-            return &presets[k];
-    return NULL;
+    for (size_t k = 0; k < N_FLAGS; k++)
+        if (flags[k].size && flags[k].at == at)
+            return given->on[k];
+    return false;
 }
 
-/* The values each float flag takes. Where 0 is allowed (for --lr-end a decay to 0; for l2,
- * max-norm, dropout and the augmentations: off) it is exactly 0, never a tiny value that a
- * float keeps as 0 or as a subnormal (cli.h). */
-static const mlp_cli_range lr_range = {.lo = 0.0, .hi = 1e6, .lo_open = true};
-static const mlp_cli_range lr_end_range = {.lo = 0.0, .hi = 1e6};
-static const mlp_cli_range gamma_range = {.lo = 0.0, .hi = 1e3, .lo_open = true};
-static const mlp_cli_range l2_range = {.lo = 0.0, .hi = 1.0};
-static const mlp_cli_range below_one = {.lo = 0.0, .hi = 1.0, .hi_open = true};
-static const mlp_cli_range maxnorm_range = {.lo = 0.0, .hi = 1e6};
-static const mlp_cli_range translate_range = {.lo = 0.0, .hi = 100.0}; /* pixels */
-static const mlp_cli_range rotate_range = {.lo = 0.0, .hi = 180.0};    /* degrees */
-static const mlp_cli_range scale_range = {.lo = 0.0, .hi = 0.9};
-static const mlp_cli_range alpha_range = {.lo = 0.0, .hi = 1000.0}; /* pixels */
-/* pixels; below 0.1 the smoothing Gaussian's taps beside the centre are below 1e-21 */
-static const mlp_cli_range sigma_range = {.lo = 0.1, .hi = 10.0};
+static int get_int(const train_opts *o, const train_flag *f)
+{
+    int v;
+    memcpy(&v, (const char *)o + f->at, sizeof v);
+    return v;
+}
+
+static const void *field(const train_opts *o, const train_flag *f)
+{
+    return (const char *)o + f->at;
+}
+
+/* The row after rank `after` in the recorded command line, or NULL after the last. */
+static const train_flag *next_recorded(int after)
+{
+    const train_flag *next = NULL;
+    for (size_t k = 0; k < N_FLAGS; k++)
+        if (flags[k].rec > after && (!next || flags[k].rec < next->rec))
+            next = &flags[k];
+    return next;
+}
+
+/* The flags' part of the help, from the table, then the data files and the notes. */
+static void print_flags(FILE *out)
+{
+    for (size_t k = 0; k < N_FLAGS; k++) {
+        const train_flag *f = &flags[k];
+        char head[64];
+        snprintf(head, sizeof head, "%s%s%s", f->flag, f->arg ? " " : "", f->arg ? f->arg : "");
+        if (f->section)
+            fprintf(out, "%s\n", f->section);
+        fprintf(out, "  %-19s ", head);
+        for (const char *s = f->help; *s; s++)
+            if (*s == '\n')
+                fprintf(out, "\n%22s", "");
+            else
+                fputc(*s, out);
+        fputc('\n', out);
+    }
+    fputs(help_tail, out);
+}
 
 /* --elastic A[,S]: each part read as a flag of its own would be */
 static int parse_elastic(mlp_args *a, mlp_augment *aug)
 {
+    /* pixels; below 0.1 the smoothing Gaussian's taps beside the centre are below 1e-21 */
+    static const mlp_cli_range alpha_range = {.lo = 0.0, .hi = 1000.0};
+    static const mlp_cli_range sigma_range = {.lo = 0.1, .hi = 10.0};
     const char *v = mlp_cli_value(a);
     if (!v)
         return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
@@ -276,162 +301,104 @@ static int parse_elastic(mlp_args *a, mlp_augment *aug)
     return 0;
 }
 
-/* Reads the flags into g (given values), *set (which were given) and *preset_name. */
-static int parse_flags(int argc, char **argv, train_opts *g, unsigned *set,
+/* The row of the current argument, or NULL if it is none of them. */
+static const train_flag *find_flag(mlp_args *a)
+{
+    for (size_t k = 0; k < N_FLAGS; k++)
+        if (flags[k].type == T_SWITCH ? !strcmp(a->argv[a->i], flags[k].flag)
+                                      : mlp_cli_flag(a, flags[k].flag))
+            return &flags[k];
+    return NULL;
+}
+
+/* Reads the current flag's value into its field of g (the preset's name into *preset_name). */
+static int read_flag(mlp_args *a, const train_flag *f, train_opts *g, const char **preset_name)
+{
+    void *p = (char *)g + f->at;
+    int k = 0, rc;
+    switch (f->type) {
+    case T_SIZE:
+        return mlp_cli_size(a, f->lo, f->hi, p);
+    case T_FLOAT:
+        return mlp_cli_float(a, f->range, p);
+    case T_SWITCH:
+        *(bool *)p = true;
+        return 0;
+    case T_NAME:
+        if ((rc = mlp_cli_name(a, f->names, &k)) == 0)
+            memcpy(p, &k, sizeof k);
+        return rc;
+    case T_HIDDEN:
+        return mlp_cli_hidden(a, g->hidden, &g->n_hidden);
+    case T_ELASTIC:
+        return parse_elastic(a, &g->sgd.aug);
+    case T_KERNELS:
+        return mlp_cli_kernels(a, p);
+    case T_PATH:
+        return mlp_cli_string(a, p);
+    case T_PRESET:
+        rc = mlp_cli_string(a, preset_name);
+        if (rc == 0 && !mlp_preset_find(*preset_name))
+            return mlp_cli_usage(a->cmd, "--preset: unknown preset '%s' (see 'mlp presets')",
+                                 *preset_name);
+        return rc;
+    }
+    return 0;
+}
+
+/* Reads the flags into g (given values), *given (which were given) and *preset_name. */
+static int parse_flags(int argc, char **argv, train_opts *g, given_flags *given,
                        const char **preset_name)
 {
     mlp_args a = {.cmd = "train", .argc = argc, .argv = argv};
-    mlp_sgd_opts *s = &g->sgd;
     bool have_dir = false;
     int rc = 0;
     for (a.i = 0; a.i < argc && rc == 0; a.i++) {
         const char *arg = argv[a.i];
-        unsigned bit = 0;
+        const train_flag *f;
         if (!mlp_cli_is_flag(arg)) {
             if (have_dir)
                 return mlp_cli_usage(a.cmd, "unexpected argument '%s'", arg);
             g->dir = arg;
             have_dir = true;
-        } else if (mlp_cli_flag(&a, "--preset")) {
-            rc = mlp_cli_string(&a, preset_name);
-            if (rc == 0 && !find_preset(*preset_name))
-                return mlp_cli_usage(a.cmd, "--preset: unknown preset '%s' (see 'mlp presets')",
-                                     *preset_name);
-        } else if (mlp_cli_flag(&a, "--hidden")) {
-            rc = mlp_cli_hidden(&a, g->hidden, &g->n_hidden), bit = SET_HIDDEN;
-        } else if (mlp_cli_flag(&a, "--activation")) {
-            rc = mlp_cli_name(&a, act_names, 3, &g->act), bit = SET_ACT;
-        } else if (mlp_cli_flag(&a, "--cost")) {
-            rc = mlp_cli_name(&a, cost_names, 2, &g->cost), bit = SET_COST;
-        } else if (mlp_cli_flag(&a, "--epochs")) {
-            rc = mlp_cli_size(&a, 1, 100000, &s->epochs), bit = SET_EPOCHS;
-        } else if (mlp_cli_flag(&a, "--batch")) {
-            rc = mlp_cli_size(&a, 1, MLP_MAX_BATCH, &s->batch), bit = SET_BATCH;
-        } else if (mlp_cli_flag(&a, "--lr")) {
-            rc = mlp_cli_float(&a, lr_range, &s->lr), bit = SET_LR;
-        } else if (mlp_cli_flag(&a, "--lr-end")) {
-            rc = mlp_cli_float(&a, lr_end_range, &s->lr_end), bit = SET_LR_END;
-        } else if (mlp_cli_flag(&a, "--schedule")) {
-            int k = 0;
-            rc = mlp_cli_name(&a, schedule_names, 4, &k), bit = SET_SCHEDULE;
-            s->schedule = (mlp_schedule)k;
-        } else if (mlp_cli_flag(&a, "--lr-step")) {
-            rc = mlp_cli_size(&a, 1, 100000, &s->lr_step), bit = SET_LR_STEP;
-        } else if (mlp_cli_flag(&a, "--lr-gamma")) {
-            rc = mlp_cli_float(&a, gamma_range, &s->lr_gamma), bit = SET_LR_GAMMA;
-        } else if (mlp_cli_flag(&a, "--warmup")) {
-            rc = mlp_cli_size(&a, 0, 100000, &s->warmup), bit = SET_WARMUP;
-        } else if (mlp_cli_flag(&a, "--l2")) {
-            rc = mlp_cli_float(&a, l2_range, &s->l2), bit = SET_L2;
-        } else if (mlp_cli_flag(&a, "--momentum")) {
-            rc = mlp_cli_float(&a, below_one, &s->momentum), bit = SET_MOMENTUM;
-        } else if (!strcmp(arg, "--nesterov")) {
-            s->nesterov = true, bit = SET_NESTEROV;
-        } else if (mlp_cli_flag(&a, "--maxnorm")) {
-            rc = mlp_cli_float(&a, maxnorm_range, &s->maxnorm), bit = SET_MAXNORM;
-        } else if (mlp_cli_flag(&a, "--dropout")) {
-            rc = mlp_cli_float(&a, below_one, &s->drop_hidden), bit = SET_DROP;
-        } else if (mlp_cli_flag(&a, "--dropout-in")) {
-            rc = mlp_cli_float(&a, below_one, &s->drop_in), bit = SET_DROP_IN;
-        } else if (mlp_cli_flag(&a, "--translate")) {
-            rc = mlp_cli_float(&a, translate_range, &s->aug.translate), bit = SET_TRANSLATE;
-        } else if (mlp_cli_flag(&a, "--rotate")) {
-            rc = mlp_cli_float(&a, rotate_range, &s->aug.rotate), bit = SET_ROTATE;
-        } else if (mlp_cli_flag(&a, "--scale")) {
-            rc = mlp_cli_float(&a, scale_range, &s->aug.scale), bit = SET_SCALE;
-        } else if (mlp_cli_flag(&a, "--elastic")) {
-            rc = parse_elastic(&a, &s->aug), bit = SET_ELASTIC;
-        } else if (mlp_cli_flag(&a, "--val")) {
-            rc = mlp_cli_size(&a, 0, UINT32_MAX, &s->val), bit = SET_VAL;
-        } else if (mlp_cli_flag(&a, "--threads")) {
-            rc = mlp_cli_size(&a, 1, MLP_MAX_THREADS, &g->threads);
-        } else if (mlp_cli_flag(&a, "--kernels")) {
-            rc = mlp_cli_kernels(&a, &g->kernels), bit = SET_KERNELS;
-        } else if (mlp_cli_flag(&a, "--seed")) {
-            rc = mlp_cli_size(&a, 0, SIZE_MAX, &g->seed), bit = SET_SEED;
-        } else if (mlp_cli_flag(&a, "--out")) {
-            rc = mlp_cli_string(&a, &g->out), bit = SET_OUT;
-        } else if (mlp_cli_flag(&a, "--resume")) {
-            rc = mlp_cli_string(&a, &g->resume);
-        } else if (mlp_cli_flag(&a, "--log")) {
-            rc = mlp_cli_string(&a, &g->log);
-        } else if (mlp_cli_flag(&a, "--plot")) {
-            rc = mlp_cli_string(&a, &g->plot);
-        } else if (!strcmp(arg, "--quiet")) {
-            g->quiet = true;
+        } else if ((f = find_flag(&a))) {
+            rc = read_flag(&a, f, g, preset_name);
+            given->on[f - flags] = true;
         } else if (!mlp_cli_data_flag(&a, &g->data, false, &rc)) {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", arg);
         }
-        *set |= bit;
     }
     return rc;
 }
 
 /* The options of a run: the preset's, overridden by the flags given, then the defaults that
  * depend on other options. */
-static int parse_train(int argc, char **argv, train_opts *o, unsigned *set)
+static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
 {
     train_opts g = {.dir = "data", .out = "model.bin", .kernels = "auto", .seed = 1};
     const char *name = NULL;
-    *set = 0;
-    int rc = parse_flags(argc, argv, &g, set, &name);
+    *given = (given_flags){{false}};
+    int rc = parse_flags(argc, argv, &g, given, &name);
     if (rc != 0)
         return rc;
     if (name && g.resume)
         return mlp_cli_usage("train", "--preset and --resume: a checkpoint already holds its "
                                       "options; leave --preset out");
-    const preset *p = find_preset(name ? name : "3b1b");
+    const mlp_preset *p = mlp_preset_find(name ? name : MLP_PRESET_DEFAULT);
     *o = p->o;
     o->dir = g.dir;
     o->data = g.data;
     o->data.dir = g.dir;
-    o->out = g.out;
-    o->kernels = g.kernels;
-    o->resume = g.resume;
-    o->log = g.log;
-    o->plot = g.plot;
-    o->quiet = g.quiet;
-    o->threads = g.threads;
-    o->seed = g.seed;
+    for (size_t k = 0; k < N_FLAGS; k++) /* a preset's value stays unless the flag is given */
+        if (given->on[k] || !flags[k].preset)
+            memcpy((char *)o + flags[k].at, (const char *)&g + flags[k].at, flags[k].size);
     mlp_sgd_opts *s = &o->sgd;
-    const mlp_sgd_opts *gs = &g.sgd;
-    if (*set & SET_HIDDEN) {
-        memcpy(o->hidden, g.hidden, sizeof o->hidden);
-        o->n_hidden = g.n_hidden;
-    }
-    if (*set & SET_ACT)
-        o->act = g.act;
-    if (*set & SET_COST)
-        o->cost = g.cost;
-    if (o->cost == MLP_COST_XENT && p->lr_xent > 0.0f)
+    bool xent = o->cost == MLP_COST_XENT;
+    if (xent && p->lr_xent > 0.0f && !given_at(given, offsetof(train_opts, sgd.lr)))
         s->lr = p->lr_xent;
-    if (o->cost == MLP_COST_XENT && p->l2_xent > 0.0f)
+    if (xent && p->l2_xent > 0.0f && !given_at(given, offsetof(train_opts, sgd.l2)))
         s->l2 = p->l2_xent;
-#define TAKE(bit, field)                                                                           \
-    if (*set & (bit))                                                                              \
-        s->field = gs->field;
-    TAKE(SET_EPOCHS, epochs)
-    TAKE(SET_BATCH, batch)
-    TAKE(SET_LR, lr)
-    TAKE(SET_LR_END, lr_end)
-    TAKE(SET_SCHEDULE, schedule)
-    TAKE(SET_LR_STEP, lr_step)
-    TAKE(SET_LR_GAMMA, lr_gamma)
-    TAKE(SET_WARMUP, warmup)
-    TAKE(SET_L2, l2)
-    TAKE(SET_MOMENTUM, momentum)
-    TAKE(SET_NESTEROV, nesterov)
-    TAKE(SET_MAXNORM, maxnorm)
-    TAKE(SET_DROP, drop_hidden)
-    TAKE(SET_DROP_IN, drop_in)
-    TAKE(SET_TRANSLATE, aug.translate)
-    TAKE(SET_ROTATE, aug.rotate)
-    TAKE(SET_SCALE, aug.scale)
-    TAKE(SET_ELASTIC, aug.elastic_alpha)
-    TAKE(SET_ELASTIC, aug.elastic_sigma)
-    TAKE(SET_VAL, val)
-#undef TAKE
-    if (!(*set & SET_LR_END) && p->o.sgd.lr_end == 0.0f)
+    if (!given_at(given, offsetof(train_opts, sgd.lr_end)) && p->o.sgd.lr_end == 0.0f)
         s->lr_end = s->lr / 50.0f;
     if (s->lr_step == 0)
         s->lr_step = 10;
@@ -439,7 +406,7 @@ static int parse_train(int argc, char **argv, train_opts *o, unsigned *set)
         s->lr_gamma = 0.1f;
     if (s->nesterov && s->momentum == 0.0f)
         return mlp_cli_usage("train", "--nesterov needs --momentum");
-    if (g.resume && !(*set & SET_OUT))
+    if (g.resume && !given_at(given, offsetof(train_opts, out)))
         o->out = g.resume; /* keep the checkpoint up to date */
     return 0;
 }
@@ -488,9 +455,9 @@ static void cmd_path(cmdline *c, const char *flag, const char *path)
 /* " --train-images PATH" and so on, for the files the command line named */
 static void cmd_data(cmdline *c, const mlp_idx_files *files)
 {
-    char flags[4 * 4 * (4096 + 64)] = "";
-    mlp_cli_data_flags(flags, sizeof flags, files);
-    cmd_add(c, "%s", flags);
+    char text[4 * 4 * (4096 + 64)] = "";
+    mlp_cli_data_flags(text, sizeof text, files);
+    cmd_add(c, "%s", text);
 }
 
 /* "mlp train DIR --resume PATH [data flags]": the command that continues the run in
@@ -503,49 +470,76 @@ static void cmd_resume(cmdline *c, const train_opts *o, const char *path)
     cmd_data(c, &o->data);
 }
 
-/* The command line that reproduces a run, with every option spelled out that differs from
- * the default preset's, so a model keeps meaning the same thing when defaults change. */
-static void format_cmdline(cmdline *c, const train_opts *o, const char *kernels)
+/* True if the flag's value is zero or off (WHEN_SET leaves such a flag out of the record). */
+static bool is_off(const train_flag *f, const train_opts *o)
 {
-    const mlp_sgd_opts *s = &o->sgd;
+    switch (f->type) {
+    case T_SIZE:
+        return *(const size_t *)field(o, f) == 0;
+    case T_FLOAT:
+        return !(*(const float *)field(o, f) > 0.0f);
+    case T_SWITCH:
+        return !*(const bool *)field(o, f);
+    case T_ELASTIC:
+        return !(o->sgd.aug.elastic_alpha > 0.0f);
+    default:
+        return false;
+    }
+}
+
+/* " FLAG VALUE" as the record spells it */
+static void cmd_flag(cmdline *c, const train_flag *f, const train_opts *o)
+{
+    const void *p = field(o, f);
+    cmd_add(c, " %s", f->flag);
+    switch (f->type) {
+    case T_SIZE:
+        cmd_add(c, " %zu", *(const size_t *)p);
+        break;
+    case T_FLOAT:
+        cmd_add(c, " %s", mlp_cli_exact(*(const float *)p).s);
+        break;
+    case T_SWITCH:
+    case T_PRESET:
+        break;
+    case T_NAME:
+        cmd_add(c, " %s", mlp_opt_name(f->names, (size_t)get_int(o, f)));
+        break;
+    case T_HIDDEN:
+        for (size_t l = 0; l < o->n_hidden; l++)
+            cmd_add(c, "%s%zu", l ? "," : " ", o->hidden[l]);
+        if (o->n_hidden == 0)
+            cmd_add(c, " none");
+        break;
+    case T_ELASTIC:
+        cmd_add(c, " %s,%s", mlp_cli_exact(o->sgd.aug.elastic_alpha).s,
+                mlp_cli_exact(o->sgd.aug.elastic_sigma).s);
+        break;
+    case T_KERNELS:
+        cmd_add(c, " %s", mlp_kernels_get(o->kernels)->name);
+        break;
+    case T_PATH:
+        cmd_add(c, " ");
+        cmd_path(c, "", *(const char *const *)p);
+        break;
+    }
+}
+
+/* The command line that reproduces a run, with every option spelled out that differs from
+ * the default preset's, so a model keeps meaning the same thing when defaults change: the
+ * flags in the order of their rec, each when its `when` says. */
+static void format_cmdline(cmdline *c, const train_opts *o)
+{
     cmd_add(c, "mlp train ");
     cmd_path(c, "", o->dir);
-    cmd_add(c, " --hidden ");
-    for (size_t l = 0; l < o->n_hidden; l++)
-        cmd_add(c, "%s%zu", l ? "," : "", o->hidden[l]);
-    if (o->n_hidden == 0)
-        cmd_add(c, "none");
-    cmd_add(c, " --activation %s --cost %s --epochs %zu --batch %zu --lr %s --schedule %s",
-            act_names[o->act], cost_names[o->cost], s->epochs, s->batch, mlp_cli_exact(s->lr).s,
-            schedule_names[s->schedule]);
-    if (s->schedule == MLP_SCHED_LINEAR || s->schedule == MLP_SCHED_COSINE)
-        cmd_add(c, " --lr-end %s", mlp_cli_exact(s->lr_end).s);
-    if (s->schedule == MLP_SCHED_STEP)
-        cmd_add(c, " --lr-step %zu --lr-gamma %s", s->lr_step, mlp_cli_exact(s->lr_gamma).s);
-    if (s->warmup)
-        cmd_add(c, " --warmup %zu", s->warmup);
-    cmd_add(c, " --l2 %s --momentum %s", mlp_cli_exact(s->l2).s, mlp_cli_exact(s->momentum).s);
-    if (s->nesterov)
-        cmd_add(c, " --nesterov");
-    if (s->maxnorm > 0.0f)
-        cmd_add(c, " --maxnorm %s", mlp_cli_exact(s->maxnorm).s);
-    if (s->drop_hidden > 0.0f)
-        cmd_add(c, " --dropout %s", mlp_cli_exact(s->drop_hidden).s);
-    if (s->drop_in > 0.0f)
-        cmd_add(c, " --dropout-in %s", mlp_cli_exact(s->drop_in).s);
-    if (s->aug.translate > 0.0f)
-        cmd_add(c, " --translate %s", mlp_cli_exact(s->aug.translate).s);
-    if (s->aug.rotate > 0.0f)
-        cmd_add(c, " --rotate %s", mlp_cli_exact(s->aug.rotate).s);
-    if (s->aug.scale > 0.0f)
-        cmd_add(c, " --scale %s", mlp_cli_exact(s->aug.scale).s);
-    if (s->aug.elastic_alpha > 0.0f)
-        cmd_add(c, " --elastic %s,%s", mlp_cli_exact(s->aug.elastic_alpha).s,
-                mlp_cli_exact(s->aug.elastic_sigma).s);
-    if (s->val)
-        cmd_add(c, " --val %zu", s->val);
-    cmd_add(c, " --seed %zu --kernels %s", o->seed, kernels);
-    cmd_path(c, " --out", o->out);
+    for (const train_flag *f = next_recorded(0); f; f = next_recorded(f->rec)) {
+        unsigned scheds = f->when & ~WHEN_SET;
+        if ((f->when & WHEN_SET) && is_off(f, o))
+            continue;
+        if (scheds && !(scheds & WHEN_SCHED(o->sgd.schedule)))
+            continue;
+        cmd_flag(c, f, o);
+    }
     cmd_data(c, &o->data);
 }
 
@@ -620,10 +614,50 @@ static size_t model_bytes(const size_t *sizes, size_t n_sizes, bool momentum)
 
 /* ---------------------------------------------------------------- resuming */
 
+/* True if a flag's value in g (given now) is the same as in c (the checkpoint's). */
+static bool same_value(const train_flag *f, const train_opts *g, const train_opts *c)
+{
+    const void *a = field(g, f), *b = field(c, f);
+    switch (f->type) {
+    case T_SIZE:
+        return *(const size_t *)a == *(const size_t *)b;
+    case T_FLOAT:
+        return *(const float *)a == *(const float *)b;
+    case T_SWITCH:
+        return *(const bool *)a == *(const bool *)b;
+    case T_NAME:
+        return get_int(g, f) == get_int(c, f);
+    case T_HIDDEN:
+        return g->n_hidden == c->n_hidden &&
+               !memcmp(g->hidden, c->hidden, c->n_hidden * sizeof(size_t));
+    case T_ELASTIC:
+        return g->sgd.aug.elastic_alpha == c->sgd.aug.elastic_alpha &&
+               g->sgd.aug.elastic_sigma == c->sgd.aug.elastic_sigma;
+    case T_KERNELS: /* the checkpoint names the kernels that ran */
+        return !strcmp(mlp_kernels_get(g->kernels)->name, c->kernels);
+    case T_PATH:
+        return !strcmp(*(const char *const *)a, *(const char *const *)b);
+    case T_PRESET:
+        return true;
+    }
+    return true;
+}
+
+/* The first flag given that contradicts the checkpoint's options c, in the record's order,
+ * or NULL. */
+static const char *contradiction(const train_opts *g, const given_flags *given,
+                                 const train_opts *c)
+{
+    for (const train_flag *f = next_recorded(0); f; f = next_recorded(f->rec))
+        if (given->on[f - flags] && f->resume == R_SAME && !same_value(f, g, c))
+            return f->flag;
+    return NULL;
+}
+
 /* The options of the run saved in a checkpoint, with the flags given now (g, set) checked
  * against them: --epochs may grow, --threads and --out are free, anything else must agree. */
-static int resume_opts(train_opts *o, const train_opts *g, unsigned set, const mlp_net *net,
-                       const mlp_model_meta *m)
+static int resume_opts(train_opts *o, const train_opts *g, const given_flags *given,
+                       const mlp_net *net, const mlp_model_meta *m)
 {
     train_opts c = *o;
     c.n_hidden = net->n_layers - 1;
@@ -635,50 +669,19 @@ static int resume_opts(train_opts *o, const train_opts *g, unsigned set, const m
     c.seed = m->seed;
     c.kernels = m->kernels;
 
-    const mlp_sgd_opts *a = &g->sgd, *b = &c.sgd;
-    const char *bad = NULL;
-#define DIFF(bit, flag, differs)                                                                   \
-    if (!bad && (set & (bit)) && (differs))                                                        \
-        bad = flag;
-    DIFF(SET_HIDDEN, "--hidden",
-         g->n_hidden != c.n_hidden || memcmp(g->hidden, c.hidden, c.n_hidden * sizeof(size_t)))
-    DIFF(SET_ACT, "--activation", g->act != c.act)
-    DIFF(SET_COST, "--cost", g->cost != c.cost)
-    DIFF(SET_BATCH, "--batch", a->batch != b->batch)
-    DIFF(SET_LR, "--lr", a->lr != b->lr)
-    DIFF(SET_LR_END, "--lr-end", a->lr_end != b->lr_end)
-    DIFF(SET_SCHEDULE, "--schedule", a->schedule != b->schedule)
-    DIFF(SET_LR_STEP, "--lr-step", a->lr_step != b->lr_step)
-    DIFF(SET_LR_GAMMA, "--lr-gamma", a->lr_gamma != b->lr_gamma)
-    DIFF(SET_WARMUP, "--warmup", a->warmup != b->warmup)
-    DIFF(SET_L2, "--l2", a->l2 != b->l2)
-    DIFF(SET_MOMENTUM, "--momentum", a->momentum != b->momentum)
-    DIFF(SET_NESTEROV, "--nesterov", a->nesterov != b->nesterov)
-    DIFF(SET_MAXNORM, "--maxnorm", a->maxnorm != b->maxnorm)
-    DIFF(SET_DROP, "--dropout", a->drop_hidden != b->drop_hidden)
-    DIFF(SET_DROP_IN, "--dropout-in", a->drop_in != b->drop_in)
-    DIFF(SET_TRANSLATE, "--translate", a->aug.translate != b->aug.translate)
-    DIFF(SET_ROTATE, "--rotate", a->aug.rotate != b->aug.rotate)
-    DIFF(SET_SCALE, "--scale", a->aug.scale != b->aug.scale)
-    DIFF(SET_ELASTIC, "--elastic",
-         a->aug.elastic_alpha != b->aug.elastic_alpha ||
-             a->aug.elastic_sigma != b->aug.elastic_sigma)
-    DIFF(SET_VAL, "--val", a->val != b->val)
-    DIFF(SET_SEED, "--seed", g->seed != c.seed)
-    DIFF(SET_KERNELS, "--kernels", strcmp(mlp_kernels_get(g->kernels)->name, c.kernels) != 0)
-#undef DIFF
+    const char *bad = contradiction(g, given, &c);
     if (bad)
         return mlp_cli_usage("train",
                              "%s contradicts the checkpoint %s; leave it out to resume with the "
                              "saved value, which 'mlp info %s' shows",
                              bad, o->resume, o->resume);
-    size_t least = m->done_epochs + (m->pos > 0);
-    if (set & SET_EPOCHS) {
-        if (a->epochs < least)
+    size_t least = m->sgd.epoch + (m->sgd.pos > 0);
+    if (given_at(given, offsetof(train_opts, sgd.epochs))) { /* the one R_GROW */
+        if (g->sgd.epochs < least)
             return mlp_cli_usage("train",
                                  "--epochs %zu: the checkpoint %s has already trained %zu epochs",
-                                 a->epochs, o->resume, (size_t)m->done_epochs);
-        c.sgd.epochs = a->epochs;
+                                 g->sgd.epochs, o->resume, m->sgd.epoch);
+        c.sgd.epochs = g->sgd.epochs;
     }
     if (!mlp_kernels_get(c.kernels)) {
         fprintf(stderr,
@@ -718,51 +721,22 @@ typedef struct {
     mlp_plot_run curves;                       /* --log and --plot */
     char title[MLP_OUTPUT_MAX_PATH + 512];      /* of the chart */
     mlp_eval_result ev;                        /* scratch of the evaluations */
-    uint32_t data_crc;
-    float *best;     /* (n_params) the best-by-validation epoch's parameters; NULL without --val */
-    float best_val;  /* its validation accuracy, -1 before any */
-    float best_test; /* its test accuracy */
-    size_t best_epoch;
-    float last_test; /* test accuracy of the current parameters, -1 before any */
-} run;
+    uint32_t data_crc, images_crc;             /* of the training labels and images (model.h) */
+    mlp_checkpoint_best best; /* best-by-validation bookkeeping; params NULL without --val */
+} train_run;
 
 /* Saves the model and the training state to o.out: with --val, the parameters of the best
  * epoch so far, and the current ones beside them when they differ. */
-static int save_checkpoint(run *r)
+static int save_checkpoint(train_run *r)
 {
     mlp_error err;
-    mlp_model_meta *m = &r->meta;
-    const mlp_sgd_state *st = &r->sgd.st;
-    mlp_net view = r->net; /* what gets written; only its params differ from the net's */
-    m->rows = (uint32_t)r->data.train.rows;
-    m->cols = (uint32_t)r->data.train.cols;
-    m->opt = r->o.sgd;
-    m->seed = r->o.seed;
-    m->n_train = (uint32_t)r->data.train.n;
-    m->test_accuracy = r->last_test;
-    m->has_state = 1;
-    m->done_epochs = st->epoch;
-    m->pos = st->pos;
-    m->rng = st->rng;
-    m->epoch_rng = st->epoch_rng;
-    m->cost = st->pos ? st->cost : 0.0;
-    m->correct = st->pos ? st->correct : 0;
-    m->data_crc = r->data_crc;
-    snprintf(m->kernels, sizeof m->kernels, "%s", r->net.kern->name);
-    m->vel = r->sgd.vel;
-    m->best_val = r->best_val;
-    m->best_epoch = (uint32_t)r->best_epoch;
-    m->cur = NULL;
-    if (r->best && r->best_epoch > 0) {
-        view.params = r->best;
-        m->test_accuracy = r->best_test;
-        if (r->best_epoch != st->epoch || st->pos)
-            m->cur = r->net.params;
-    }
+    mlp_net view; /* what gets written: the net, with the parameters the file holds */
+    mlp_checkpoint_fill(&r->meta, &view, &r->net, &r->sgd, &r->best, &r->data.train, r->data_crc,
+                        r->images_crc);
     mlp_output w;
     if (mlp_output_open(&w, &r->files, r->o.out, &err) != MLP_OK)
         return mlp_cli_fail(&err);
-    if (mlp_model_write(w.f, &view, m, &err) != MLP_OK) { /* its message names no file */
+    if (mlp_model_write(w.f, &view, &r->meta, &err) != MLP_OK) { /* its message names no file */
         mlp_output_abort(&w);
         fprintf(stderr, "mlp: %s: %s\n", r->o.out, err.msg);
         return MLP_EXIT_DATA;
@@ -774,31 +748,31 @@ static int save_checkpoint(run *r)
 
 /* "... saved PATH after epoch N; resume with: mlp train ..." closing the line on stderr that
  * explains why the run stops early: what is safe on disk and the command that goes on. */
-static void tell_resume(const run *r)
+static void tell_resume(const train_run *r)
 {
-    const mlp_sgd_state *st = &r->sgd.st;
+    const mlp_sgd_state *state = &r->sgd.st;
     cmdline c = {.len = 0};
     cmd_resume(&c, &r->o, r->o.out);
     if (r->o.log) /* the log goes on from the rows it holds */
         cmd_path(&c, " --log", r->o.log);
     if (r->o.plot)
         cmd_path(&c, " --plot", r->o.plot);
-    if (st->pos)
+    if (state->pos)
         fprintf(stderr, "the checkpoint %s holds epoch %zu up to image %zu of %zu; ", r->o.out,
-                st->epoch + 1, st->pos, r->sgd.n);
+                state->epoch + 1, state->pos, r->sgd.n);
     else
-        fprintf(stderr, "the checkpoint %s holds epoch %zu; ", r->o.out, st->epoch);
+        fprintf(stderr, "the checkpoint %s holds epoch %zu; ", r->o.out, state->epoch);
     fprintf(stderr, "resume with: %s\n", c.overflow ? "(the command is too long to print)" : c.s);
 }
 
-static int stopped(run *r, int sig)
+static int stopped(train_run *r, int sig)
 {
     fprintf(stderr, "mlp: %s: ", stop_word(sig));
     tell_resume(r);
     return 128 + sig;
 }
 
-static void print_plan(const run *r)
+static void print_plan(const train_run *r)
 {
     const train_opts *o = &r->o;
     const mlp_sgd_opts *s = &o->sgd;
@@ -843,15 +817,15 @@ static void print_plan(const run *r)
 
 /* Reads the options, names the files (refusing a bad output before anything is loaded),
  * and with --resume loads the checkpoint and takes its options. */
-static int open_run(run *r, int argc, char **argv)
+static int open_run(train_run *r, int argc, char **argv)
 {
-    train_opts given;
-    unsigned set;
+    train_opts g;
+    given_flags given;
     mlp_error err;
-    int rc = parse_train(argc, argv, &r->o, &set);
+    int rc = parse_train(argc, argv, &r->o, &given);
     if (rc != 0)
         return rc;
-    given = r->o;
+    g = r->o;
     if ((rc = plan_files(&r->files, &r->o)) != 0 || !r->o.resume)
         return rc;
     if (mlp_model_load_state(r->o.resume, &r->net, MLP_EVAL_BATCH, &r->saved, &err) != MLP_OK)
@@ -860,18 +834,18 @@ static int open_run(run *r, int argc, char **argv)
         fprintf(stderr, "mlp: %s: holds no training state to resume\n", r->o.resume);
         return MLP_EXIT_DATA;
     }
-    return resume_opts(&r->o, &given, set, &r->net, &r->saved);
+    return resume_opts(&r->o, &g, &given, &r->net, &r->saved);
 }
 
 /* The record of the run for the model file, composed before any work so that one too long
  * for the file is refused rather than cut short. */
-static int record_run(run *r)
+static int record_run(train_run *r)
 {
     cmdline c = {.len = 0};
     if (r->o.resume)
         resumed_cmdline(&c, &r->saved, &r->o);
     else
-        format_cmdline(&c, &r->o, mlp_kernels_get(r->o.kernels)->name);
+        format_cmdline(&c, &r->o);
     if (c.overflow || c.len > MLP_MODEL_MAX_CMDLINE)
         return mlp_cli_usage("train",
                              "the command line to record in the model is %s bytes, more than the "
@@ -883,7 +857,7 @@ static int record_run(run *r)
 }
 
 /* Loads the data and checks it against the options and, resuming, against the checkpoint. */
-static int load_data(run *r)
+static int load_data(train_run *r)
 {
     const train_opts *o = &r->o;
     const mlp_model_meta *saved = &r->saved;
@@ -899,8 +873,7 @@ static int load_data(run *r)
         return mlp_cli_usage("train", "--val %zu: the training set has only %zu images",
                              o->sgd.val, r->data.train.n);
     r->data_crc = mlp_crc32(0, r->data.train.y, r->data.train.n);
-    r->meta.images_crc =
-        mlp_model_images_crc(r->data.train.x, r->data.train.n * r->data.train.dim);
+    r->images_crc = mlp_model_images_crc(r->data.train.x, r->data.train.n * r->data.train.dim);
 
     r->n_sizes = 0;
     r->sizes[r->n_sizes++] = r->data.train.dim;
@@ -912,7 +885,7 @@ static int load_data(run *r)
     bool sizes_differ = r->net.sizes[0] != r->sizes[0] ||
                         r->net.sizes[r->net.n_layers] != r->sizes[r->n_sizes - 1] ||
                         saved->rows != r->data.train.rows || saved->n_train != r->data.train.n;
-    bool images_differ = saved->has_images_crc && saved->images_crc != r->meta.images_crc;
+    bool images_differ = saved->has_images_crc && saved->images_crc != r->images_crc;
     bool labels_differ = saved->data_crc != r->data_crc;
     if (sizes_differ || images_differ || labels_differ) {
         /* the file that differs, when it was named; else the directory */
@@ -940,7 +913,7 @@ static size_t max_batch(const train_opts *o)
 }
 
 /* Memory and disk, before anything large is allocated. */
-static int preflight(run *r)
+static int preflight(train_run *r)
 {
     bool momentum = r->o.sgd.momentum > 0.0f;
     size_t bytes = model_bytes(r->sizes, r->n_sizes, momentum) * (r->o.sgd.val ? 2 : 1);
@@ -952,21 +925,24 @@ static int preflight(run *r)
 }
 
 /* The network (new, or the checkpoint's), the pool, the optimiser and, resuming, its state. */
-static int build(run *r)
+static int build(train_run *r)
 {
     const train_opts *o = &r->o;
     mlp_model_meta *saved = &r->saved;
     mlp_error err;
-    if ((!o->resume && mlp_net_init(&r->net, r->sizes, r->n_sizes, (mlp_act)o->act,
-                                    (mlp_cost)o->cost, max_batch(o), &err) != MLP_OK) ||
-        mlp_pool_create(&r->pool, o->threads ? o->threads : mlp_pool_cpus(), &err) != MLP_OK)
+    const mlp_kernels *kern = mlp_kernels_get(o->kernels);
+    /* the pool first: the network is built with it (a checkpoint's was loaded without) */
+    if (mlp_pool_create(&r->pool, o->threads ? o->threads : mlp_pool_cpus(), &err) != MLP_OK ||
+        (!o->resume &&
+         mlp_net_init(&r->net, r->sizes, r->n_sizes, (mlp_act)o->act, (mlp_cost)o->cost,
+                      max_batch(o), kern, r->pool, &err) != MLP_OK))
         return mlp_cli_fail(&err);
-    r->net.pool = r->pool; /* before sgd init: augmentation scratch is per thread */
-    r->net.kern = mlp_kernels_get(o->kernels);
+    if (o->resume)
+        mlp_net_attach(&r->net, kern, r->pool);
     if (mlp_sgd_init(&r->sgd, &r->net, r->data.train.n, r->data.train.rows, r->data.train.cols,
                      &o->sgd, o->seed, &err) != MLP_OK)
         return mlp_cli_fail(&err);
-    if (o->sgd.val && !(r->best = mlp_alloc_array(r->net.n_params, sizeof(float)))) {
+    if (o->sgd.val && !(r->best.params = mlp_alloc_array(r->net.n_params, sizeof(float)))) {
         fprintf(stderr, "mlp: out of memory for the best model's parameters\n");
         return MLP_EXIT_DATA;
     }
@@ -974,29 +950,13 @@ static int build(run *r)
         mlp_net_init_params(&r->net, o->seed);
         return 0;
     }
-    mlp_sgd_state st = {.epoch = saved->done_epochs,
-                        .pos = saved->pos,
-                        .rng = saved->rng,
-                        .epoch_rng = saved->epoch_rng,
-                        .cost = saved->cost,
-                        .correct = saved->correct};
-    if (r->sgd.vel)
-        memcpy(r->sgd.vel, saved->vel, r->net.n_params * sizeof(float));
-    if (r->best) {
-        memcpy(r->best, r->net.params, r->net.n_params * sizeof(float));
-        if (saved->cur) /* the file's own parameters are the best; go on from the last */
-            memcpy(r->net.params, saved->cur, r->net.n_params * sizeof(float));
-        r->best_val = saved->best_val;
-        r->best_epoch = saved->best_epoch;
-        r->best_test = saved->test_accuracy;
-    }
-    r->last_test = saved->test_accuracy;
-    mlp_sgd_restore(&r->sgd, &st);
+    if (mlp_checkpoint_restore(&r->net, &r->sgd, &r->best, saved, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
     return 0;
 }
 
 /* Opens the log and the chart (keeping, resuming, the rows of the epochs done). */
-static int open_curves(run *r)
+static int open_curves(train_run *r)
 {
     char layout[256], dir[MLP_OUTPUT_MAX_PATH];
     mlp_error err;
@@ -1011,36 +971,36 @@ static int open_curves(run *r)
 }
 
 /* Validation (with --val) and test accuracy of the epoch just trained. */
-static int evaluate(run *r, const mlp_epoch_stats *es, double *val_acc)
+static int evaluate(train_run *r, const mlp_epoch_stats *es, double *val_acc)
 {
     mlp_error err;
     *val_acc = NAN;
-    if (r->best) {
+    if (r->best.params) {
         mlp_eval_free(&r->ev);
         if (mlp_eval_rows(&r->net, &r->data.train, r->sgd.val_rows, r->o.sgd.val, &r->ev, &err) !=
             MLP_OK)
             return mlp_cli_fail(&err);
         float v = (float)mlp_eval_accuracy(&r->ev);
         *val_acc = 100.0 * v;
-        if (v > r->best_val) {
-            r->best_val = v;
-            r->best_epoch = es->epoch;
-            memcpy(r->best, r->net.params, r->net.n_params * sizeof(float));
+        if (v > r->best.val) {
+            r->best.val = v;
+            r->best.epoch = es->epoch;
+            memcpy(r->best.params, r->net.params, r->net.n_params * sizeof(float));
         }
     }
     mlp_eval_free(&r->ev);
     if (mlp_eval(&r->net, &r->data.test, &r->ev, &err) != MLP_OK)
         return mlp_cli_fail(&err);
-    r->last_test = (float)mlp_eval_accuracy(&r->ev);
-    if (r->best && r->best_epoch == es->epoch)
-        r->best_test = r->last_test;
+    r->best.last_test = (float)mlp_eval_accuracy(&r->ev);
+    if (r->best.params && r->best.epoch == es->epoch)
+        r->best.test = r->best.last_test;
     return 0;
 }
 
 /* After an epoch: the checkpoint first, so that nothing after it can lose the epoch; then the
  * line on stdout, the log and the chart. A failure of those stops the run, saying that the
  * checkpoint is safe and how to go on. */
-static int report_epoch(run *r, const mlp_epoch_stats *es, double dt)
+static int report_epoch(train_run *r, const mlp_epoch_stats *es, double dt)
 {
     double val_acc, train_acc = 100.0 * (double)es->correct / (double)es->n;
     char val[32] = "";
@@ -1050,10 +1010,10 @@ static int report_epoch(run *r, const mlp_epoch_stats *es, double dt)
         rc = save_checkpoint(r);
     if (rc != 0)
         return rc;
-    if (r->best)
+    if (r->best.params)
         snprintf(val, sizeof val, "  val %6.2f%%", val_acc);
     printf("epoch %3zu  cost %.4f  train %6.2f%%%s  test %6.2f%%  %6.2f s  %8.0f img/s\n",
-           es->epoch, es->cost, train_acc, val, 100.0 * r->last_test, dt,
+           es->epoch, es->cost, train_acc, val, 100.0 * r->best.last_test, dt,
            dt > 0.0 ? (double)es->n / dt : 0.0); /* a coarse clock can see no time pass */
     errno = 0;
     if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -1062,7 +1022,7 @@ static int report_epoch(run *r, const mlp_epoch_stats *es, double dt)
         tell_resume(r);
         return MLP_EXIT_DATA;
     }
-    mlp_plot_row row = {es->epoch, es->cost,  train_acc, val_acc, 100.0 * r->last_test,
+    mlp_plot_row row = {es->epoch, es->cost,  train_acc, val_acc, 100.0 * r->best.last_test,
                         es->lr,    dt};
     if (mlp_plot_run_epoch(&r->curves, &row, &err) != MLP_OK) {
         fprintf(stderr, "mlp: %s; ", err.msg);
@@ -1073,7 +1033,7 @@ static int report_epoch(run *r, const mlp_epoch_stats *es, double dt)
 }
 
 /* The epochs, each reported; a signal saves after the batch under way and stops. */
-static int run_epochs(run *r)
+static int run_epochs(train_run *r)
 {
     mlp_progress bar;
     mlp_error err;
@@ -1106,22 +1066,22 @@ static int run_epochs(run *r)
         if (stop_signal && r->sgd.st.epoch < r->o.sgd.epochs)
             return stopped(r, stop_signal);
     }
-    if (r->best)
+    if (r->best.params)
         printf("saved %s: epoch %zu, the best on validation (%.2f%%); its test accuracy %.2f%%\n",
-               r->o.out, r->best_epoch, 100.0 * r->best_val, 100.0 * r->best_test);
+               r->o.out, r->best.epoch, 100.0 * r->best.val, 100.0 * r->best.test);
     else
-        printf("saved %s (test accuracy %.2f%%)\n", r->o.out, 100.0 * r->last_test);
+        printf("saved %s (test accuracy %.2f%%)\n", r->o.out, 100.0 * r->best.last_test);
     return 0;
 }
 
-static int close_run(run *r, int rc)
+static int close_run(train_run *r, int rc)
 {
     mlp_error err;
     if (mlp_plot_run_close(&r->curves, &err) != MLP_OK && rc == 0)
         rc = mlp_cli_fail(&err);
     mlp_eval_free(&r->ev);
     mlp_model_meta_free(&r->saved);
-    free(r->best);
+    free(r->best.params);
     mlp_sgd_free(&r->sgd);
     mlp_net_free(&r->net);
     mlp_pool_destroy(r->pool);
@@ -1132,7 +1092,7 @@ static int close_run(run *r, int rc)
 
 static int train_main(int argc, char **argv)
 {
-    run r = {.best_val = -1.0f, .best_test = -1.0f, .last_test = -1.0f};
+    train_run r = {.best = MLP_CHECKPOINT_BEST_NONE};
     /* a first SIGINT, SIGTERM or SIGHUP stops after the batch under way, saving; a closed
      * stdout is a write error the epoch report sees, not a silent death */
     mlp_output_signals(&stop_signal);
@@ -1150,8 +1110,8 @@ static int train_main(int argc, char **argv)
         return close_run(&r, rc);
     print_plan(&r);
     if (r.o.resume)
-        printf("resuming %s after epoch %zu%s\n", r.o.resume, (size_t)r.saved.done_epochs,
-               r.saved.pos ? " (and part of the next)" : "");
+        printf("resuming %s after epoch %zu%s\n", r.o.resume, r.saved.sgd.epoch,
+               r.saved.sgd.pos ? " (and part of the next)" : "");
     if (r.sgd.st.epoch >= r.o.sgd.epochs) {
         printf("%s has already trained %zu epochs; nothing to do (--epochs N trains more)\n",
                r.o.resume, r.o.sgd.epochs);
@@ -1164,43 +1124,6 @@ static int train_main(int argc, char **argv)
     return close_run(&r, rc);
 }
 
-/* ---------------------------------------------------------------- presets */
-
-/* Kept beside the table above; test_train checks that every preset is listed. */
-static const char *const presets_help =
-    "usage: mlp presets\n"
-    "\n"
-    "Named configurations for 'mlp train --preset NAME'; flags given after it override its\n"
-    "values. README.md gives the accuracy and time each reaches on MNIST and Fashion-MNIST.\n"
-    "\n"
-    "  3b1b      784-16-16-10 sigmoid, quadratic cost, batch 10, lr 1.5 falling linearly to\n"
-    "            0.03, L2 2e-5, 40 epochs: the network of the backpropagation lessons\n"
-    "            (the default; with --cost xent: lr 0.5, L2 1e-4). Published: ~96%.\n"
-    "  nielsen   784-30-10 sigmoid, quadratic cost, batch 10, lr 3.0, 30 epochs, as\n"
-    "            network.py (Nielsen, ch. 1). Published: 95.42%.\n"
-    "  nielsen2  784-100-10 sigmoid, cross-entropy, L2 1e-4 (lambda 5 over 50,000 images),\n"
-    "            batch 10, lr 0.5 falling linearly to 0.01, 60 epochs, after network2.py\n"
-    "            (Nielsen, ch. 3, whose rate stays at 0.5). Published: 98.04%.\n"
-    "  simard    784-800-10 ReLU, cross-entropy, no distortions (Simard et al. 2003): batch 64,\n"
-    "            momentum 0.9, lr 0.05 falling as a cosine, L2 1e-4, 40 epochs.\n"
-    "            Published: 98.4%.\n"
-    "  best      784-1200-1200-10 ReLU, cross-entropy, max-norm 3.5, Nesterov momentum 0.9,\n"
-    "            lr 0.05 after a warm-up epoch falling as a cosine to 0.0005, L2 1e-4,\n"
-    "            training images shifted by up to 2 whole pixels, batch 128, 50 epochs.\n"
-    "            Published: 98.95-99.05% for dropout MLPs without distortions (Srivastava\n"
-    "            et al. 2014), 99.3% for 784-800-10 with elastic distortions (Simard et al.\n"
-    "            2003).\n";
-
-static int presets_main(int argc, char **argv)
-{
-    if (argc > 0)
-        return mlp_cli_usage("presets", "unexpected argument '%s'", argv[0]);
-    fputs(presets_help, stdout);
-    return 0;
-}
-
-const mlp_command mlp_cmd_presets = {
-    "presets", "", "list the named configurations of train", presets_help, presets_main, NULL};
 const mlp_command mlp_cmd_train = {
     "train", "[DIR]",    "train a network on DIR's four IDX files (default: data)",
-    help,    train_main, help_more};
+    help,    train_main, print_flags};

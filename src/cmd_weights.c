@@ -42,7 +42,7 @@ typedef struct {
 
 static int parse(int argc, char **argv, wt_opts *o)
 {
-    static const char *const formats[] = {"png", "pnm"};
+    static const char *const formats[] = {"png", "pnm", NULL};
     mlp_args a = {.cmd = "weights", .argc = argc, .argv = argv};
     int rc = 0;
     *o = (wt_opts){.scale = 4};
@@ -55,7 +55,7 @@ static int parse(int argc, char **argv, wt_opts *o)
         } else if (mlp_cli_flag(&a, "--out")) {
             rc = mlp_cli_string(&a, &o->out);
         } else if (mlp_cli_flag(&a, "--format")) {
-            rc = mlp_cli_name(&a, formats, 2, &o->format);
+            rc = mlp_cli_name(&a, formats, &o->format);
         } else if (mlp_cli_flag(&a, "--scale")) {
             rc = mlp_cli_size(&a, 1, 64, &o->scale);
         } else if (!strcmp(s, "--grey") || !strcmp(s, "--gray")) {
@@ -89,6 +89,107 @@ static void picture_path(char *path, size_t cap, int dir_len, const char *dir, i
         snprintf(path, cap, "%.*s/weights.%s", dir_len, dir, ext);
 }
 
+/* Creates DIR if it is missing and checks that it is a directory; 0 or an exit code. */
+static int make_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "mlp: %s: cannot create the directory: %s\n", dir, strerror(errno));
+        return MLP_EXIT_DATA;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "mlp: %s: not a directory\n", dir);
+        return MLP_EXIT_DATA;
+    }
+    return 0;
+}
+
+/* How the n + 1 pictures are named (picture_path's arguments but the buffer and j). */
+typedef struct {
+    const char *dir, *ext;
+    int dir_len, digits;
+    size_t n; /* first-layer neurons */
+} names;
+
+static names names_of(const wt_opts *o, size_t n)
+{
+    names nm = {o->out, o->format == 0 ? "png" : o->grey ? "pgm" : "ppm", 0, 0, n};
+    /* "weights/" names the same directory as "weights"; the file names should not differ */
+    nm.dir_len = (int)strlen(o->out);
+    while (nm.dir_len > 1 && o->out[nm.dir_len - 1] == '/')
+        nm.dir_len--;
+    nm.digits = n > 1000 ? (int)snprintf(NULL, 0, "%zu", n - 1) : 3;
+    return nm;
+}
+
+static void name_picture(char *path, size_t cap, const names *nm, size_t j)
+{
+    picture_path(path, cap, nm->dir_len, nm->dir, nm->digits, j, nm->n, nm->ext);
+}
+
+/* Every file checked against the model before the first is written; 0 or an exit code. */
+static int plan_pictures(mlp_output_plan *plan, const char *model, const names *nm)
+{
+    char path[4096];
+    mlp_error err;
+    if (mlp_output_input(plan, "MODEL", model, 0, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    for (size_t j = 0; j <= nm->n; j++) {
+        name_picture(path, sizeof path, nm, j);
+        if (mlp_output_target(plan, "picture", path, 0, &err) != MLP_OK)
+            return mlp_cli_fail(&err);
+    }
+    return 0;
+}
+
+/* One picture per neuron, drawn into img (freed by the caller on failure). */
+static int write_tiles(mlp_weights_image *img, const mlp_net *net, const names *nm,
+                       const mlp_weights_style *style, int format)
+{
+    char path[4096];
+    mlp_error err;
+    for (size_t j = 0; j < nm->n; j++) {
+        name_picture(path, sizeof path, nm, j);
+        if (mlp_weights_tile(img, net, j, style, &err) != MLP_OK ||
+            save(path, img, format, &err) != MLP_OK)
+            return mlp_cli_fail(&err);
+        mlp_weights_free(img);
+    }
+    return 0;
+}
+
+/* The sheet of every tile into img and to path; one too wide to look at whole is drawn
+ * smaller. */
+static int write_sheet(mlp_weights_image *img, const mlp_net *net, const names *nm,
+                       mlp_weights_style style, int format, char *path, size_t cap)
+{
+    mlp_error err;
+    size_t across = 1;
+    while (across * across < nm->n)
+        across++;
+    while (style.scale > 1 && across * (style.cols * style.scale + style.gap) > 4096)
+        style.scale--;
+    name_picture(path, cap, nm, nm->n);
+    if (mlp_weights_sheet(img, net, &style, &err) != MLP_OK ||
+        save(path, img, format, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    return 0;
+}
+
+static void print_summary(const wt_opts *o, const mlp_model_meta *meta, const names *nm,
+                          const char *sheet, const mlp_weights_image *img)
+{
+    size_t tiles_w = meta->cols * o->scale, tiles_h = meta->rows * o->scale;
+    printf("%s: %zu first-layer neurons of %ux%u weights\n", o->model, nm->n, (unsigned)meta->rows,
+           (unsigned)meta->cols);
+    printf("wrote %.*s/neuron-%0*d.%s to neuron-%0*zu.%s (%zux%zu each) and %s (%zux%zu, %zu x "
+           "%zu tiles)\n",
+           nm->dir_len, o->out, nm->digits, 0, nm->ext, nm->digits, nm->n - 1, nm->ext, tiles_w,
+           tiles_h, sheet, img->width, img->height, img->grid_cols, img->grid_rows);
+    printf("%s\n", o->grey ? "white: positive weights, black: negative, mid-grey: 0"
+                           : "red: positive weights, blue: negative, white: 0");
+}
+
 static int weights_main(int argc, char **argv)
 {
     wt_opts o;
@@ -103,71 +204,13 @@ static int weights_main(int argc, char **argv)
         return rc;
     if (mlp_model_load(o.model, &net, 1, &meta, &err) != MLP_OK)
         return mlp_cli_fail(&err);
-    if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "mlp: %s: cannot create the directory: %s\n", o.out, strerror(errno));
-        rc = MLP_EXIT_DATA;
-        goto out;
-    }
-    struct stat st;
-    if (stat(o.out, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "mlp: %s: not a directory\n", o.out);
-        rc = MLP_EXIT_DATA;
-        goto out;
-    }
-
-    const char *ext = o.format == 0 ? "png" : o.grey ? "pgm" : "ppm";
-    /* "weights/" names the same directory as "weights"; the file names should not differ */
-    int dir_len = (int)strlen(o.out);
-    while (dir_len > 1 && o.out[dir_len - 1] == '/')
-        dir_len--;
-    const size_t n = net.sizes[1];
-    int digits = n > 1000 ? (int)snprintf(NULL, 0, "%zu", n - 1) : 3;
+    const names nm = names_of(&o, net.sizes[1]);
     mlp_weights_style style = {
         .rows = meta.rows, .cols = meta.cols, .scale = o.scale, .gap = 2, .grey = o.grey};
-    /* every file checked against the model before the first is written */
-    if (mlp_output_input(&plan, "MODEL", o.model, 0, &err) != MLP_OK) {
-        rc = mlp_cli_fail(&err);
-        goto out;
-    }
-    for (size_t j = 0; j <= n; j++) {
-        picture_path(path, sizeof path, dir_len, o.out, digits, j, n, ext);
-        if (mlp_output_target(&plan, "picture", path, 0, &err) != MLP_OK) {
-            rc = mlp_cli_fail(&err);
-            goto out;
-        }
-    }
-    for (size_t j = 0; j < n; j++) {
-        picture_path(path, sizeof path, dir_len, o.out, digits, j, n, ext);
-        if (mlp_weights_tile(&img, &net, j, &style, &err) != MLP_OK ||
-            save(path, &img, o.format, &err) != MLP_OK) {
-            rc = mlp_cli_fail(&err);
-            goto out;
-        }
-        mlp_weights_free(&img);
-    }
-    size_t tiles_w = meta.cols * o.scale, tiles_h = meta.rows * o.scale;
-
-    /* a sheet too wide to look at whole is drawn smaller */
-    size_t across = 1;
-    while (across * across < n)
-        across++;
-    while (style.scale > 1 && across * (meta.cols * style.scale + style.gap) > 4096)
-        style.scale--;
-    picture_path(path, sizeof path, dir_len, o.out, digits, n, n, ext);
-    if (mlp_weights_sheet(&img, &net, &style, &err) != MLP_OK ||
-        save(path, &img, o.format, &err) != MLP_OK) {
-        rc = mlp_cli_fail(&err);
-        goto out;
-    }
-    printf("%s: %zu first-layer neurons of %ux%u weights\n", o.model, n, (unsigned)meta.rows,
-           (unsigned)meta.cols);
-    printf("wrote %.*s/neuron-%0*d.%s to neuron-%0*zu.%s (%zux%zu each) and %s (%zux%zu, %zu x "
-           "%zu tiles)\n",
-           dir_len, o.out, digits, 0, ext, digits, n - 1, ext, tiles_w, tiles_h, path, img.width,
-           img.height, img.grid_cols, img.grid_rows);
-    printf("%s\n", o.grey ? "white: positive weights, black: negative, mid-grey: 0"
-                          : "red: positive weights, blue: negative, white: 0");
-out:
+    if ((rc = make_dir(o.out)) == 0 && (rc = plan_pictures(&plan, o.model, &nm)) == 0 &&
+        (rc = write_tiles(&img, &net, &nm, &style, o.format)) == 0 &&
+        (rc = write_sheet(&img, &net, &nm, style, o.format, path, sizeof path)) == 0)
+        print_summary(&o, &meta, &nm, path, &img);
     mlp_output_plan_free(&plan);
     mlp_weights_free(&img);
     mlp_net_free(&net);

@@ -36,7 +36,7 @@ mlp_status mlp_eval_rows(mlp_net *net, const mlp_set *s, const size_t *rows, siz
         size_t B = n - start < step ? n - start : step;
         for (size_t i = 0; i < B; i++) {
             size_t row = rows ? rows[start + i] : start + i;
-            net->rows[0][i] = s->x + row * s->dim;
+            mlp_net_set_input(net, i, s->x + row * s->dim);
             y[i] = s->y[row];
         }
         mlp_net_forward(net, B);

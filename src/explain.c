@@ -52,7 +52,7 @@ mlp_status mlp_explain_image(mlp_explain *e, mlp_net *net, const float *x, size_
         e->w_out[i] = (double)net->W[L - 1][i];
 
     uint8_t y = (uint8_t)label;
-    net->rows[0][0] = x;
+    mlp_net_set_input(net, 0, x);
     mlp_net_forward(net, 1);
     e->cost = mlp_net_cost(net, &y, 1);
     e->predicted = mlp_net_predict_row(net, 0);
@@ -63,7 +63,7 @@ mlp_status mlp_explain_image(mlp_explain *e, mlp_net *net, const float *x, size_
     for (size_t l = 1; l <= L; l++) {
         for (size_t k = 0; k < net->sizes[l]; k++) {
             e->a[l][k] = (double)net->a[l][k];
-            e->wish[l][k] = -(double)net->d[l][k]; /* B = 1: d holds dC/dz itself */
+            e->wish[l][k] = -(double)net->wish[l][k]; /* B = 1: dC/dz itself */
         }
     }
     /* ask[l](in) = wish[l+1](out) . W[l](out, in): the wishes above, summed through the
@@ -187,7 +187,7 @@ mlp_status mlp_explain_average(mlp_explain_avg *avg, mlp_net *net, const mlp_set
     memset(avg->grad, 0, P * sizeof *avg->grad);
 
     /* backprop leaves each batch's mean in grads; weighted by B / n, they add up to the mean
-     * over all n images. d[L] holds dC/dz / B per row. */
+     * over all n images. wish[L] holds dC/dz / B per row. */
     for (size_t done = 0; done < n;) {
         size_t B = n - done < step ? n - done : step;
         for (size_t i = 0; i < B; i++) {
@@ -199,7 +199,7 @@ mlp_status mlp_explain_average(mlp_explain_avg *avg, mlp_net *net, const mlp_set
                                 "classes",
                                 (unsigned)set->y[r], r, K);
             }
-            net->rows[0][i] = set->x + r * set->dim;
+            mlp_net_set_input(net, i, set->x + r * set->dim);
             y[i] = set->y[r];
         }
         mlp_net_forward(net, B);
@@ -209,7 +209,7 @@ mlp_status mlp_explain_average(mlp_explain_avg *avg, mlp_net *net, const mlp_set
         for (size_t i = 0; i < P; i++)
             avg->grad[i] -= share * (double)net->grads[i];
         for (size_t i = 0; i < B * K; i++)
-            avg->out_wish[i % K] -= share * (double)net->d[L][i];
+            avg->out_wish[i % K] -= share * (double)net->wish[L][i];
         done += B;
     }
     avg->n = n;

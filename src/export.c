@@ -6,6 +6,7 @@
 #include "export.h"
 
 #include "npy.h"
+#include "options.h"
 #include "output.h"
 
 #include <errno.h>
@@ -61,18 +62,17 @@ void mlp_export_describe(mlp_json *j, const mlp_net *net, const mlp_model_meta *
     }
     mlp_json_end(j);
     mlp_json_object(j, "training");
-    static const char *const schedules[] = {"constant", "linear", "step", "cosine"};
     const mlp_sgd_opts *o = &meta->opt;
     mlp_json_uint(j, "epochs", o->epochs);
     if (meta->has_state)
-        mlp_json_uint(j, "epochs_done", meta->done_epochs);
+        mlp_json_uint(j, "epochs_done", meta->sgd.epoch);
     else
         mlp_json_null(j, "epochs_done");
     mlp_json_uint(j, "images", meta->n_train - o->val);
     mlp_json_uint(j, "validation_images", o->val);
     mlp_json_uint(j, "batch", o->batch);
     mlp_json_float(j, "learning_rate", o->lr);
-    mlp_json_string(j, "schedule", schedules[o->schedule]);
+    mlp_json_string(j, "schedule", mlp_opt_name(mlp_opt_schedule_names, o->schedule));
     mlp_json_float(j, "learning_rate_end", o->lr_end);
     mlp_json_uint(j, "lr_step", o->lr_step);
     mlp_json_float(j, "lr_gamma", o->lr_gamma);

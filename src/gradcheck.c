@@ -1,7 +1,7 @@
 /*
  * gradcheck: backprop's gradient against central finite differences over a double-precision
- * forward pass of its own. The layout is read through net's views (W[l], b[l] as offsets into
- * params), so this file computes no offsets of its own.
+ * forward pass of its own. Its double copy of params is read through net.c's offsets
+ * (mlp_net_w_offset, mlp_net_b_offset), so this file computes no offsets of its own.
  */
 #include "gradcheck.h"
 
@@ -19,7 +19,6 @@ typedef struct {
     double *out;   /* (B, classes): outputs of the unnudged network */
     double *fd;    /* (n_params): the finite-difference gradients, in knobs' order */
     size_t *knobs; /* (n_params): indices of the parameters to compare */
-    size_t woff[MLP_MAX_LAYERS], boff[MLP_MAX_LAYERS]; /* offsets of W[l], b[l] in params */
 } work;
 
 static double act_double(mlp_act act, double z)
@@ -51,7 +50,8 @@ static double cost_double(const mlp_net *net, work *w, const float *const *x, co
             w->cur[k] = (double)x[i][k];
         for (size_t l = 0; l < L; l++) {
             const size_t in = net->sizes[l], n_out = net->sizes[l + 1];
-            const double *W = w->p + w->woff[l], *b = w->p + w->boff[l];
+            const double *W = w->p + mlp_net_w_offset(net, l);
+            const double *b = w->p + mlp_net_b_offset(net, l);
             const bool last = l + 1 == L;
             for (size_t j = 0; j < n_out; j++) {
                 double z = b[j];
@@ -105,10 +105,6 @@ static mlp_status work_init(work *w, const mlp_net *net, size_t B, mlp_error *er
     memset(w, 0, sizeof *w);
     for (size_t l = 0; l <= net->n_layers; l++)
         widest = net->sizes[l] > widest ? net->sizes[l] : widest;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        w->woff[l] = (size_t)(net->W[l] - net->params);
-        w->boff[l] = (size_t)(net->b[l] - net->params);
-    }
     w->p = mlp_alloc_array(net->n_params, sizeof *w->p);
     w->cur = mlp_alloc_array(widest, sizeof *w->cur);
     w->nxt = mlp_alloc_array(widest, sizeof *w->nxt);
@@ -151,6 +147,36 @@ static void run_backprop(mlp_net *net, mlp_gradcheck_backprop_fn bp, const uint8
     bp(net, y, B);
 }
 
+/* The worst absolute and relative errors of backprop's grads against w->fd, over the
+ * r->checked knobs; relative errors are measured against at least a floor, a fraction of the
+ * largest gradient, so that tiny gradients do not dominate. */
+static void compare(mlp_gradcheck_result *r, const work *w, const float *grads)
+{
+    const double floor = MLP_GRADCHECK_FLOOR * r->largest;
+    r->worst_abs = r->worst_rel = -1.0;
+    for (size_t c = 0; c < r->checked; c++) {
+        size_t i = w->knobs[c];
+        double g = (double)grads[i], e = fabs(g - w->fd[c]);
+        double scale = fmax(fmax(fabs(g), fabs(w->fd[c])), floor);
+        double rel = scale > 0.0 ? e / scale : 0.0;
+        /* a NaN gradient must not hide behind a comparison that is false */
+        if (isnan(e))
+            e = rel = INFINITY;
+        if (e > r->worst_abs) {
+            r->worst_abs = e;
+            r->worst_abs_at = i;
+            r->abs_bp = g;
+            r->abs_fd = w->fd[c];
+        }
+        if (rel > r->worst_rel) {
+            r->worst_rel = rel;
+            r->worst_rel_at = i;
+            r->rel_bp = g;
+            r->rel_fd = w->fd[c];
+        }
+    }
+}
+
 mlp_status mlp_gradcheck(mlp_net *net, const float *const *x, const uint8_t *y, size_t B,
                          const mlp_gradcheck_opts *opt, mlp_gradcheck_result *r, mlp_error *err)
 {
@@ -174,7 +200,7 @@ mlp_status mlp_gradcheck(mlp_net *net, const float *const *x, const uint8_t *y, 
 
     /* backprop, timed over as many runs as fit in min_seconds */
     for (size_t i = 0; i < B; i++)
-        net->rows[0][i] = x[i];
+        mlp_net_set_input(net, i, x[i]);
     double t0 = mlp_now(), t1;
     do {
         run_backprop(net, bp, y, B);
@@ -208,29 +234,7 @@ mlp_status mlp_gradcheck(mlp_net *net, const float *const *x, const uint8_t *y, 
     }
     r->fd_seconds = mlp_now() - t0;
 
-    const double floor = MLP_GRADCHECK_FLOOR * r->largest;
-    r->worst_abs = r->worst_rel = -1.0;
-    for (size_t c = 0; c < r->checked; c++) {
-        size_t i = w.knobs[c];
-        double g = (double)net->grads[i], e = fabs(g - fd[c]);
-        double scale = fmax(fmax(fabs(g), fabs(fd[c])), floor);
-        double rel = scale > 0.0 ? e / scale : 0.0;
-        /* a NaN gradient must not hide behind a comparison that is false */
-        if (isnan(e))
-            e = rel = INFINITY;
-        if (e > r->worst_abs) {
-            r->worst_abs = e;
-            r->worst_abs_at = i;
-            r->abs_bp = g;
-            r->abs_fd = fd[c];
-        }
-        if (rel > r->worst_rel) {
-            r->worst_rel = rel;
-            r->worst_rel_at = i;
-            r->rel_bp = g;
-            r->rel_fd = fd[c];
-        }
-    }
+    compare(r, &w, net->grads);
     r->ok = r->worst_rel <= tol;
     work_free(&w);
     return MLP_OK;

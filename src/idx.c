@@ -103,7 +103,7 @@ static mlp_status gunzip_head(idx_file *x, const char *path, size_t n, mlp_error
     fclose(x->f);
     x->f = NULL;
     if (st == MLP_OK)
-        st = mlp_gzip_decode_prefix(x->gz, x->gz_len, n, path, &x->mem, &x->len, err);
+        st = mlp_inflate_gzip_prefix(x->gz, x->gz_len, n, path, &x->mem, &x->len, err);
     return st;
 }
 
@@ -112,8 +112,8 @@ static mlp_status gunzip_rest(idx_file *x, const char *path, size_t want, mlp_er
 {
     free(x->mem);
     x->mem = NULL;
-    mlp_status st = mlp_gzip_decode_prefix(x->gz, x->gz_len, want < SIZE_MAX ? want + 1 : want,
-                                           path, &x->mem, &x->len, err);
+    mlp_status st = mlp_inflate_gzip_prefix(x->gz, x->gz_len, want < SIZE_MAX ? want + 1 : want,
+                                            path, &x->mem, &x->len, err);
     free(x->gz);
     x->gz = NULL;
     if (st == MLP_OK && x->len > want)
@@ -173,7 +173,7 @@ static mlp_status idx_open(idx_file *x, const char *path, uint32_t magic, mlp_er
     x->len = (size_t)st.st_size;
     /* gzip or not is decided by the content, whatever the name says */
     unsigned char magic2[2];
-    if (x->len >= 2 && fread(magic2, 1, 2, x->f) == 2 && mlp_gzip_is(magic2, 2)) {
+    if (x->len >= 2 && fread(magic2, 1, 2, x->f) == 2 && mlp_inflate_is_gzip(magic2, 2)) {
         mlp_status gst = gunzip_head(x, path, hdr_len, err);
         if (gst != MLP_OK)
             return gst;
@@ -323,7 +323,7 @@ mlp_status mlp_idx_load_set(mlp_set *s, const char *images_path, const char *lab
     if (st == MLP_OK)
         st = read_labels(s, labels_path, err);
     if (st != MLP_OK)
-        mlp_set_free(s);
+        mlp_idx_set_free(s);
     return st;
 }
 
@@ -350,7 +350,7 @@ mlp_status mlp_idx_load_test(mlp_set *s, const char *dir, mlp_error *err)
     return mlp_idx_load_test_files(s, &files, err);
 }
 
-size_t mlp_set_classes(const mlp_set *s)
+size_t mlp_idx_set_classes(const mlp_set *s)
 {
     size_t k = 0;
     for (size_t i = 0; i < s->n; i++)
@@ -368,7 +368,7 @@ mlp_status mlp_idx_load_files(mlp_data *d, const mlp_idx_files *files, mlp_error
     if (st != MLP_OK)
         goto out;
 
-    d->n_classes = mlp_set_classes(&d->train);
+    d->n_classes = mlp_idx_set_classes(&d->train);
     if (d->n_classes < 2) {
         mlp_idx_resolve(tpath, sizeof tpath, files, MLP_IDX_TRAIN_LABELS, NULL);
         st = mlp_fail(err, MLP_EFORMAT, "%s: every label is %u; training needs two classes or more",
@@ -402,7 +402,7 @@ mlp_status mlp_idx_load(mlp_data *d, const char *dir, mlp_error *err)
     return mlp_idx_load_files(d, &files, err);
 }
 
-void mlp_set_free(mlp_set *s)
+void mlp_idx_set_free(mlp_set *s)
 {
     free(s->x);
     free(s->y);
@@ -411,7 +411,7 @@ void mlp_set_free(mlp_set *s)
 
 void mlp_data_free(mlp_data *d)
 {
-    mlp_set_free(&d->train);
-    mlp_set_free(&d->test);
+    mlp_idx_set_free(&d->train);
+    mlp_idx_set_free(&d->test);
     d->n_classes = 0;
 }

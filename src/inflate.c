@@ -487,7 +487,7 @@ mlp_status mlp_inflate(const unsigned char *in, size_t in_len, size_t max_out, c
     return finish(&s, st, out, out_len);
 }
 
-bool mlp_gzip_is(const unsigned char *in, size_t in_len)
+bool mlp_inflate_is_gzip(const unsigned char *in, size_t in_len)
 {
     return in_len >= 2 && in[0] == 0x1f && in[1] == 0x8b;
 }
@@ -509,7 +509,7 @@ static mlp_status member(inflater *s, size_t *pos)
     const size_t left = s->in_len - *pos;
     size_t h = 10;
 
-    if (!mlp_gzip_is(p, left)) {
+    if (!mlp_inflate_is_gzip(p, left)) {
         if (left == 1 && p[0] == 0x1f) /* the first byte of another member */
             return truncated(s);
         if (*pos == 0)
@@ -576,7 +576,7 @@ static mlp_status member(inflater *s, size_t *pos)
 /* The size of the first allocation, from the last member's length field (ISIZE: the
  * length modulo 2^32), which is exact for the usual one-member file under 4 GiB. A caller
  * that knows the length passes it as its limit (or asks for a prefix one byte longer: see
- * mlp_gzip_decode_prefix); a field that agrees with limit or limit - 1 modulo 2^32 then
+ * mlp_inflate_gzip_prefix); a field that agrees with limit or limit - 1 modulo 2^32 then
  * means limit, so a file of 4 GiB or more is one allocation too. The field is untrusted:
  * the size is capped by max like everything else, and a wrong hint costs only reallocs. */
 static size_t first_size(const inflater *s, uint32_t isize)
@@ -593,24 +593,24 @@ static mlp_status gzip_members(inflater *s)
 {
     mlp_status st = MLP_OK;
     size_t pos = 0;
-    if (mlp_gzip_is(s->in, s->in_len) && s->in_len >= 18)
+    if (mlp_inflate_is_gzip(s->in, s->in_len) && s->in_len >= 18)
         st = room(s, first_size(s, mlp_get_u32(s->in + s->in_len - 4)));
     while (st == MLP_OK && !s->stopped && (pos == 0 || pos < s->in_len))
         st = member(s, &pos);
     return st;
 }
 
-mlp_status mlp_gzip_decode(const unsigned char *in, size_t in_len, size_t max_out, const char *name,
-                           unsigned char **out, size_t *out_len, mlp_error *err)
+mlp_status mlp_inflate_gzip(const unsigned char *in, size_t in_len, size_t max_out,
+                            const char *name, unsigned char **out, size_t *out_len, mlp_error *err)
 {
     inflater s;
     start(&s, in, in_len, max_out, name, err);
     return finish(&s, gzip_members(&s), out, out_len);
 }
 
-mlp_status mlp_gzip_decode_prefix(const unsigned char *in, size_t in_len, size_t n,
-                                  const char *name, unsigned char **out, size_t *out_len,
-                                  mlp_error *err)
+mlp_status mlp_inflate_gzip_prefix(const unsigned char *in, size_t in_len, size_t n,
+                                   const char *name, unsigned char **out, size_t *out_len,
+                                   mlp_error *err)
 {
     inflater s;
     /* the limit is n, but more than n is a stop rather than an error: see codes() */

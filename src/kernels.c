@@ -318,7 +318,7 @@ const mlp_kernels *mlp_kernels_get(const char *name)
  * config B's 78,400-weight one on two. */
 #define MIN_WEIGHTS_PER_THREAD 32768
 
-size_t mlp_k_threads(const mlp_kernels *k, const mlp_pool *pool, size_t in, size_t out)
+size_t mlp_kernels_threads(const mlp_kernels *k, const mlp_pool *pool, size_t in, size_t out)
 {
     size_t n = in * out / MIN_WEIGHTS_PER_THREAD, units = (out + k->align - 1) / k->align;
     if (n > mlp_pool_size(pool))
@@ -330,12 +330,13 @@ size_t mlp_k_threads(const mlp_kernels *k, const mlp_pool *pool, size_t in, size
 
 typedef enum { OP_FORWARD, OP_BACKWARD_W, OP_BACKWARD_X, OP_STEP } op_kind;
 
+/* One product's arguments, named as in kernels.h; each op sets the ones it uses. */
 typedef struct {
     const mlp_kernels *k;
     op_kind op;
-    float *out0, *out1;           /* y | dW, db | dx | w, v */
-    const float *in0, *in1, *in2; /* W, b | dy | dy, W, a | g */
-    const float *const *rows;     /* x's rows: forward, backward_w */
+    float *y, *dW, *db, *dx, *w, *v; /* written: y | dW, db | dx | w, v (v may be NULL) */
+    const float *W, *b, *dy, *a, *g; /* read: W, b | dy | dy, W, a | g */
+    const float *const *x;           /* the layer input's rows: forward, backward_w */
     size_t B, in, out;
     mlp_kact act;
     const mlp_step *step;
@@ -363,49 +364,89 @@ static void run_part(void *ctx, size_t t, size_t n)
         return;
     switch (jb->op) {
     case OP_FORWARD:
-        jb->k->forward(jb->out0, jb->rows, jb->in1, jb->in2, jb->B, jb->in, jb->out, jb->act, c0,
-                       c1);
+        jb->k->forward(jb->y, jb->x, jb->W, jb->b, jb->B, jb->in, jb->out, jb->act, c0, c1);
         break;
     case OP_BACKWARD_W:
-        jb->k->backward_w(jb->out0, jb->out1, jb->in0, jb->rows, jb->B, jb->in, jb->out, c0, c1);
+        jb->k->backward_w(jb->dW, jb->db, jb->dy, jb->x, jb->B, jb->in, jb->out, c0, c1);
         break;
     case OP_BACKWARD_X:
-        jb->k->backward_x(jb->out0, jb->in0, jb->in1, jb->in2, jb->B, jb->in, jb->out, jb->act, c0,
-                          c1);
+        jb->k->backward_x(jb->dx, jb->dy, jb->W, jb->a, jb->B, jb->in, jb->out, jb->act, c0, c1);
         break;
     case OP_STEP: /* rows [c0, c1) of a (out, in) matrix */
-        jb->k->step(jb->out0 + c0 * jb->in, jb->out1 ? jb->out1 + c0 * jb->in : NULL,
-                    jb->in0 + c0 * jb->in, (c1 - c0) * jb->in, jb->step);
+        jb->k->step(jb->w + c0 * jb->in, jb->v ? jb->v + c0 * jb->in : NULL, jb->g + c0 * jb->in,
+                    (c1 - c0) * jb->in, jb->step);
         if (jb->step->maxnorm > 0.0f)
-            jb->k->clip_rows(jb->out0 + c0 * jb->in, c1 - c0, jb->in, jb->step->maxnorm);
+            jb->k->clip_rows(jb->w + c0 * jb->in, c1 - c0, jb->in, jb->step->maxnorm);
         break;
     }
 }
 
-void mlp_k_forward(const mlp_kernels *k, mlp_pool *pool, size_t n, float *y, const float *const *x,
-                   const float *W, const float *b, size_t B, size_t in, size_t out, mlp_kact act)
+void mlp_kernels_forward(const mlp_kernels *k, mlp_pool *pool, size_t n, float *y,
+                         const float *const *x, const float *W, const float *b, size_t B, size_t in,
+                         size_t out, mlp_kact act)
 {
-    job jb = {k, OP_FORWARD, y, NULL, NULL, W, b, x, B, in, out, act, NULL, out};
+    job jb = {.k = k,
+              .op = OP_FORWARD,
+              .y = y,
+              .W = W,
+              .b = b,
+              .x = x,
+              .B = B,
+              .in = in,
+              .out = out,
+              .act = act,
+              .cols = out};
     mlp_pool_run(pool, n, run_part, &jb);
 }
 
-void mlp_k_backward_w(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dW, float *db,
-                      const float *dy, const float *const *x, size_t B, size_t in, size_t out)
+void mlp_kernels_backward_w(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dW, float *db,
+                            const float *dy, const float *const *x, size_t B, size_t in, size_t out)
 {
-    job jb = {k, OP_BACKWARD_W, dW, db, dy, NULL, NULL, x, B, in, out, MLP_KACT_NONE, NULL, out};
+    job jb = {.k = k,
+              .op = OP_BACKWARD_W,
+              .dW = dW,
+              .db = db,
+              .dy = dy,
+              .x = x,
+              .B = B,
+              .in = in,
+              .out = out,
+              .act = MLP_KACT_NONE,
+              .cols = out};
     mlp_pool_run(pool, n, run_part, &jb);
 }
 
-void mlp_k_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dx, const float *dy,
-                      const float *W, const float *a, size_t B, size_t in, size_t out, mlp_kact act)
+void mlp_kernels_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dx,
+                            const float *dy, const float *W, const float *a, size_t B, size_t in,
+                            size_t out, mlp_kact act)
 {
-    job jb = {k, OP_BACKWARD_X, dx, NULL, dy, W, a, NULL, B, in, out, act, NULL, in};
+    job jb = {.k = k,
+              .op = OP_BACKWARD_X,
+              .dx = dx,
+              .dy = dy,
+              .W = W,
+              .a = a,
+              .B = B,
+              .in = in,
+              .out = out,
+              .act = act,
+              .cols = in};
     mlp_pool_run(pool, n, run_part, &jb);
 }
 
-void mlp_k_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v, const float *g,
-                size_t rows, size_t row_len, const mlp_step *s)
+void mlp_kernels_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v,
+                      const float *g, size_t rows, size_t row_len, const mlp_step *s)
 {
-    job jb = {k, OP_STEP, w, v, g, NULL, NULL, NULL, 1, row_len, rows, MLP_KACT_NONE, s, rows};
+    job jb = {.k = k,
+              .op = OP_STEP,
+              .w = w,
+              .v = v,
+              .g = g,
+              .B = 1,
+              .in = row_len,
+              .out = rows,
+              .act = MLP_KACT_NONE,
+              .step = s,
+              .cols = rows};
     mlp_pool_run(pool, n, run_part, &jb);
 }

@@ -138,10 +138,11 @@ TARGET INLINE void SFX(fwd_tile)(float *y, const float *const *x, const float *W
         }
     }
     UNROLL
-    for (size_t a = 0; a < it; a++)
+    for (size_t a = 0; a < it; a++) {
         UNROLL
-    for (size_t c = 0; c < jt; c++)
-        y[(i + a) * out + j + c] = vhsum(acc[a][c]);
+        for (size_t c = 0; c < jt; c++)
+            y[(i + a) * out + j + c] = vhsum(acc[a][c]);
+    }
 }
 
 TARGET static void SFX(forward)(float *y, const float *const *x, const float *W, const float *b,
@@ -279,6 +280,25 @@ TARGET INLINE void SFX(bx_tile)(float *dx, const float *dy, const float *W, cons
     }
 }
 
+/* Every row of the batch over columns [k, k + width) of dx, width = (kv - 1) * V + last, and
+ * rows [j0, j1) of W: full tiles with constant sizes (inlined, in registers), then the rest.
+ * Written here rather than in the caller's loops so that each call fits on one line, which
+ * clang-format otherwise splits after SFX(bx_tile). */
+TARGET INLINE void SFX(bx_block)(float *dx, const float *dy, const float *W, const float *a,
+                                 size_t B, size_t in, size_t out, size_t k, size_t kv, size_t last,
+                                 size_t j0, size_t j1, mlp_kact act)
+{
+    const bool first = j0 == 0, final = j1 == out;
+    size_t i = 0;
+    if (kv == BX_KV && last == V)
+        for (; i + BX_IT <= B; i += BX_IT)
+            SFX(bx_tile)(dx, dy, W, a, in, out, i, k, BX_IT, BX_KV, V, j0, j1, first, final, act);
+    for (; i < B; i += BX_IT) {
+        size_t it = B - i < BX_IT ? B - i : BX_IT;
+        SFX(bx_tile)(dx, dy, W, a, in, out, i, k, it, kv, last, j0, j1, first, final, act);
+    }
+}
+
 TARGET static void SFX(backward_x)(float *dx, const float *dy, const float *W, const float *a,
                                    size_t B, size_t in, size_t out, mlp_kact act, size_t k0,
                                    size_t k1)
@@ -290,16 +310,7 @@ TARGET static void SFX(backward_x)(float *dx, const float *dy, const float *W, c
         size_t kv = (width + V - 1) / V, last = width - (kv - 1) * V;
         for (size_t j0 = 0; j0 < out; j0 += BX_JB) {
             size_t j1 = out - j0 < BX_JB ? out : j0 + BX_JB;
-            bool first = j0 == 0, final = j1 == out;
-            size_t i = 0;
-            if (kv == BX_KV && last == V)
-                for (; i + BX_IT <= B; i += BX_IT)
-                    SFX(bx_tile)
-            (dx, dy, W, a, in, out, i, k, BX_IT, BX_KV, V, j0, j1, first, final, act);
-            for (; i < B; i += BX_IT)
-                SFX(bx_tile)
-            (dx, dy, W, a, in, out, i, k, B - i < BX_IT ? B - i : BX_IT, kv, last, j0, j1, first,
-             final, act);
+            SFX(bx_block)(dx, dy, W, a, B, in, out, k, kv, last, j0, j1, act);
         }
     }
 }

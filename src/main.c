@@ -1,7 +1,7 @@
 /*
  * main: the command-line entry. Finds the command in the table and hands it the rest of the
  * arguments; `mlp help`, `mlp COMMAND --help` and `mlp --version`. Each command lives in a
- * file of its own (cmd_*.c, bench.c). Exit status: 0 success, 1 data, model or I/O error,
+ * file of its own (cmd_*.c). Exit status: 0 success, 1 data, model or I/O error,
  * 2 usage error, 130/143/129 training stopped by SIGINT/SIGTERM/SIGHUP after saving.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -68,7 +68,7 @@ static void print_help(const mlp_command *c)
 {
     fputs(c->help, stdout);
     if (c->help_more)
-        fputs(c->help_more, stdout);
+        c->help_more(stdout);
 }
 
 static int help_main(int argc, char **argv)

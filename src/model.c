@@ -2,14 +2,17 @@
  * model: model.bin writer and reader (format in model.h). Every field is written byte by
  * byte in little-endian order, so files move between hosts; every field read is checked
  * before it is used, and the parameters are only allocated once the file's length has
- * been shown to match what the header says.
+ * been shown to match what the header says. The writer and the reader are written as a pair
+ * (see "the two ends" below).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "model.h"
+#include "options.h"
 #include "output.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,42 +36,6 @@ static float bits_float(uint32_t u)
     return f;
 }
 
-/* ---------------------------------------------------------------- writing */
-
-/* Bytes of the header up to the parameters, apart from the layer sizes and the command line,
- * field by field as build_header() writes them: magic, version, float size, 1.0f and L
- * (5 x 4); activation, cost, rows and cols (4 x 4); the options (20 x 4); the seed (8); the
- * image count, test accuracy and command-line length (3 x 4); P (8). */
-#define HEADER_FIXED (5 * 4 + 4 * 4 + 20 * 4 + 8 + 3 * 4 + 8)
-
-/* Bytes of the state section after its flag S, without the two arrays: six 64-bit fields,
- * the labels' CRC and (from version 2) the images' CRC, the kernel name, best validation
- * accuracy and epoch, and the flags V and C */
-#define STATE_FIXED(version) (6 * 8 + 4 + ((version) >= 2 ? 4 : 0) + 16 + 4 + 4 + 4 + 4)
-
-/* The header is small and built in memory, sized for the largest one the format allows
- * (MLP_MAX_LAYERS layers, a command line of MLP_MODEL_MAX_CMDLINE bytes); the parameters
- * are streamed after it. The state section is built in the same buffer. */
-#define HEADER_MAX (HEADER_FIXED + 4 * (MLP_MAX_LAYERS + 1) + MLP_MODEL_MAX_CMDLINE)
-_Static_assert(HEADER_MAX >= 4 + STATE_FIXED(MLP_MODEL_VERSION),
-               "the state section fits in the header buffer");
-typedef struct {
-    unsigned char buf[HEADER_MAX];
-    size_t len;
-} header;
-
-static void put32(header *h, uint32_t v)
-{
-    mlp_put_u32(h->buf + h->len, v);
-    h->len += 4;
-}
-
-static void put64(header *h, uint64_t v)
-{
-    put32(h, (uint32_t)v);
-    put32(h, (uint32_t)(v >> 32));
-}
-
 static uint64_t double_bits(double d)
 {
     uint64_t u;
@@ -83,118 +50,561 @@ static double bits_double(uint64_t u)
     return d;
 }
 
-/* The state section, from the flag S up to (not including) the velocities. */
-static void build_state(header *h, const mlp_model_meta *m)
+/* ---------------------------------------------------------------- the two ends
+ *
+ * The writer and the reader mirror each other as Lua's ldump.c and lundump.c do: each part of
+ * the file (model.h) has a dump_ function and an undump_ one, and the undump_ one reads what
+ * the dump_ one writes, field for field, in the same order. Both ends keep their first error:
+ * after it a put writes nothing and a get reads nothing and returns 0, so a part is written or
+ * read straight through and its values are checked once, at its end (check_). Only a count of
+ * what follows (L, N, the flags S, V and C) is checked as soon as it is read: it bounds the
+ * reads after it.
+ */
+
+/* Every byte written goes through the checksum; ok turns false at the first write that
+ * fails, e keeps its errno. */
+typedef struct {
+    FILE *f;
+    uint32_t crc;
+    bool ok;
+    int e;
+} writer;
+
+static void put_bytes(writer *w, const void *p, size_t n)
 {
-    h->len = 0;
-    put32(h, m->has_state ? 1 : 0);
-    if (!m->has_state)
+    if (!w->ok)
         return;
-    put64(h, m->done_epochs);
-    put64(h, m->pos);
-    put64(h, m->rng);
-    put64(h, m->epoch_rng);
-    put64(h, double_bits(m->cost));
-    put64(h, m->correct);
-    put32(h, m->data_crc);
-    put32(h, m->images_crc);
-    memset(h->buf + h->len, 0, 16);
-    memcpy(h->buf + h->len, m->kernels, strnlen(m->kernels, 15));
-    h->len += 16;
-    put32(h, float_bits(m->best_val));
-    put32(h, m->best_epoch);
-    put32(h, m->vel ? 1 : 0);
+    w->crc = mlp_crc32(w->crc, p, n);
+    if (fwrite(p, 1, n, w->f) != n) {
+        w->ok = false;
+        w->e = errno;
+    }
 }
 
-static void build_header(header *h, const mlp_net *net, const mlp_model_meta *m)
+static void put32(writer *w, uint32_t v)
 {
-    const mlp_sgd_opts *o = &m->opt;
-    size_t cmd_len = strlen(m->cmdline); /* at most MLP_MODEL_MAX_CMDLINE: see check_writable */
-    h->len = 0;
-    memcpy(h->buf, magic, 4);
-    h->len = 4;
-    put32(h, MLP_MODEL_VERSION);
-    put32(h, sizeof(float));
-    put32(h, FLOAT_ONE_BITS);
-    put32(h, (uint32_t)net->n_layers);
-    for (size_t l = 0; l <= net->n_layers; l++)
-        put32(h, (uint32_t)net->sizes[l]);
-    put32(h, (uint32_t)net->act);
-    put32(h, (uint32_t)net->cost);
-    put32(h, m->rows);
-    put32(h, m->cols);
-    put32(h, (uint32_t)o->epochs);
-    put32(h, (uint32_t)o->batch);
-    put32(h, (uint32_t)o->schedule);
-    put32(h, float_bits(o->lr));
-    put32(h, float_bits(o->lr_end));
-    put32(h, (uint32_t)o->lr_step);
-    put32(h, float_bits(o->lr_gamma));
-    put32(h, (uint32_t)o->warmup);
-    put32(h, float_bits(o->l2));
-    put32(h, float_bits(o->momentum));
-    put32(h, o->nesterov ? 1 : 0);
-    put32(h, float_bits(o->maxnorm));
-    put32(h, float_bits(o->drop_in));
-    put32(h, float_bits(o->drop_hidden));
-    put32(h, float_bits(o->aug.translate));
-    put32(h, float_bits(o->aug.rotate));
-    put32(h, float_bits(o->aug.scale));
-    put32(h, float_bits(o->aug.elastic_alpha));
-    put32(h, float_bits(o->aug.elastic_sigma));
-    put32(h, (uint32_t)o->val);
-    put64(h, m->seed);
-    put32(h, m->n_train);
-    put32(h, float_bits(m->test_accuracy));
-    put32(h, (uint32_t)cmd_len);
-    memcpy(h->buf + h->len, m->cmdline, cmd_len);
-    h->len += cmd_len;
-    put64(h, net->n_params);
+    unsigned char b[4];
+    mlp_put_u32(b, v);
+    put_bytes(w, b, 4);
 }
 
-/* Writes n floats little-endian, updating the checksum. */
-static bool write_floats(FILE *f, const float *v, size_t count, uint32_t *crc)
+static void put64(writer *w, uint64_t v)
+{
+    put32(w, (uint32_t)v);
+    put32(w, (uint32_t)(v >> 32));
+}
+
+static void put_float(writer *w, float v)
+{
+    put32(w, float_bits(v));
+}
+
+/* n floats, converted CHUNK at a time */
+static void put_floats(writer *w, const float *v, size_t n)
 {
     unsigned char out[4 * CHUNK];
-    for (size_t i = 0; i < count; i += CHUNK) {
-        size_t n = count - i < CHUNK ? count - i : CHUNK;
-        for (size_t k = 0; k < n; k++)
+    for (size_t i = 0; i < n && w->ok; i += CHUNK) {
+        size_t c = n - i < CHUNK ? n - i : CHUNK;
+        for (size_t k = 0; k < c; k++)
             mlp_put_u32(out + 4 * k, float_bits(v[i + k]));
-        *crc = mlp_crc32(*crc, out, 4 * n);
-        if (fwrite(out, 1, 4 * n, f) != 4 * n)
-            return false;
+        put_bytes(w, out, 4 * c);
     }
-    return true;
 }
 
-static bool write_bytes(FILE *f, const header *h, uint32_t *crc)
+typedef struct {
+    FILE *f;
+    const char *path;
+    size_t pos, size; /* bytes read so far, file length */
+    uint32_t crc;     /* of every byte read so far */
+    uint32_t version; /* of the file's format, 1 .. MLP_MODEL_VERSION once checked */
+    mlp_status st;    /* MLP_OK, or the first error, whose message is in err */
+    mlp_error *err;
+} reader;
+
+/* Records an error that names the file, unless one is recorded already: what goes wrong after
+ * the first error follows from it. Returns the first error. */
+static mlp_status refuse(reader *r, mlp_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static mlp_status refuse(reader *r, mlp_status code, const char *fmt, ...)
 {
-    *crc = mlp_crc32(*crc, h->buf, h->len);
-    return fwrite(h->buf, 1, h->len, f) == h->len;
+    if (r->st != MLP_OK)
+        return r->st;
+    char msg[sizeof r->err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    r->st = code;
+    return mlp_fail(r->err, code, "%s: %s", r->path, msg);
 }
 
-/* Writes header, parameters, training state and checksum to f. */
-static bool write_body(FILE *f, header *h, const mlp_net *net, const mlp_model_meta *m)
+/* n bytes into buf; zeros after an error */
+static void get_bytes(reader *r, void *buf, size_t n)
 {
-    uint32_t crc = 0;
-    unsigned char tail[4];
-    build_header(h, net, m);
-    if (!write_bytes(f, h, &crc) || !write_floats(f, net->params, net->n_params, &crc))
-        return false;
-    build_state(h, m);
-    if (!write_bytes(f, h, &crc))
-        return false;
-    if (m->has_state) {
-        if (m->vel && !write_floats(f, m->vel, net->n_params, &crc))
-            return false;
-        h->len = 0;
-        put32(h, m->cur ? 1 : 0);
-        if (!write_bytes(f, h, &crc) || (m->cur && !write_floats(f, m->cur, net->n_params, &crc)))
-            return false;
+    if (r->st == MLP_OK && n > r->size - r->pos)
+        refuse(r, MLP_EFORMAT, "truncated (file is %zu bytes)", r->size);
+    else if (r->st == MLP_OK && fread(buf, 1, n, r->f) != n)
+        refuse(r, MLP_EIO, "read error at byte %zu", r->pos);
+    if (r->st != MLP_OK) {
+        memset(buf, 0, n);
+        return;
     }
-    mlp_put_u32(tail, crc);
-    return fwrite(tail, 1, 4, f) == 4;
+    r->crc = mlp_crc32(r->crc, buf, n);
+    r->pos += n;
 }
+
+static uint32_t get32(reader *r)
+{
+    unsigned char b[4];
+    get_bytes(r, b, 4);
+    return mlp_get_u32(b);
+}
+
+static uint64_t get64(reader *r)
+{
+    uint64_t lo = get32(r);
+    return (uint64_t)get32(r) << 32 | lo;
+}
+
+static float get_float(reader *r)
+{
+    return bits_float(get32(r));
+}
+
+/* A u64 count kept in a size_t: one too large for it stays too large to pass the checks. */
+static size_t get_size(reader *r)
+{
+    uint64_t v = get64(r);
+#if SIZE_MAX < UINT64_MAX
+    if (v > SIZE_MAX)
+        return SIZE_MAX;
+#endif
+    return (size_t)v;
+}
+
+/* n floats into out, or, when out is NULL, only through the checksum; *bad gets the index of
+ * the first that is not finite, or SIZE_MAX. */
+static void get_floats(reader *r, size_t n, float *out, size_t *bad)
+{
+    unsigned char buf[4 * CHUNK];
+    *bad = SIZE_MAX;
+    for (size_t i = 0; i < n && r->st == MLP_OK; i += CHUNK) {
+        size_t c = n - i < CHUNK ? n - i : CHUNK;
+        get_bytes(r, buf, 4 * c);
+        for (size_t k = 0; k < c && r->st == MLP_OK; k++) {
+            float v = bits_float(mlp_get_u32(buf + 4 * k));
+            if (!isfinite(v) && *bad == SIZE_MAX)
+                *bad = i + k;
+            if (out)
+                out[i + k] = v;
+        }
+    }
+}
+
+/* An array of the training state: into a new *out when keep, else read and dropped. */
+static void get_array(reader *r, size_t n, bool keep, float **out, size_t *bad, const char *what)
+{
+    if (r->st != MLP_OK)
+        return;
+    if (keep && !(*out = mlp_alloc_array(n, sizeof(float)))) {
+        refuse(r, MLP_ENOMEM, "out of memory for %zu %s", n, what);
+        return;
+    }
+    get_floats(r, n, keep ? *out : NULL, bad);
+}
+
+/* ---------------------------------------------------------------- the header */
+
+/* What the header says of the network, for mlp_net_init() */
+typedef struct {
+    size_t sizes[MLP_MAX_LAYERS + 1], n_sizes;
+    uint32_t act, cost;
+} shape;
+
+/* Bytes of the state section after its flag S, without the two arrays: six 64-bit fields,
+ * the labels' CRC and (from version 2) the images' CRC, the kernel name, best validation
+ * accuracy and epoch, and the flags V and C */
+#define STATE_FIXED(version) (6 * 8 + 4 + ((version) >= 2 ? 4 : 0) + 16 + 4 + 4 + 4 + 4)
+
+/* magic, version, float size, 1.0f */
+static void dump_format(writer *w)
+{
+    put_bytes(w, magic, 4);
+    put32(w, MLP_MODEL_VERSION);
+    put32(w, sizeof(float));
+    put32(w, FLOAT_ONE_BITS);
+}
+
+static void undump_format(reader *r)
+{
+    unsigned char mg[4];
+    get_bytes(r, mg, 4);
+    /* before the rest is read: a file too short to be a model is named for what it is */
+    if (r->st == MLP_OK && memcmp(mg, magic, 4) != 0)
+        refuse(r, MLP_EFORMAT, "not an mlp model file (bad magic)");
+    uint32_t version = get32(r);
+    uint32_t fsize = get32(r);
+    uint32_t one = get32(r);
+    if (r->st != MLP_OK)
+        return;
+    if (version < 1 || version > MLP_MODEL_VERSION)
+        refuse(r, MLP_EFORMAT, "format version %u, this mlp reads versions 1 to %d",
+               (unsigned)version, MLP_MODEL_VERSION);
+    else if (fsize != 4 || one != FLOAT_ONE_BITS)
+        refuse(r, MLP_EFORMAT, "floats are not little-endian IEEE-754 binary32");
+    r->version = version;
+}
+
+/* L, the layer sizes, activation, cost, rows and cols */
+static void dump_shape(writer *w, const mlp_net *net, const mlp_model_meta *m)
+{
+    put32(w, (uint32_t)net->n_layers);
+    for (size_t l = 0; l <= net->n_layers; l++)
+        put32(w, (uint32_t)net->sizes[l]);
+    put32(w, (uint32_t)net->act);
+    put32(w, (uint32_t)net->cost);
+    put32(w, m->rows);
+    put32(w, m->cols);
+}
+
+static mlp_status check_shape(reader *r, const shape *s, const mlp_model_meta *m)
+{
+    if (r->st != MLP_OK)
+        return r->st;
+    for (size_t l = 0; l < s->n_sizes; l++)
+        if (s->sizes[l] < 1 || s->sizes[l] > MLP_MAX_WIDTH)
+            return refuse(r, MLP_EFORMAT, "layer %zu has %zu neurons (allowed: 1 to %u)", l,
+                          s->sizes[l], MLP_MAX_WIDTH);
+    size_t classes = s->sizes[s->n_sizes - 1];
+    if (classes < 2 || classes > MLP_MODEL_MAX_CLASSES)
+        return refuse(r, MLP_EFORMAT, "%zu classes (allowed: 2 to %d)", classes,
+                      MLP_MODEL_MAX_CLASSES);
+    if (s->act > MLP_ACT_RELU)
+        return refuse(r, MLP_EFORMAT, "unknown activation %u", (unsigned)s->act);
+    if (s->cost > MLP_COST_XENT)
+        return refuse(r, MLP_EFORMAT, "unknown cost %u", (unsigned)s->cost);
+    if ((uint64_t)m->rows * m->cols != s->sizes[0])
+        return refuse(r, MLP_EFORMAT, "%ux%u images do not make %zu inputs", (unsigned)m->rows,
+                      (unsigned)m->cols, s->sizes[0]);
+    return MLP_OK;
+}
+
+static void undump_shape(reader *r, shape *s, mlp_model_meta *m)
+{
+    uint32_t L = get32(r);
+    if (L < 1 || L > MLP_MAX_LAYERS)
+        refuse(r, MLP_EFORMAT, "%u weight layers (allowed: 1 to %d)", (unsigned)L, MLP_MAX_LAYERS);
+    s->n_sizes = r->st == MLP_OK ? L + 1 : 0;
+    for (size_t l = 0; l < s->n_sizes; l++)
+        s->sizes[l] = get32(r);
+    s->act = get32(r);
+    s->cost = get32(r);
+    m->rows = get32(r);
+    m->cols = get32(r);
+    check_shape(r, s, m);
+}
+
+/* The options block: each field of mlp_opt_fields in its order, 4 bytes each. */
+static void put_options(writer *w, const mlp_sgd_opts *o)
+{
+    for (size_t k = 0; k < MLP_OPT_FIELDS; k++) {
+        const void *p = (const char *)o + mlp_opt_fields[k].at;
+        switch (mlp_opt_fields[k].kind) {
+        case MLP_OPT_U32:
+            put32(w, (uint32_t)(*(const size_t *)p));
+            break;
+        case MLP_OPT_F32:
+            put32(w, float_bits(*(const float *)p));
+            break;
+        case MLP_OPT_BOOL:
+            put32(w, *(const bool *)p ? 1 : 0);
+            break;
+        case MLP_OPT_SCHEDULE:
+            put32(w, (uint32_t)(*(const mlp_schedule *)p));
+            break;
+        }
+    }
+}
+
+/* The options block read into o; false if a field is not one of the values its kind allows
+ * (a schedule past the last, a flag neither 0 nor 1). */
+static bool get_options(reader *r, mlp_sgd_opts *o)
+{
+    bool known = true;
+    for (size_t k = 0; k < MLP_OPT_FIELDS; k++) {
+        void *p = (char *)o + mlp_opt_fields[k].at;
+        uint32_t f = get32(r);
+        switch (mlp_opt_fields[k].kind) {
+        case MLP_OPT_U32:
+            *(size_t *)p = f;
+            break;
+        case MLP_OPT_F32:
+            *(float *)p = bits_float(f);
+            break;
+        case MLP_OPT_BOOL:
+            *(bool *)p = f == 1;
+            known = known && f <= 1;
+            break;
+        case MLP_OPT_SCHEDULE:
+            known = known && f < mlp_opt_count(mlp_opt_schedule_names);
+            *(mlp_schedule *)p = known ? (mlp_schedule)f : MLP_SCHED_CONSTANT;
+            break;
+        }
+    }
+    return known;
+}
+
+/* the options, seed, image count, test accuracy and the command line (N, then its bytes) */
+static void dump_training(writer *w, const mlp_model_meta *m)
+{
+    size_t n = strlen(m->cmdline); /* at most MLP_MODEL_MAX_CMDLINE: see check_writable */
+    put_options(w, &m->opt);
+    put64(w, m->seed);
+    put32(w, m->n_train);
+    put_float(w, m->test_accuracy);
+    put32(w, (uint32_t)n);
+    put_bytes(w, m->cmdline, n);
+}
+
+static mlp_status check_training(reader *r, const mlp_model_meta *m, bool known)
+{
+    const mlp_sgd_opts *o = &m->opt;
+    float acc = m->test_accuracy;
+    if (r->st != MLP_OK)
+        return r->st;
+    if (!known || !mlp_sgd_opts_valid(o) || !isfinite(o->maxnorm) || !isfinite(o->l2) ||
+        o->val >= m->n_train)
+        return refuse(r, MLP_EFORMAT, "training settings out of range");
+    if (!(acc == -1.0f || (acc >= 0.0f && acc <= 1.0f)))
+        return refuse(r, MLP_EFORMAT, "test accuracy field out of range");
+    return MLP_OK;
+}
+
+static void undump_training(reader *r, mlp_model_meta *m)
+{
+    bool known = get_options(r, &m->opt);
+    m->seed = get64(r);
+    m->n_train = get32(r);
+    m->test_accuracy = get_float(r);
+    uint32_t n = get32(r);
+    if (check_training(r, m, known) == MLP_OK && n > MLP_MODEL_MAX_CMDLINE)
+        refuse(r, MLP_EFORMAT, "command line of %u bytes (at most %d)", (unsigned)n,
+               MLP_MODEL_MAX_CMDLINE);
+    if (r->st != MLP_OK)
+        n = 0;
+    get_bytes(r, m->cmdline, n);
+    m->cmdline[n] = '\0';
+    if (r->st == MLP_OK && memchr(m->cmdline, '\0', n))
+        refuse(r, MLP_EFORMAT, "command line contains a NUL byte");
+}
+
+/* The check that guards the allocation: P must be what the sizes imply, and what is left of
+ * the file must be the parameters, the state flag and the checksum, and possibly the state
+ * with or without velocities and last-epoch parameters. */
+static mlp_status check_length(reader *r, const shape *s, uint64_t n_params)
+{
+    size_t want = 0, pbytes, len[4]; /* no state; a state with 0, 1 or 2 extra arrays */
+    if (r->st != MLP_OK)
+        return r->st;
+    if (!mlp_net_count_params(s->sizes, s->n_sizes, &want) || n_params != want)
+        return refuse(r, MLP_EFORMAT, "%llu parameters, the layer sizes imply %zu",
+                      (unsigned long long)n_params, want);
+    if (!mlp_mul_size(want, 4, &pbytes) || !mlp_add_size(pbytes, r->pos + 8, &len[0]) ||
+        !mlp_add_size(len[0], STATE_FIXED(r->version), &len[1]) ||
+        !mlp_add_size(len[1], pbytes, &len[2]) || !mlp_add_size(len[2], pbytes, &len[3]))
+        return refuse(r, MLP_EFORMAT, "parameter count overflows");
+    size_t k = 0;
+    while (k < 3 && r->size > len[k])
+        k++;
+    if (r->size != len[k])
+        return refuse(r, MLP_EFORMAT, "%s: file is %zu bytes, its header implies %zu",
+                      r->size < len[k] ? "truncated" : "trailing bytes", r->size, len[k]);
+    return MLP_OK;
+}
+
+/* everything before the parameters */
+static void dump_header(writer *w, const mlp_net *net, const mlp_model_meta *m)
+{
+    dump_format(w);
+    dump_shape(w, net, m);
+    dump_training(w, m);
+    put64(w, net->n_params);
+}
+
+static mlp_status undump_header(reader *r, shape *s, mlp_model_meta *m)
+{
+    undump_format(r);
+    undump_shape(r, s, m);
+    undump_training(r, m);
+    uint64_t n_params = get64(r);
+    return check_length(r, s, n_params);
+}
+
+/* ---------------------------------------------------------------- the training state */
+
+/* The optimiser's state, in the file's order (model.h). Between epochs (pos 0) the sums are
+ * those of the epoch that ended, no longer state: they are written as 0. */
+static void dump_sgd_state(writer *w, const mlp_sgd_state *s)
+{
+    put64(w, s->epoch);
+    put64(w, s->pos);
+    put64(w, s->rng);
+    put64(w, s->epoch_rng);
+    put64(w, double_bits(s->pos ? s->cost : 0.0));
+    put64(w, s->pos ? s->correct : 0);
+}
+
+static void undump_sgd_state(reader *r, mlp_sgd_state *s)
+{
+    s->epoch = get_size(r);
+    s->pos = get_size(r);
+    s->rng = get64(r);
+    s->epoch_rng = get64(r);
+    s->cost = bits_double(get64(r));
+    s->correct = get_size(r);
+}
+
+/* That the state read adds up, given the options and V, the velocities' flag. */
+static mlp_status check_state(reader *r, const mlp_model_meta *m, uint32_t has_vel)
+{
+    const mlp_sgd_opts *o = &m->opt;
+    const mlp_sgd_state *s = &m->sgd;
+    if (r->st != MLP_OK)
+        return r->st;
+    /* a short name of lower-case letters and digits, NUL-terminated */
+    size_t len = strnlen(m->kernels, 16);
+    bool named = len > 0 && len < 16;
+    for (size_t i = 0; i < len; i++)
+        named = named && ((m->kernels[i] >= 'a' && m->kernels[i] <= 'z') ||
+                          (m->kernels[i] >= '0' && m->kernels[i] <= '9'));
+    if (!named)
+        return refuse(r, MLP_EFORMAT, "kernel name is not a name");
+    if (s->epoch > o->epochs || s->pos > m->n_train - o->val ||
+        (s->pos > 0 && s->epoch >= o->epochs) || s->correct > s->pos ||
+        !(s->cost >= 0.0 && isfinite(s->cost)) || (s->pos == 0 && (s->correct || s->cost != 0.0)) ||
+        !(m->best_val == -1.0f || (m->best_val >= 0.0f && m->best_val <= 1.0f)) ||
+        m->best_epoch > s->epoch || (m->best_val >= 0.0f) != (o->val > 0 && m->best_epoch > 0))
+        return refuse(r, MLP_EFORMAT, "training state does not add up");
+    if (has_vel > 1 || (has_vel == 1) != (o->momentum > 0.0f))
+        return refuse(r, MLP_EFORMAT, "velocities %s, but momentum is %g",
+                      has_vel == 1 ? "present" : "missing", (double)o->momentum);
+    return MLP_OK;
+}
+
+/* The flag S and, when it is 1, the state, the flag V and the velocities, the flag C and the
+ * last epoch's parameters. */
+static void dump_state(writer *w, const mlp_net *net, const mlp_model_meta *m)
+{
+    unsigned char kernels[16] = {0}; /* NUL-padded */
+    put32(w, m->has_state ? 1 : 0);
+    if (!m->has_state)
+        return;
+    memcpy(kernels, m->kernels, strnlen(m->kernels, 15));
+    dump_sgd_state(w, &m->sgd);
+    put32(w, m->data_crc);
+    put32(w, m->images_crc);
+    put_bytes(w, kernels, 16);
+    put_float(w, m->best_val);
+    put32(w, m->best_epoch);
+    put32(w, m->vel ? 1 : 0);
+    if (m->vel)
+        put_floats(w, m->vel, net->n_params);
+    put32(w, m->cur ? 1 : 0);
+    if (m->cur)
+        put_floats(w, m->cur, net->n_params);
+}
+
+/* The first value that is not finite in each array read, or SIZE_MAX: reported only once the
+ * checksum has shown that the bytes are the ones written, so damage reads as damage. */
+typedef struct {
+    size_t params, vel, cur;
+} nonfinite;
+
+/* keep says whether the arrays are kept (into m->vel and m->cur) or only read through the
+ * checksum and checked. */
+static void undump_state(reader *r, size_t n_params, bool keep, mlp_model_meta *m, nonfinite *bad)
+{
+    uint32_t flag = get32(r);
+    if (flag > 1)
+        refuse(r, MLP_EFORMAT, "training state flag is %u", (unsigned)flag);
+    else if (flag == 0 && r->pos + 4 != r->size)
+        refuse(r, MLP_EFORMAT, "bytes after the parameters but no state");
+    if (r->st != MLP_OK || flag == 0)
+        return;
+    m->has_state = 1;
+    undump_sgd_state(r, &m->sgd);
+    m->data_crc = get32(r);
+    m->has_images_crc = r->version >= 2;
+    if (m->has_images_crc)
+        m->images_crc = get32(r);
+    get_bytes(r, m->kernels, 16);
+    m->best_val = get_float(r);
+    m->best_epoch = get32(r);
+    uint32_t has_vel = get32(r);
+    if (check_state(r, m, has_vel) == MLP_OK && has_vel)
+        get_array(r, n_params, keep, &m->vel, &bad->vel, "velocities");
+    uint32_t has_cur = get32(r);
+    if (has_cur > 1 || (has_cur && m->opt.val == 0))
+        refuse(r, MLP_EFORMAT, "last-epoch parameters without validation");
+    else if (r->pos + 4 + (has_cur ? 4 * n_params : 0) != r->size)
+        refuse(r, MLP_EFORMAT, "length does not match the training state");
+    if (has_cur)
+        get_array(r, n_params, keep, &m->cur, &bad->cur, "parameters");
+}
+
+/* ---------------------------------------------------------------- the whole file */
+
+/* header, parameters, training state and the checksum of every byte before it */
+static void dump(writer *w, const mlp_net *net, const mlp_model_meta *m)
+{
+    dump_header(w, net, m);
+    put_floats(w, net->params, net->n_params);
+    dump_state(w, net, m);
+    put32(w, w->crc);
+}
+
+/* Intact but unusable: a run that diverged must not be evaluated as if it were a model. */
+static mlp_status check_finite(reader *r, const mlp_net *net, const nonfinite *bad)
+{
+    if (r->st != MLP_OK)
+        return r->st;
+    if (bad->params != SIZE_MAX)
+        return refuse(r, MLP_EFORMAT, "parameter %zu is %s", bad->params,
+                      isnan(net->params[bad->params]) ? "NaN" : "infinite");
+    if (bad->vel != SIZE_MAX)
+        return refuse(r, MLP_EFORMAT, "velocity %zu is not finite", bad->vel);
+    if (bad->cur != SIZE_MAX)
+        return refuse(r, MLP_EFORMAT, "parameter %zu of the last epoch is not finite", bad->cur);
+    return MLP_OK;
+}
+
+/* Into a new net able to run batches of max_batch rows, or of the model's own batch. */
+static mlp_status undump(reader *r, mlp_net *net, size_t max_batch, bool keep, mlp_model_meta *m)
+{
+    shape s;
+    nonfinite bad = {SIZE_MAX, SIZE_MAX, SIZE_MAX};
+    if (undump_header(r, &s, m) != MLP_OK)
+        return r->st;
+    if (max_batch < m->opt.batch)
+        max_batch = m->opt.batch; /* room to go on training with the saved batch size */
+    r->st = mlp_net_init(net, s.sizes, s.n_sizes, (mlp_act)s.act, (mlp_cost)s.cost, max_batch, NULL,
+                         NULL, r->err);
+    if (r->st != MLP_OK)
+        return r->st;
+    get_floats(r, net->n_params, net->params, &bad.params);
+    undump_state(r, net->n_params, keep, m, &bad);
+    uint32_t crc = r->crc; /* of every byte before the stored one */
+    uint32_t stored = get32(r);
+    if (r->st == MLP_OK && stored != crc)
+        refuse(r, MLP_EFORMAT, "checksum mismatch (file is damaged)");
+    return check_finite(r, net, &bad);
+}
+
+/* ---------------------------------------------------------------- saving and loading */
 
 static bool all_finite(const float *v, size_t n, size_t *bad)
 {
@@ -243,12 +653,10 @@ mlp_status mlp_model_write(FILE *f, const mlp_net *net, const mlp_model_meta *me
     mlp_status st = check_writable(net, meta, err);
     if (st != MLP_OK)
         return st;
-    header *h = malloc(sizeof *h); /* 4 KiB and more: not on the stack */
-    if (!h)
-        return mlp_fail(err, MLP_ENOMEM, "out of memory for the model header");
-    bool ok = write_body(f, h, net, meta) && fflush(f) == 0;
-    int e = errno;
-    free(h);
+    writer w = {.f = f, .ok = true};
+    dump(&w, net, meta);
+    bool ok = w.ok && fflush(f) == 0;
+    int e = w.ok ? errno : w.e;
     if (!ok)
         return mlp_fail(err, MLP_EIO, "write failed: %s", strerror(e));
     return MLP_OK;
@@ -278,319 +686,30 @@ mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_model_
     return mlp_output_save("model", path, write_model, &m, err);
 }
 
-/* ---------------------------------------------------------------- reading */
-
-typedef struct {
-    FILE *f;
-    const char *path;
-    size_t pos, size; /* bytes read so far, file length */
-    uint32_t crc;     /* of every byte read so far */
-    uint32_t version; /* of the file's format, 1 .. MLP_MODEL_VERSION */
-    mlp_error *err;
-} reader;
-
-/* The first value that is not finite in each array read, or SIZE_MAX: reported only once the
- * checksum has shown that the bytes are the ones written, so damage reads as damage. */
-typedef struct {
-    size_t params, vel, cur;
-} nonfinite;
-
-static mlp_status get(reader *r, void *buf, size_t n)
-{
-    if (n > r->size - r->pos)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: truncated (file is %zu bytes)", r->path, r->size);
-    if (fread(buf, 1, n, r->f) != n)
-        return mlp_fail(r->err, MLP_EIO, "%s: read error at byte %zu", r->path, r->pos);
-    r->crc = mlp_crc32(r->crc, buf, n);
-    r->pos += n;
-    return MLP_OK;
-}
-
-static mlp_status get32(reader *r, uint32_t *v)
-{
-    unsigned char b[4];
-    mlp_status st = get(r, b, 4);
-    if (st == MLP_OK)
-        *v = mlp_get_u32(b);
-    return st;
-}
-
-static mlp_status get64(reader *r, uint64_t *v)
-{
-    uint32_t lo = 0, hi = 0;
-    mlp_status st = get32(r, &lo);
-    if (st == MLP_OK)
-        st = get32(r, &hi);
-    *v = (uint64_t)hi << 32 | lo;
-    return st;
-}
-
-/* Reads and checks everything before the parameters. */
-static mlp_status read_header(reader *r, size_t *sizes, size_t *n_sizes, uint32_t *act,
-                              uint32_t *cost, mlp_model_meta *m)
-{
-    unsigned char mg[4];
-    uint32_t version, fsize, one, L, v;
-    uint64_t n_params;
-    size_t want_params, want_len;
-    mlp_status st;
-    const char *p = r->path;
-
-    if ((st = get(r, mg, 4)) != MLP_OK)
-        return st;
-    if (memcmp(mg, magic, 4) != 0)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: not an mlp model file (bad magic)", p);
-    if ((st = get32(r, &version)) != MLP_OK || (st = get32(r, &fsize)) != MLP_OK ||
-        (st = get32(r, &one)) != MLP_OK)
-        return st;
-    if (version < 1 || version > MLP_MODEL_VERSION)
-        return mlp_fail(r->err, MLP_EFORMAT,
-                        "%s: format version %u, this mlp reads versions 1 to %d", p,
-                        (unsigned)version, MLP_MODEL_VERSION);
-    r->version = version;
-    if (fsize != 4 || one != FLOAT_ONE_BITS)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: floats are not little-endian IEEE-754 binary32",
-                        p);
-    if ((st = get32(r, &L)) != MLP_OK)
-        return st;
-    if (L < 1 || L > MLP_MAX_LAYERS)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: %u weight layers (allowed: 1 to %d)", p,
-                        (unsigned)L, MLP_MAX_LAYERS);
-    *n_sizes = L + 1;
-    for (size_t l = 0; l <= L; l++) {
-        if ((st = get32(r, &v)) != MLP_OK)
-            return st;
-        if (v < 1 || v > MLP_MAX_WIDTH)
-            return mlp_fail(r->err, MLP_EFORMAT, "%s: layer %zu has %u neurons (allowed: 1 to %u)",
-                            p, l, (unsigned)v, MLP_MAX_WIDTH);
-        sizes[l] = v;
-    }
-    if (sizes[L] < 2 || sizes[L] > MLP_MODEL_MAX_CLASSES)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: %zu classes (allowed: 2 to %d)", p, sizes[L],
-                        MLP_MODEL_MAX_CLASSES);
-    if ((st = get32(r, act)) != MLP_OK || (st = get32(r, cost)) != MLP_OK)
-        return st;
-    if (*act > MLP_ACT_RELU)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: unknown activation %u", p, (unsigned)*act);
-    if (*cost > MLP_COST_XENT)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: unknown cost %u", p, (unsigned)*cost);
-    if ((st = get32(r, &m->rows)) != MLP_OK || (st = get32(r, &m->cols)) != MLP_OK)
-        return st;
-    if ((uint64_t)m->rows * m->cols != sizes[0])
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: %ux%u images do not make %zu inputs", p,
-                        (unsigned)m->rows, (unsigned)m->cols, sizes[0]);
-    /* the options block, then what follows it; f[] holds the 32-bit fields in file order */
-    uint32_t f[20], acc, cmd_len;
-    for (size_t k = 0; k < 20; k++)
-        if ((st = get32(r, &f[k])) != MLP_OK)
-            return st;
-    if ((st = get64(r, &m->seed)) != MLP_OK || (st = get32(r, &m->n_train)) != MLP_OK ||
-        (st = get32(r, &acc)) != MLP_OK || (st = get32(r, &cmd_len)) != MLP_OK)
-        return st;
-    mlp_sgd_opts *o = &m->opt;
-    o->epochs = f[0];
-    o->batch = f[1];
-    o->schedule = (mlp_schedule)(f[2] > MLP_SCHED_COSINE ? 99 : f[2]);
-    o->lr = bits_float(f[3]);
-    o->lr_end = bits_float(f[4]);
-    o->lr_step = f[5];
-    o->lr_gamma = bits_float(f[6]);
-    o->warmup = f[7];
-    o->l2 = bits_float(f[8]);
-    o->momentum = bits_float(f[9]);
-    o->nesterov = f[10] == 1;
-    o->maxnorm = bits_float(f[11]);
-    o->drop_in = bits_float(f[12]);
-    o->drop_hidden = bits_float(f[13]);
-    o->aug = (mlp_augment){bits_float(f[14]), bits_float(f[15]), bits_float(f[16]),
-                           bits_float(f[17]), bits_float(f[18])};
-    o->val = f[19];
-    if (f[2] > MLP_SCHED_COSINE || f[10] > 1 || !mlp_sgd_opts_valid(o) || !isfinite(o->maxnorm) ||
-        !isfinite(o->l2) || o->val >= m->n_train)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: training settings out of range", p);
-    m->test_accuracy = bits_float(acc);
-    if (!(m->test_accuracy == -1.0f || (m->test_accuracy >= 0.0f && m->test_accuracy <= 1.0f)))
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: test accuracy field out of range", p);
-    if (cmd_len > MLP_MODEL_MAX_CMDLINE)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: command line of %u bytes (at most %d)", p,
-                        (unsigned)cmd_len, MLP_MODEL_MAX_CMDLINE);
-    if ((st = get(r, m->cmdline, cmd_len)) != MLP_OK)
-        return st;
-    m->cmdline[cmd_len] = '\0';
-    if (memchr(m->cmdline, '\0', cmd_len))
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: command line contains a NUL byte", p);
-    if ((st = get64(r, &n_params)) != MLP_OK)
-        return st;
-    if (!mlp_net_count_params(sizes, *n_sizes, &want_params) || n_params != want_params)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: %llu parameters, the layer sizes imply %zu", p,
-                        (unsigned long long)n_params, want_params);
-    /* The length check that guards the allocation: what is left of the file must be the
-     * parameters, the state flag and the checksum, and possibly the state with or without
-     * velocities. */
-    size_t pbytes, len[4]; /* no state; a state with 0, 1 or 2 extra arrays of parameters */
-    if (!mlp_mul_size(want_params, 4, &pbytes) || !mlp_add_size(pbytes, r->pos + 8, &len[0]) ||
-        !mlp_add_size(len[0], STATE_FIXED(r->version), &len[1]) ||
-        !mlp_add_size(len[1], pbytes, &len[2]) || !mlp_add_size(len[2], pbytes, &len[3]))
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: parameter count overflows", p);
-    size_t k = 0;
-    while (k < 3 && r->size > len[k])
-        k++;
-    if (r->size != len[k]) {
-        want_len = len[k];
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: %s: file is %zu bytes, its header implies %zu", p,
-                        r->size < want_len ? "truncated" : "trailing bytes", r->size, want_len);
-    }
-    return MLP_OK;
-}
-
-/* Reads n floats into out, or, when out is NULL, only through the checksum; *bad gets the
- * index of the first that is not finite, or SIZE_MAX. */
-static mlp_status read_floats(reader *r, size_t n, float *out, size_t *bad)
-{
-    unsigned char buf[4 * CHUNK];
-    mlp_status st;
-    *bad = SIZE_MAX;
-    for (size_t i = 0; i < n; i += CHUNK) {
-        size_t c = n - i < CHUNK ? n - i : CHUNK;
-        if ((st = get(r, buf, 4 * c)) != MLP_OK)
-            return st;
-        for (size_t k = 0; k < c; k++) {
-            float v = bits_float(mlp_get_u32(buf + 4 * k));
-            if (!isfinite(v) && *bad == SIZE_MAX)
-                *bad = i + k;
-            if (out)
-                out[i + k] = v;
-        }
-    }
-    return MLP_OK;
-}
-
-/* An array of the training state: into a new *out when keep, else read and dropped. */
-static mlp_status read_array(reader *r, size_t n, bool keep, float **out, size_t *bad,
-                             const char *what)
-{
-    if (keep && !(*out = mlp_alloc_array(n, sizeof(float))))
-        return mlp_fail(r->err, MLP_ENOMEM, "%s: out of memory for %zu %s", r->path, n, what);
-    return read_floats(r, n, keep ? *out : NULL, bad);
-}
-
-/* Reads the state section (flag, state, velocities, last parameters) and checks that it adds
- * up. */
-static mlp_status read_state(reader *r, size_t n_params, bool keep, mlp_model_meta *m,
-                             nonfinite *bad)
-{
-    const char *p = r->path;
-    uint32_t flag, has_vel, has_cur, best;
-    uint64_t cost;
-    mlp_status st;
-    if ((st = get32(r, &flag)) != MLP_OK)
-        return st;
-    if (flag > 1)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: training state flag is %u", p, (unsigned)flag);
-    if (flag == 0) {
-        if (r->pos + 4 != r->size)
-            return mlp_fail(r->err, MLP_EFORMAT, "%s: bytes after the parameters but no state", p);
-        return MLP_OK;
-    }
-    m->has_state = 1;
-    if ((st = get64(r, &m->done_epochs)) != MLP_OK || (st = get64(r, &m->pos)) != MLP_OK ||
-        (st = get64(r, &m->rng)) != MLP_OK || (st = get64(r, &m->epoch_rng)) != MLP_OK ||
-        (st = get64(r, &cost)) != MLP_OK || (st = get64(r, &m->correct)) != MLP_OK ||
-        (st = get32(r, &m->data_crc)) != MLP_OK ||
-        (r->version >= 2 && (st = get32(r, &m->images_crc)) != MLP_OK) ||
-        (st = get(r, m->kernels, 16)) != MLP_OK || (st = get32(r, &best)) != MLP_OK ||
-        (st = get32(r, &m->best_epoch)) != MLP_OK || (st = get32(r, &has_vel)) != MLP_OK)
-        return st;
-    m->has_images_crc = r->version >= 2;
-    m->cost = bits_double(cost);
-    m->best_val = bits_float(best);
-    /* a short name of lower-case letters and digits, NUL-terminated */
-    size_t len = strnlen(m->kernels, 16);
-    bool named = len > 0 && len < 16;
-    for (size_t i = 0; i < len; i++)
-        named = named && ((m->kernels[i] >= 'a' && m->kernels[i] <= 'z') ||
-                          (m->kernels[i] >= '0' && m->kernels[i] <= '9'));
-    if (!named)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: kernel name is not a name", p);
-    const mlp_sgd_opts *o = &m->opt;
-    if (m->done_epochs > o->epochs || m->pos > m->n_train - o->val ||
-        (m->pos > 0 && m->done_epochs >= o->epochs) || m->correct > m->pos ||
-        !(m->cost >= 0.0 && isfinite(m->cost)) || (m->pos == 0 && (m->correct || m->cost != 0.0)) ||
-        !(m->best_val == -1.0f || (m->best_val >= 0.0f && m->best_val <= 1.0f)) ||
-        m->best_epoch > m->done_epochs ||
-        (m->best_val >= 0.0f) != (o->val > 0 && m->best_epoch > 0))
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: training state does not add up", p);
-    if (has_vel > 1 || (has_vel == 1) != (o->momentum > 0.0f))
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: velocities %s, but momentum is %g", p,
-                        has_vel == 1 ? "present" : "missing", (double)o->momentum);
-    if (has_vel && (st = read_array(r, n_params, keep, &m->vel, &bad->vel, "velocities")) != MLP_OK)
-        return st;
-    if ((st = get32(r, &has_cur)) != MLP_OK)
-        return st;
-    if (has_cur > 1 || (has_cur && o->val == 0))
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: last-epoch parameters without validation", p);
-    if (r->pos + 4 + (has_cur ? 4 * n_params : 0) != r->size)
-        return mlp_fail(r->err, MLP_EFORMAT, "%s: length does not match the training state", p);
-    if (has_cur && (st = read_array(r, n_params, keep, &m->cur, &bad->cur, "parameters")) != MLP_OK)
-        return st;
-    return MLP_OK;
-}
-
 /* Both loads: keep says whether the training state's arrays are kept (into meta->vel and
  * meta->cur) or only read through the checksum and checked. */
 static mlp_status load(const char *path, mlp_net *net, size_t max_batch, mlp_model_meta *meta,
                        bool keep, mlp_error *err)
 {
     reader r = {.path = path, .err = err};
-    size_t sizes[MLP_MAX_LAYERS + 1], n_sizes = 0;
-    uint32_t act = 0, cost = 0, stored_crc;
-    nonfinite bad = {SIZE_MAX, SIZE_MAX, SIZE_MAX};
     struct stat sb;
-    mlp_status st;
-
     memset(net, 0, sizeof *net);
     memset(meta, 0, sizeof *meta);
     r.f = mlp_open_input(path, err);
     if (!r.f)
         return MLP_EIO;
     if (fstat(fileno(r.f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st = mlp_fail(err, MLP_EIO, "%s: not a regular file", path);
-        goto out;
+        refuse(&r, MLP_EIO, "not a regular file");
+    } else {
+        r.size = (size_t)sb.st_size;
+        undump(&r, net, max_batch, keep, meta);
     }
-    r.size = (size_t)sb.st_size;
-
-    if ((st = read_header(&r, sizes, &n_sizes, &act, &cost, meta)) != MLP_OK)
-        goto out;
-    if (max_batch < meta->opt.batch)
-        max_batch = meta->opt.batch; /* room to go on training with the saved batch size */
-    if ((st = mlp_net_init(net, sizes, n_sizes, (mlp_act)act, (mlp_cost)cost, max_batch, err)) !=
-            MLP_OK ||
-        (st = read_floats(&r, net->n_params, net->params, &bad.params)) != MLP_OK ||
-        (st = read_state(&r, net->n_params, keep, meta, &bad)) != MLP_OK)
-        goto out;
-    uint32_t crc = r.crc;
-    if ((st = get32(&r, &stored_crc)) != MLP_OK)
-        goto out;
-    if (stored_crc != crc) {
-        st = mlp_fail(err, MLP_EFORMAT, "%s: checksum mismatch (file is damaged)", path);
-        goto out;
-    }
-    /* Intact but unusable: a run that diverged must not be evaluated as if it were a model. */
-    if (bad.params != SIZE_MAX)
-        st = mlp_fail(err, MLP_EFORMAT, "%s: parameter %zu is %s", path, bad.params,
-                      isnan(net->params[bad.params]) ? "NaN" : "infinite");
-    else if (bad.vel != SIZE_MAX)
-        st = mlp_fail(err, MLP_EFORMAT, "%s: velocity %zu is not finite", path, bad.vel);
-    else if (bad.cur != SIZE_MAX)
-        st = mlp_fail(err, MLP_EFORMAT, "%s: parameter %zu of the last epoch is not finite", path,
-                      bad.cur);
-out:
     fclose(r.f);
-    if (st != MLP_OK) {
+    if (r.st != MLP_OK) {
         mlp_net_free(net);
         mlp_model_meta_free(meta);
     }
-    return st;
+    return r.st;
 }
 
 mlp_status mlp_model_load(const char *path, mlp_net *net, size_t max_batch, mlp_model_meta *meta,

@@ -5,6 +5,8 @@
  */
 #include "net.h"
 
+#include "options.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,20 +14,13 @@
 
 const char *mlp_act_name(mlp_act act)
 {
-    switch (act) {
-    case MLP_ACT_SIGMOID:
-        return "sigmoid";
-    case MLP_ACT_TANH:
-        return "tanh";
-    case MLP_ACT_RELU:
-        return "relu";
-    }
-    return "?";
+    return mlp_opt_name(mlp_opt_act_names, (size_t)act);
 }
 
+/* anything but cross-entropy is the quadratic cost, as the forward pass treats it */
 const char *mlp_cost_name(mlp_cost cost)
 {
-    return cost == MLP_COST_XENT ? "xent" : "quadratic";
+    return mlp_opt_cost_names[cost == MLP_COST_XENT ? MLP_COST_XENT : MLP_COST_QUADRATIC];
 }
 
 bool mlp_net_count_params(const size_t *sizes, size_t n_sizes, size_t *n)
@@ -45,7 +40,7 @@ bool mlp_net_count_params(const size_t *sizes, size_t n_sizes, size_t *n)
 
 /* Floats of each buffer mlp_net_init allocates; false on overflow. */
 typedef struct {
-    size_t params, cache, wish, drop, rows; /* rows: pointers */
+    size_t params, cache, wishes, drop, rows; /* rows: pointers */
 } net_counts;
 
 static bool count(const size_t *sizes, size_t n_sizes, size_t max_batch, net_counts *c)
@@ -56,7 +51,7 @@ static bool count(const size_t *sizes, size_t n_sizes, size_t max_batch, net_cou
             return false;
     return mlp_net_count_params(sizes, n_sizes, &c->params) &&
            mlp_mul_size(max_batch, units, &c->cache) &&
-           mlp_mul_size(max_batch, units - sizes[0], &c->wish) &&
+           mlp_mul_size(max_batch, units - sizes[0], &c->wishes) &&
            mlp_mul_size(max_batch, units - sizes[n_sizes - 1], &c->drop) &&
            mlp_mul_size(max_batch, 2 * (n_sizes - 1), &c->rows);
 }
@@ -66,20 +61,17 @@ bool mlp_net_bytes(const size_t *sizes, size_t n_sizes, size_t max_batch, size_t
     net_counts c;
     size_t floats, b, r;
     return count(sizes, n_sizes, max_batch, &c) && mlp_mul_size(c.params, 2, &floats) &&
-           mlp_add_size(floats, c.cache, &floats) && mlp_add_size(floats, c.wish, &floats) &&
+           mlp_add_size(floats, c.cache, &floats) && mlp_add_size(floats, c.wishes, &floats) &&
            mlp_add_size(floats, c.drop, &floats) && mlp_add_size(floats, c.drop, &floats) &&
            mlp_mul_size(floats, sizeof(float), &b) && mlp_mul_size(c.rows, sizeof(float *), &r) &&
            mlp_add_size(b, r, bytes);
 }
 
-mlp_status mlp_net_init(mlp_net *net, const size_t *sizes, size_t n_sizes, mlp_act act,
-                        mlp_cost cost, size_t max_batch, mlp_error *err)
+/* The layout's limits, and whether its buffers fit in memory: *c on success. */
+static mlp_status check_layout(const size_t *sizes, size_t n_sizes, size_t max_batch, net_counts *c,
+                               mlp_error *err)
 {
-    net_counts c;
     size_t bytes;
-    mlp_status st;
-
-    memset(net, 0, sizeof *net);
     if (n_sizes < 2 || n_sizes > MLP_MAX_LAYERS + 1)
         return mlp_fail(err, MLP_EARG, "a network needs 1 to %d weight layers, not %zu",
                         MLP_MAX_LAYERS, n_sizes - (n_sizes > 0));
@@ -90,68 +82,113 @@ mlp_status mlp_net_init(mlp_net *net, const size_t *sizes, size_t n_sizes, mlp_a
     if (max_batch == 0 || max_batch > MLP_MAX_BATCH)
         return mlp_fail(err, MLP_EARG, "batch of %zu rows; allowed: 1 to %u", max_batch,
                         MLP_MAX_BATCH);
-    if (!count(sizes, n_sizes, max_batch, &c) || !mlp_net_bytes(sizes, n_sizes, max_batch, &bytes))
+    if (!count(sizes, n_sizes, max_batch, c) || !mlp_net_bytes(sizes, n_sizes, max_batch, &bytes))
         return mlp_fail(err, MLP_ENOMEM, "network too large for this machine's address space");
-    if ((st = mlp_mem_check(bytes, "the network", err)) != MLP_OK)
-        return st;
-    size_t n_params = c.params, n_cache = c.cache, n_wish = c.wish;
+    return mlp_mem_check(bytes, "the network", err);
+}
 
+/* Offsets into params are computed here and in the two functions below, nowhere else:
+ * params = W0 b0 W1 b1 ..., W_l (sizes[l+1], sizes[l]), b_l (sizes[l+1]). */
+size_t mlp_net_w_offset(const mlp_net *net, size_t l)
+{
+    size_t off = 0;
+    for (size_t k = 0; k < l; k++)
+        off += net->sizes[k + 1] * (net->sizes[k] + 1);
+    return off;
+}
+
+size_t mlp_net_b_offset(const mlp_net *net, size_t l)
+{
+    return mlp_net_w_offset(net, l) + net->sizes[l + 1] * net->sizes[l];
+}
+
+float *mlp_net_layer_w(const mlp_net *net, float *buf, size_t l)
+{
+    return buf + mlp_net_w_offset(net, l);
+}
+
+float *mlp_net_layer_b(const mlp_net *net, float *buf, size_t l)
+{
+    return buf + mlp_net_b_offset(net, l);
+}
+
+/* Every view into the buffers mlp_net_init allocated; the caches hold max_batch rows. */
+static void point_views(mlp_net *net)
+{
+    const size_t mb = net->max_batch;
+    float *a = net->acts, *d = net->wishes, *mk = net->drop.masks, *dr = net->drop.dropped;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        net->W[l] = mlp_net_layer_w(net, net->params, l);
+        net->b[l] = mlp_net_layer_b(net, net->params, l);
+        net->dW[l] = mlp_net_layer_w(net, net->grads, l);
+        net->db[l] = mlp_net_layer_b(net, net->grads, l);
+    }
+    for (size_t l = 0; l <= net->n_layers; l++) {
+        net->a[l] = a;
+        net->wish[l] = l > 0 ? d : NULL;
+        a += mb * net->sizes[l];
+        d += l > 0 ? mb * net->sizes[l] : 0;
+    }
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const size_t in = net->sizes[l];
+        net->rows[l] = net->row_ptrs + 2 * l * mb;
+        net->drop.rows[l] = net->rows[l] + mb;
+        for (size_t i = 0; i < mb; i++) {
+            net->rows[l][i] = net->a[l] + i * in;
+            net->drop.rows[l][i] = dr + i * in;
+        }
+        net->x[l] = net->rows[l];
+        net->drop.mask[l] = mk;
+        net->drop.keep[l] = 1.0f;
+        mk += mb * in;
+        dr += mb * in;
+    }
+}
+
+mlp_status mlp_net_init(mlp_net *net, const size_t *sizes, size_t n_sizes, mlp_act act,
+                        mlp_cost cost, size_t max_batch, const mlp_kernels *kern, mlp_pool *pool,
+                        mlp_error *err)
+{
+    net_counts c;
+    mlp_status st;
+
+    memset(net, 0, sizeof *net);
+    if ((st = check_layout(sizes, n_sizes, max_batch, &c, err)) != MLP_OK)
+        return st;
     net->n_layers = n_sizes - 1;
     memcpy(net->sizes, sizes, n_sizes * sizeof *sizes);
     net->act = act;
     net->cost = cost;
     net->max_batch = max_batch;
-    net->n_params = n_params;
-    net->params = mlp_alloc_array(n_params, sizeof(float));
-    net->grads = mlp_alloc_array(n_params, sizeof(float));
-    net->acts = mlp_alloc_array(n_cache, sizeof(float));
-    net->wish = mlp_alloc_array(n_wish, sizeof(float));
-    net->mask = mlp_alloc_array(c.drop, sizeof(float));
-    net->dropped = mlp_alloc_array(c.drop, sizeof(float));
+    net->n_params = c.params;
+    net->params = mlp_alloc_array(c.params, sizeof(float));
+    net->grads = mlp_alloc_array(c.params, sizeof(float));
+    net->acts = mlp_alloc_array(c.cache, sizeof(float));
+    net->wishes = mlp_alloc_array(c.wishes, sizeof(float));
+    net->drop.masks = mlp_alloc_array(c.drop, sizeof(float));
+    net->drop.dropped = mlp_alloc_array(c.drop, sizeof(float));
     net->row_ptrs = mlp_alloc_array(c.rows, sizeof *net->row_ptrs);
-    if (!net->params || !net->grads || !net->acts || !net->wish || !net->row_ptrs || !net->mask ||
-        !net->dropped) {
+    if (!net->params || !net->grads || !net->acts || !net->wishes || !net->row_ptrs ||
+        !net->drop.masks || !net->drop.dropped) {
         mlp_net_free(net);
-        return mlp_fail(err, MLP_ENOMEM, "out of memory for a network of %zu parameters", n_params);
+        return mlp_fail(err, MLP_ENOMEM, "out of memory for a network of %zu parameters", c.params);
     }
-    memset(net->params, 0, n_params * sizeof(float));
-    memset(net->grads, 0, n_params * sizeof(float));
-    net->kern = mlp_kernels_get("auto");
-
-    /* Point the views. Offsets are computed here and nowhere else. */
-    float *p = net->params, *g = net->grads, *a = net->acts, *d = net->wish;
-    net->a[0] = a;
-    a += max_batch * sizes[0];
-    for (size_t l = 0; l < net->n_layers; l++) {
-        size_t in = sizes[l], out = sizes[l + 1];
-        net->W[l] = p;
-        net->dW[l] = g;
-        p += out * in;
-        g += out * in;
-        net->b[l] = p;
-        net->db[l] = g;
-        p += out;
-        g += out;
-        net->a[l + 1] = a;
-        net->d[l + 1] = d;
-        a += max_batch * out;
-        d += max_batch * out;
-    }
-    float *mk = net->mask, *dr = net->dropped;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        net->rows[l] = net->row_ptrs + 2 * l * max_batch;
-        net->drop_rows[l] = net->rows[l] + max_batch;
-        for (size_t i = 0; i < max_batch; i++) {
-            net->rows[l][i] = net->a[l] + i * sizes[l];
-            net->drop_rows[l][i] = dr + i * sizes[l];
-        }
-        net->x[l] = net->rows[l];
-        net->m[l] = mk;
-        net->keep[l] = 1.0f;
-        mk += max_batch * sizes[l];
-        dr += max_batch * sizes[l];
-    }
+    memset(net->params, 0, c.params * sizeof(float));
+    memset(net->grads, 0, c.params * sizeof(float));
+    point_views(net);
+    mlp_net_attach(net, kern, pool);
     return MLP_OK;
+}
+
+void mlp_net_attach(mlp_net *net, const mlp_kernels *kern, mlp_pool *pool)
+{
+    net->kern = kern ? kern : mlp_kernels_get("auto");
+    net->pool = pool;
+}
+
+void mlp_net_set_input(mlp_net *net, size_t i, const float *x)
+{
+    net->rows[0][i] = x;
 }
 
 void mlp_net_init_params(mlp_net *net, uint64_t seed)
@@ -202,7 +239,7 @@ mlp_kact mlp_net_layer_act(const mlp_net *net, size_t l)
 
 size_t mlp_net_threads(const mlp_net *net, size_t l)
 {
-    return mlp_k_threads(net->kern, net->pool, net->sizes[l], net->sizes[l + 1]);
+    return mlp_kernels_threads(net->kern, net->pool, net->sizes[l], net->sizes[l + 1]);
 }
 
 /* Inverted dropout on the B input rows of weight layer l: each value kept with probability
@@ -210,13 +247,13 @@ size_t mlp_net_threads(const mlp_net *net, size_t l)
 static void dropout(mlp_net *net, size_t l, size_t B)
 {
     const size_t in = net->sizes[l];
-    const float keep = net->keep[l], scale = 1.0f / keep;
+    const float keep = net->drop.keep[l], scale = 1.0f / keep;
     /* a draw gives two 32-bit uniforms; u < keep * 2^32 keeps the value */
     const uint64_t threshold = (uint64_t)((double)keep * 4294967296.0);
-    uint64_t rng = mlp_rng_derive(net->drop_seed, l, 0x64726f70u); /* "drop" */
+    uint64_t rng = mlp_rng_derive(net->drop.seed, l, 0x64726f70u); /* "drop" */
     for (size_t i = 0; i < B; i++) {
         const float *src = net->rows[l][i];
-        float *m = net->m[l] + i * in, *dst = (float *)net->drop_rows[l][i];
+        float *m = net->drop.mask[l] + i * in, *dst = (float *)net->drop.rows[l][i];
         for (size_t k = 0; k < in; k += 2) {
             uint64_t r = mlp_rng_u64(&rng);
             m[k] = (r & 0xffffffffu) < threshold ? scale : 0.0f;
@@ -235,12 +272,12 @@ void mlp_net_forward(mlp_net *net, size_t B)
     for (size_t l = 0; l < net->n_layers; l++) {
         size_t in = net->sizes[l], out = net->sizes[l + 1];
         net->x[l] = net->rows[l];
-        if (net->keep[l] < 1.0f) {
+        if (net->drop.keep[l] < 1.0f) {
             dropout(net, l, B);
-            net->x[l] = net->drop_rows[l];
+            net->x[l] = net->drop.rows[l];
         }
-        mlp_k_forward(net->kern, net->pool, mlp_net_threads(net, l), net->a[l + 1], net->x[l],
-                      net->W[l], net->b[l], B, in, out, mlp_net_layer_act(net, l));
+        mlp_kernels_forward(net->kern, net->pool, mlp_net_threads(net, l), net->a[l + 1], net->x[l],
+                            net->W[l], net->b[l], B, in, out, mlp_net_layer_act(net, l));
     }
     if (net->cost == MLP_COST_XENT)
         softmax_rows(net->a[net->n_layers], B, net->sizes[net->n_layers]);
@@ -306,9 +343,9 @@ void mlp_net_free(mlp_net *net)
     free(net->params);
     free(net->grads);
     free(net->acts);
-    free(net->wish);
+    free(net->wishes);
     free(net->row_ptrs);
-    free(net->mask);
-    free(net->dropped);
+    free(net->drop.masks);
+    free(net->drop.dropped);
     memset(net, 0, sizeof *net);
 }

@@ -91,14 +91,16 @@ static const char *other_format(const unsigned char *d, size_t len)
     return NULL;
 }
 
-mlp_status mlp_pgm_parse(mlp_pgm *img, const unsigned char *data, size_t len, const char *name,
-                         mlp_error *err)
-{
-    cursor c = {data, len, 0, name};
+/* The header's fields, as read. */
+typedef struct {
+    bool raw; /* P5; P2 otherwise */
     unsigned long w, h, maxval;
-    mlp_status st;
+} header;
 
-    memset(img, 0, sizeof *img);
+/* Refuses anything but "P2" or "P5" and whitespace, naming what the bytes probably are. */
+static mlp_status check_magic(const unsigned char *data, size_t len, const char *name,
+                              mlp_error *err)
+{
     if (len < 2 || data[0] != 'P' || (data[1] != '2' && data[1] != '5')) {
         const char *what = other_format(data, len);
         if (what)
@@ -108,85 +110,119 @@ mlp_status mlp_pgm_parse(mlp_pgm *img, const unsigned char *data, size_t len, co
         return mlp_fail(err, MLP_EFORMAT,
                         "%s: not a PGM image (a greyscale PGM starts with 'P2' or 'P5')", name);
     }
-    const bool raw = data[1] == '5';
-    c.pos = 2;
-    if (c.pos < len && !is_space(data[c.pos]) && data[c.pos] != '#')
+    if (len > 2 && !is_space(data[2]) && data[2] != '#')
         return mlp_fail(err, MLP_EFORMAT, "%s: not a PGM image (no whitespace after 'P%c')", name,
                         data[1]);
-    if ((st = number(&c, "width", MLP_PGM_MAX_SIDE, false, &w, err)) != MLP_OK ||
-        (st = number(&c, "height", MLP_PGM_MAX_SIDE, false, &h, err)) != MLP_OK ||
-        (st = number(&c, "maxval", 65535, !raw, &maxval, err)) != MLP_OK)
-        return st;
-    if (w == 0 || h == 0)
-        return mlp_fail(err, MLP_EFORMAT, "%s: the image is %lux%lu: empty", name, w, h);
-    if (maxval == 0)
-        return mlp_fail(err, MLP_EFORMAT, "%s: maxval is 0 (must be 1 to 65535)", name);
+    return MLP_OK;
+}
 
-    size_t n = (size_t)w * (size_t)h; /* both <= 65535: cannot overflow a 32-bit size_t */
-    size_t rest;
-    if (raw) {
-        const size_t bytes = maxval > 255 ? 2 : 1;
-        if (!is_space(data[c.pos]))
+/* Width, height and maxval after the magic; then, for P5, the one whitespace byte before
+ * the raster. Checks that the raster can fit in the bytes left, before anything is
+ * allocated. */
+static mlp_status read_header(cursor *c, header *hd, mlp_error *err)
+{
+    mlp_status st;
+    if ((st = number(c, "width", MLP_PGM_MAX_SIDE, false, &hd->w, err)) != MLP_OK ||
+        (st = number(c, "height", MLP_PGM_MAX_SIDE, false, &hd->h, err)) != MLP_OK ||
+        (st = number(c, "maxval", 65535, !hd->raw, &hd->maxval, err)) != MLP_OK)
+        return st;
+    if (hd->w == 0 || hd->h == 0)
+        return mlp_fail(err, MLP_EFORMAT, "%s: the image is %lux%lu: empty", c->name, hd->w, hd->h);
+    if (hd->maxval == 0)
+        return mlp_fail(err, MLP_EFORMAT, "%s: maxval is 0 (must be 1 to 65535)", c->name);
+
+    size_t n = (size_t)hd->w * (size_t)hd->h; /* both <= 65535: cannot overflow a 32-bit size_t */
+    if (hd->raw) {
+        const size_t bytes = hd->maxval > 255 ? 2 : 1;
+        if (!is_space(c->p[c->pos]))
             return mlp_fail(err, MLP_EFORMAT,
                             "%s: maxval must be followed by one whitespace byte, not a comment",
-                            name);
-        c.pos++; /* that byte; the raster starts after it */
-        rest = len - c.pos;
+                            c->name);
+        c->pos++; /* that byte; the raster starts after it */
+        size_t rest = c->len - c->pos;
         if (rest / bytes < n)
             return mlp_fail(err, MLP_EFORMAT,
                             "%s: truncated: a %lux%lu image needs %zu bytes of samples, %zu "
                             "are there",
-                            name, w, h, n * bytes, rest);
-    } else if (len - c.pos < n) {
+                            c->name, hd->w, hd->h, n * bytes, rest);
+    } else if (c->len - c->pos < n) {
         /* each plain sample takes at least one byte: checked before the allocation */
         return mlp_fail(err, MLP_EFORMAT, "%s: truncated: %lux%lu samples cannot fit in %zu bytes",
-                        name, w, h, len - c.pos);
+                        c->name, hd->w, hd->h, c->len - c->pos);
     }
+    return MLP_OK;
+}
+
+/* The n = w * h samples into px (n), each divided by maxval. */
+static mlp_status read_samples(cursor *c, const header *hd, float *px, mlp_error *err)
+{
+    const size_t n = (size_t)hd->w * (size_t)hd->h;
+    for (size_t i = 0; i < n; i++) {
+        unsigned long v;
+        mlp_status st;
+        if (hd->raw && hd->maxval > 255) {
+            v = (unsigned long)c->p[c->pos] << 8 | c->p[c->pos + 1];
+            c->pos += 2;
+        } else if (hd->raw) {
+            v = c->p[c->pos++];
+        } else if ((st = number(c, "sample", 65535, true, &v, err)) != MLP_OK) {
+            if (st == MLP_EFORMAT && c->pos >= c->len)
+                mlp_fail(err, MLP_EFORMAT, "%s: truncated: %zu of %zu samples", c->name, i, n);
+            return st;
+        }
+        if (v > hd->maxval)
+            return mlp_fail(err, MLP_EFORMAT,
+                            "%s: sample %lu at row %zu, column %zu is above maxval %lu", c->name, v,
+                            i / hd->w, i % hd->w, hd->maxval);
+        px[i] = (float)v / (float)hd->maxval;
+    }
+    return MLP_OK;
+}
+
+/* Only whitespace (and, in the plain form, comments) may follow the raster. */
+static mlp_status check_end(cursor *c, const header *hd, mlp_error *err)
+{
+    size_t extra = c->pos;
+    if (!hd->raw)
+        extra = skip_blank(c) ? c->pos : c->len;
+    else
+        while (extra < c->len && is_space(c->p[extra]))
+            extra++;
+    if (extra < c->len)
+        return mlp_fail(err, MLP_EFORMAT,
+                        "%s: %zu bytes of extra data after the %lux%lu image (only one image is "
+                        "read)",
+                        c->name, c->len - extra, hd->w, hd->h);
+    return MLP_OK;
+}
+
+mlp_status mlp_pgm_parse(mlp_pgm *img, const unsigned char *data, size_t len, const char *name,
+                         mlp_error *err)
+{
+    cursor c = {data, len, 0, name};
+    header hd = {0};
+    mlp_status st;
+
+    memset(img, 0, sizeof *img);
+    if ((st = check_magic(data, len, name, err)) != MLP_OK)
+        return st;
+    hd.raw = data[1] == '5';
+    c.pos = 2;
+    if ((st = read_header(&c, &hd, err)) != MLP_OK)
+        return st;
+    size_t n = (size_t)hd.w * (size_t)hd.h;
     img->px = mlp_alloc_array(n, sizeof *img->px);
     if (!img->px)
         return mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu pixels", name, n);
-    img->width = w;
-    img->height = h;
-    img->maxval = (unsigned)maxval;
-
-    for (size_t i = 0; i < n; i++) {
-        unsigned long v;
-        if (raw && maxval > 255) {
-            v = (unsigned long)data[c.pos] << 8 | data[c.pos + 1];
-            c.pos += 2;
-        } else if (raw) {
-            v = data[c.pos++];
-        } else if ((st = number(&c, "sample", 65535, true, &v, err)) != MLP_OK) {
-            if (st == MLP_EFORMAT && c.pos >= len)
-                mlp_fail(err, MLP_EFORMAT, "%s: truncated: %zu of %zu samples", name, i, n);
-            goto fail;
-        }
-        if (v > maxval) {
-            st = mlp_fail(err, MLP_EFORMAT,
-                          "%s: sample %lu at row %zu, column %zu is above maxval %lu", name, v,
-                          i / w, i % w, maxval);
-            goto fail;
-        }
-        img->px[i] = (float)v / (float)maxval;
-    }
-    /* only whitespace (and, in the plain form, comments) may follow */
-    size_t extra = c.pos;
-    if (!raw)
-        extra = skip_blank(&c) ? c.pos : len;
-    else
-        while (extra < len && is_space(data[extra]))
-            extra++;
-    if (extra < len) {
-        st = mlp_fail(err, MLP_EFORMAT,
-                      "%s: %zu bytes of extra data after the %lux%lu image (only one image is "
-                      "read)",
-                      name, len - extra, w, h);
-        goto fail;
+    img->width = hd.w;
+    img->height = hd.h;
+    img->maxval = (unsigned)hd.maxval;
+    if ((st = read_samples(&c, &hd, img->px, err)) != MLP_OK ||
+        (st = check_end(&c, &hd, err)) != MLP_OK) {
+        mlp_pgm_free(img);
+        return st;
     }
     return MLP_OK;
-fail:
-    mlp_pgm_free(img);
-    return st;
 }
 
 mlp_status mlp_pgm_load(mlp_pgm *img, const char *path, mlp_error *err)

@@ -49,36 +49,36 @@ static unsigned char *put_chunk(unsigned char *p, const char *type, const unsign
     return put_be32(p + 8 + n, crc);
 }
 
-mlp_status mlp_png_encode(unsigned char **out, size_t *len, const uint8_t *px, size_t width,
-                          size_t height, size_t channels, mlp_error *err)
-{
-    size_t row, raw, blocks, zlen, n_idat, total;
-    *out = NULL;
-    *len = 0;
-    if ((channels != 1 && channels != 3) || width == 0 || height == 0 || width > MLP_PNG_MAX_SIDE ||
-        height > MLP_PNG_MAX_SIDE)
-        return mlp_fail(err, MLP_EARG, "cannot make a PNG of %zux%zu pixels of %zu channels", width,
-                        height, channels);
-    /* raw: the filtered rows; zlen: 2-byte header, 5 bytes per block, data, Adler-32 */
-    if (!mlp_mul_size(width, channels, &row) || !mlp_add_size(row, 1, &row) ||
-        !mlp_mul_size(row, height, &raw))
-        goto too_big;
-    blocks = raw / MLP_PNG_STORED_MAX + (raw % MLP_PNG_STORED_MAX != 0);
-    if (!mlp_mul_size(blocks, 5, &zlen) || !mlp_add_size(zlen, raw + 6, &zlen) ||
-        raw > SIZE_MAX - 6)
-        goto too_big;
-    n_idat = zlen / MLP_PNG_IDAT_MAX + (zlen % MLP_PNG_IDAT_MAX != 0);
-    /* signature, IHDR (12 + 13), IDAT chunks (12 each + the stream), IEND (12) */
-    if (!mlp_mul_size(n_idat, 12, &total) || !mlp_add_size(total, zlen + 8 + 25 + 12, &total) ||
-        zlen > SIZE_MAX - 45)
-        goto too_big;
+/* The sizes of one encoding, in bytes: row and raw, one filtered row (the filter byte and
+ * width * channels samples) and all of them; zlen, the zlib stream; total, the file. */
+typedef struct {
+    size_t row, raw, zlen, total;
+} sizes;
 
-    unsigned char *buf = malloc(total), *z = NULL;
-    /* the zlib stream is built apart, then cut into IDAT chunks */
-    if (!buf || !(z = malloc(zlen))) {
-        free(buf);
-        return mlp_fail(err, MLP_ENOMEM, "out of memory for a PNG of %zu bytes", total);
-    }
+/* False if a size does not fit in a size_t. */
+static bool measure(sizes *s, size_t width, size_t height, size_t channels)
+{
+    size_t blocks, n_idat;
+    /* raw: the filtered rows; zlen: 2-byte header, 5 bytes per block, data, Adler-32 */
+    if (!mlp_mul_size(width, channels, &s->row) || !mlp_add_size(s->row, 1, &s->row) ||
+        !mlp_mul_size(s->row, height, &s->raw))
+        return false;
+    blocks = s->raw / MLP_PNG_STORED_MAX + (s->raw % MLP_PNG_STORED_MAX != 0);
+    if (!mlp_mul_size(blocks, 5, &s->zlen) || !mlp_add_size(s->zlen, s->raw + 6, &s->zlen) ||
+        s->raw > SIZE_MAX - 6)
+        return false;
+    n_idat = s->zlen / MLP_PNG_IDAT_MAX + (s->zlen % MLP_PNG_IDAT_MAX != 0);
+    /* signature, IHDR (12 + 13), IDAT chunks (12 each + the stream), IEND (12) */
+    if (!mlp_mul_size(n_idat, 12, &s->total) ||
+        !mlp_add_size(s->total, s->zlen + 8 + 25 + 12, &s->total) || s->zlen > SIZE_MAX - 45)
+        return false;
+    return true;
+}
+
+/* The zlib stream of the filtered rows of px into z (s->zlen bytes). */
+static void put_zlib(unsigned char *z, const uint8_t *px, const sizes *s)
+{
+    const size_t row = s->row, raw = s->raw;
     unsigned char *q = z;
     *q++ = 0x78; /* CMF: deflate, 32K window */
     *q++ = 0x01; /* FLG: no dictionary, fastest; (0x78 << 8 | 0x01) % 31 == 0 */
@@ -108,7 +108,13 @@ mlp_status mlp_png_encode(unsigned char **out, size_t *len, const uint8_t *px, s
         adler = mlp_png_adler32(adler, data, n);
     }
     put_be32(q, adler);
+}
 
+/* The file into buf: signature, IHDR, the zlen bytes of z cut into IDAT chunks, IEND.
+ * Returns the end of what was written. */
+static unsigned char *put_file(unsigned char *buf, size_t width, size_t height, size_t channels,
+                               const unsigned char *z, size_t zlen)
+{
     unsigned char *p = buf;
     memcpy(p, "\x89PNG\r\n\x1a\n", 8);
     p += 8;
@@ -123,13 +129,34 @@ mlp_status mlp_png_encode(unsigned char **out, size_t *len, const uint8_t *px, s
         size_t n = zlen - off < MLP_PNG_IDAT_MAX ? zlen - off : MLP_PNG_IDAT_MAX;
         p = put_chunk(p, "IDAT", z + off, n);
     }
-    p = put_chunk(p, "IEND", NULL, 0);
+    return put_chunk(p, "IEND", NULL, 0);
+}
+
+mlp_status mlp_png_encode(unsigned char **out, size_t *len, const uint8_t *px, size_t width,
+                          size_t height, size_t channels, mlp_error *err)
+{
+    sizes s;
+    *out = NULL;
+    *len = 0;
+    if ((channels != 1 && channels != 3) || width == 0 || height == 0 || width > MLP_PNG_MAX_SIDE ||
+        height > MLP_PNG_MAX_SIDE)
+        return mlp_fail(err, MLP_EARG, "cannot make a PNG of %zux%zu pixels of %zu channels", width,
+                        height, channels);
+    if (!measure(&s, width, height, channels))
+        return mlp_fail(err, MLP_ENOMEM, "a PNG of %zux%zu pixels is too large", width, height);
+
+    unsigned char *buf = malloc(s.total), *z = NULL;
+    /* the zlib stream is built apart, then cut into IDAT chunks */
+    if (!buf || !(z = malloc(s.zlen))) {
+        free(buf);
+        return mlp_fail(err, MLP_ENOMEM, "out of memory for a PNG of %zu bytes", s.total);
+    }
+    put_zlib(z, px, &s);
+    unsigned char *end = put_file(buf, width, height, channels, z, s.zlen);
     free(z);
     *out = buf;
-    *len = (size_t)(p - buf);
+    *len = (size_t)(end - buf);
     return MLP_OK;
-too_big:
-    return mlp_fail(err, MLP_ENOMEM, "a PNG of %zux%zu pixels is too large", width, height);
 }
 
 struct bytes {

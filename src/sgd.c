@@ -48,11 +48,16 @@ mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n_set, size_t row
     if (opt->momentum > 0.0f && (s->vel = mlp_alloc_array(net->n_params, sizeof(float))))
         memset(s->vel, 0, net->n_params * sizeof(float)); /* at rest */
     if (mlp_augment_active(&opt->aug)) {
+        /* net->pool was given to mlp_net_init: its size is final (mlp_sgd_epoch checks) */
+        s->threads = mlp_pool_size(net->pool);
         s->scratch_len = mlp_augment_scratch(rows, cols);
-        s->scratch = mlp_alloc_array(mlp_pool_size(net->pool) * s->scratch_len, sizeof(float));
+        s->scratch = mlp_alloc_array(s->threads * s->scratch_len, sizeof(float));
+        size_t px;
+        if (mlp_mul_size(rows, cols, &px) && mlp_mul_size(px, opt->batch, &px))
+            s->augmented = mlp_alloc_array(px, sizeof(float));
     }
     if (!s->rows || !s->order || !s->batch_rows || !s->y || (opt->momentum > 0.0f && !s->vel) ||
-        (mlp_augment_active(&opt->aug) && !s->scratch)) {
+        (mlp_augment_active(&opt->aug) && (!s->scratch || !s->augmented))) {
         mlp_sgd_free(s);
         return mlp_fail(err, MLP_ENOMEM, "out of memory for training on %zu images", n_set);
     }
@@ -77,6 +82,7 @@ void mlp_sgd_free(mlp_sgd *s)
     free(s->y);
     free(s->vel);
     free(s->scratch);
+    free(s->augmented);
     memset(s, 0, sizeof *s);
 }
 
@@ -113,12 +119,12 @@ void mlp_sgd_step(mlp_net *net, float *vel, const mlp_sgd_opts *o, float lr)
     const mlp_step bs = {lr, 0.0f, o->momentum, 0.0f, o->nesterov};
     for (size_t l = 0; l < net->n_layers; l++) {
         size_t in = net->sizes[l], out = net->sizes[l + 1];
-        /* velocities share the parameters' layout: the same offsets as the views */
-        float *vw = vel ? vel + (net->W[l] - net->params) : NULL;
-        float *vb = vel ? vel + (net->b[l] - net->params) : NULL;
+        /* velocities share the parameters' layout */
+        float *vw = vel ? mlp_net_layer_w(net, vel, l) : NULL;
+        float *vb = vel ? mlp_net_layer_b(net, vel, l) : NULL;
         size_t n = mlp_net_threads(net, l);
-        mlp_k_step(net->kern, net->pool, n, net->W[l], vw, net->dW[l], out, in, &ws);
-        mlp_k_step(net->kern, net->pool, n, net->b[l], vb, net->db[l], out, 1, &bs);
+        mlp_kernels_step(net->kern, net->pool, n, net->W[l], vw, net->dW[l], out, in, &ws);
+        mlp_kernels_step(net->kern, net->pool, n, net->b[l], vb, net->db[l], out, 1, &bs);
     }
 }
 
@@ -138,7 +144,7 @@ void mlp_sgd_gather(mlp_net *net, uint8_t *y, const mlp_set *set, const size_t *
 {
     /* No pixel is copied: the input rows are used where they lie in the set. */
     for (size_t i = 0; i < B; i++) {
-        net->rows[0][i] = set->x + idx[i] * set->dim;
+        mlp_net_set_input(net, i, set->x + idx[i] * set->dim);
         y[i] = set->y[idx[i]];
     }
 }
@@ -168,10 +174,10 @@ static void augment_part(void *ctx, size_t t, size_t n)
     float *scratch = j->s->scratch + t * j->s->scratch_len;
     for (size_t i = j->B * t / n; i < j->B * (t + 1) / n; i++) {
         size_t row = j->s->batch_rows[i];
-        float *dst = j->net->a[0] + i * set->dim;
+        float *dst = j->s->augmented + i * set->dim;
         mlp_augment_image(dst, set->x + row * set->dim, set->rows, set->cols, &j->s->opt.aug,
                           mlp_rng_derive(j->s->seed, j->epoch, row), scratch);
-        j->net->rows[0][i] = dst;
+        mlp_net_set_input(j->net, i, dst);
     }
 }
 
@@ -179,8 +185,8 @@ static void augment_part(void *ctx, size_t t, size_t n)
 static void set_dropout(mlp_net *net, const mlp_sgd *s, size_t e, size_t k, bool on)
 {
     for (size_t l = 0; l < net->n_layers; l++)
-        net->keep[l] = !on ? 1.0f : 1.0f - (l == 0 ? s->opt.drop_in : s->opt.drop_hidden);
-    net->drop_seed = mlp_rng_derive(s->seed ^ 0x64726f706f7574u, e, k); /* "dropout" */
+        net->drop.keep[l] = !on ? 1.0f : 1.0f - (l == 0 ? s->opt.drop_in : s->opt.drop_hidden);
+    net->drop.seed = mlp_rng_derive(s->seed ^ 0x64726f706f7574u, e, k); /* "dropout" */
 }
 
 mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epoch_stats *stats,
@@ -191,6 +197,8 @@ mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epo
     const bool augment = mlp_augment_active(&s->opt.aug);
     float lr = mlp_sgd_lr(&s->opt, e, 0.0);
 
+    if (augment && mlp_pool_size(net->pool) > s->threads)
+        return mlp_fail(err, MLP_EARG, "the network has more threads than at mlp_sgd_init");
     if (st->pos == 0) { /* a fresh epoch: draw its order */
         st->epoch_rng = st->rng;
         mlp_sgd_shuffle(s->order, s->n, &st->rng);

@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t out_len = 0, used = 0;
     mlp_error err = {{0}};
 
-    mlp_status st = mlp_gzip_decode(data, size, MAX_OUT, "fuzz", &out, &out_len, &err);
+    mlp_status st = mlp_inflate_gzip(data, size, MAX_OUT, "fuzz", &out, &out_len, &err);
     check(st, out, out_len, &err);
     unsigned char *whole = out;
     size_t whole_len = out_len;
@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * (n is below MAX_OUT, so the whole decode succeeds exactly when such a prefix does) */
     size_t n = size ? (size_t)data[size - 1] * 97 : 0;
     err.msg[0] = '\0';
-    st = mlp_gzip_decode_prefix(data, size, n, "fuzz", &out, &out_len, &err);
+    st = mlp_inflate_gzip_prefix(data, size, n, "fuzz", &out, &out_len, &err);
     check(st, out, out_len, &err);
     if (st == MLP_OK && out_len > n)
         abort();

@@ -49,8 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         volatile float sink = s.x[s.n * s.dim - 1] + (float)s.y[s.n - 1];
         (void)sink;
-        (void)mlp_set_classes(&s);
-        mlp_set_free(&s);
+        (void)mlp_idx_set_classes(&s);
+        mlp_idx_set_free(&s);
     } else if (s.x || s.y || !memchr(err.msg, '\0', sizeof err.msg)) {
         abort();
     }

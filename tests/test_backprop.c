@@ -24,9 +24,9 @@ static double ref_cost(const mlp_net *net, const double *p, const double *x, con
             size_t in = net->sizes[l], out = net->sizes[l + 1];
             const double *W = p + off, *b = p + off + out * in;
             off += out * in + out;
-            if (net->keep[l] < 1.0f) /* the dropout masks of the forward pass being checked */
+            if (net->drop.keep[l] < 1.0f) /* the dropout masks of the forward pass being checked */
                 for (size_t k = 0; k < in; k++)
-                    cur[k] *= net->m[l][i * in + k];
+                    cur[k] *= net->drop.mask[l][i * in + k];
             bool last = l + 1 == net->n_layers;
             for (size_t j = 0; j < out; j++) {
                 double z = b[j];
@@ -81,7 +81,7 @@ static void gradcheck(const size_t *sizes, size_t n_sizes, size_t B, mlp_act act
 {
     mlp_net net;
     mlp_error err;
-    assert_int_equal(mlp_net_init(&net, sizes, n_sizes, act, cost, B, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(&net, sizes, n_sizes, act, cost, B, NULL, NULL, &err), MLP_OK);
     mlp_net_init_params(&net, seed);
     uint64_t rng = seed * 7 + 1;
     /* random biases too, so no gradient is trivially tied to a zero parameter */
@@ -102,8 +102,8 @@ static void gradcheck(const size_t *sizes, size_t n_sizes, size_t B, mlp_act act
     for (size_t i = 0; i < P; i++)
         p[i] = net.params[i];
     for (size_t l = 0; l < net.n_layers; l++)
-        net.keep[l] = keep;
-    net.drop_seed = seed;
+        net.drop.keep[l] = keep;
+    net.drop.seed = seed;
 
     /* the reference forward pass agrees with net.c's, so both describe the same function */
     mlp_net_forward(&net, B);
@@ -179,17 +179,18 @@ static void test_dropout_masks(void **state)
     mlp_net net;
     mlp_error err;
     const size_t s[] = {200, 300, 10};
-    assert_int_equal(mlp_net_init(&net, s, 3, MLP_ACT_RELU, MLP_COST_XENT, 4, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(&net, s, 3, MLP_ACT_RELU, MLP_COST_XENT, 4, NULL, NULL, &err),
+                     MLP_OK);
     mlp_net_init_params(&net, 1);
     for (size_t i = 0; i < 4 * 200; i++)
         net.a[0][i] = 1.0f;
-    net.keep[0] = 0.8f;
-    net.keep[1] = 0.5f;
-    net.drop_seed = 7;
+    net.drop.keep[0] = 0.8f;
+    net.drop.keep[1] = 0.5f;
+    net.drop.seed = 7;
     mlp_net_forward(&net, 4);
     float *m0 = malloc(4 * 200 * sizeof *m0), *m1 = malloc(4 * 300 * sizeof *m1);
-    memcpy(m0, net.m[0], 4 * 200 * sizeof *m0);
-    memcpy(m1, net.m[1], 4 * 300 * sizeof *m1);
+    memcpy(m0, net.drop.mask[0], 4 * 200 * sizeof *m0);
+    memcpy(m1, net.drop.mask[1], 4 * 300 * sizeof *m1);
     size_t kept0 = 0, kept1 = 0;
     for (size_t i = 0; i < 4 * 200; i++) {
         assert_true(m0[i] == 0.0f || m0[i] == 1.0f / 0.8f);
@@ -201,14 +202,14 @@ static void test_dropout_masks(void **state)
     assert_true(kept0 > 0.75 * 800 && kept0 < 0.85 * 800);
     assert_true(kept1 > 0.45 * 1200 && kept1 < 0.55 * 1200);
     mlp_net_forward(&net, 4); /* the same seed again: the same masks */
-    assert_memory_equal(net.m[0], m0, 4 * 200 * sizeof *m0);
-    assert_memory_equal(net.m[1], m1, 4 * 300 * sizeof *m1);
-    net.drop_seed = 8; /* the next step: other masks */
+    assert_memory_equal(net.drop.mask[0], m0, 4 * 200 * sizeof *m0);
+    assert_memory_equal(net.drop.mask[1], m1, 4 * 300 * sizeof *m1);
+    net.drop.seed = 8; /* the next step: other masks */
     mlp_net_forward(&net, 4);
-    assert_memory_not_equal(net.m[0], m0, 4 * 200 * sizeof *m0);
-    assert_memory_not_equal(net.m[1], m1, 4 * 300 * sizeof *m1);
+    assert_memory_not_equal(net.drop.mask[0], m0, 4 * 200 * sizeof *m0);
+    assert_memory_not_equal(net.drop.mask[1], m1, 4 * 300 * sizeof *m1);
     /* off again: the layer reads its own rows */
-    net.keep[0] = net.keep[1] = 1.0f;
+    net.drop.keep[0] = net.drop.keep[1] = 1.0f;
     mlp_net_forward(&net, 4);
     assert_ptr_equal(net.x[0], net.rows[0]);
     assert_ptr_equal(net.x[1], net.rows[1]);
@@ -224,7 +225,8 @@ static void test_gradient_is_the_batch_mean(void **state)
     mlp_error err;
     const size_t s[] = {3, 4, 2};
     const uint8_t y1[1] = {1}, y2[2] = {1, 1};
-    assert_int_equal(mlp_net_init(&net, s, 3, MLP_ACT_TANH, MLP_COST_QUADRATIC, 2, &err), MLP_OK);
+    assert_int_equal(
+        mlp_net_init(&net, s, 3, MLP_ACT_TANH, MLP_COST_QUADRATIC, 2, NULL, NULL, &err), MLP_OK);
     mlp_net_init_params(&net, 3);
     const float x[6] = {0.1f, 0.9f, 0.4f, 0.1f, 0.9f, 0.4f};
     memcpy(net.a[0], x, sizeof x);
@@ -249,15 +251,16 @@ static void test_output_wishes_point_the_right_way(void **state)
         mlp_error err;
         const size_t s[] = {4, 5, 3};
         const uint8_t y[1] = {2};
-        assert_int_equal(mlp_net_init(&net, s, 3, MLP_ACT_SIGMOID, costs[c], 1, &err), MLP_OK);
+        assert_int_equal(mlp_net_init(&net, s, 3, MLP_ACT_SIGMOID, costs[c], 1, NULL, NULL, &err),
+                         MLP_OK);
         mlp_net_init_params(&net, 9);
         for (int k = 0; k < 4; k++)
             net.a[0][k] = 0.5f;
         mlp_net_forward(&net, 1);
         mlp_backprop_output_wish(&net, y, 1);
         /* the desired class wants its z up (negative gradient), the others want theirs down */
-        assert_true(net.d[2][2] < 0.0f);
-        assert_true(net.d[2][0] > 0.0f && net.d[2][1] > 0.0f);
+        assert_true(net.wish[2][2] < 0.0f);
+        assert_true(net.wish[2][0] > 0.0f && net.wish[2][1] > 0.0f);
         mlp_net_free(&net);
     }
 }

@@ -14,8 +14,9 @@ static void picker(mlp_net *net, size_t max_batch)
     mlp_error err;
     const size_t s[] = {2, 3};
     const float p[] = {10, 0, 0, 10, -10, -10, 0, 0, 5};
-    assert_int_equal(mlp_net_init(net, s, 2, MLP_ACT_SIGMOID, MLP_COST_XENT, max_batch, &err),
-                     MLP_OK);
+    assert_int_equal(
+        mlp_net_init(net, s, 2, MLP_ACT_SIGMOID, MLP_COST_XENT, max_batch, NULL, NULL, &err),
+        MLP_OK);
     memcpy(net->params, p, sizeof p);
 }
 

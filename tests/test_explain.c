@@ -26,7 +26,7 @@ static void hand_net(mlp_net *net, mlp_act act, mlp_cost cost)
 {
     const size_t sizes[] = {2, 2, 2};
     mlp_error err;
-    assert_int_equal(mlp_net_init(net, sizes, 3, act, cost, 4, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(net, sizes, 3, act, cost, 4, NULL, NULL, &err), MLP_OK);
     const float W0[] = {1, 1, -1, 1}, b0[] = {0, 0.5f}, W1[] = {2, -1, -1, 2},
                 b1[] = {-0.5f, 0.25f};
     memcpy(net->W[0], W0, sizeof W0);
@@ -166,8 +166,9 @@ static void test_average_is_the_mean_of_the_wishes(void **state)
     mlp_net net;
     mlp_error err;
     const size_t sizes[] = {4, 3, 3};
-    assert_int_equal(mlp_net_init(&net, sizes, 3, MLP_ACT_TANH, MLP_COST_QUADRATIC, 2, &err),
-                     MLP_OK);
+    assert_int_equal(
+        mlp_net_init(&net, sizes, 3, MLP_ACT_TANH, MLP_COST_QUADRATIC, 2, NULL, NULL, &err),
+        MLP_OK);
     mlp_net_init_params(&net, 8);
     float px[4 * 4];
     uint8_t y[4] = {0, 1, 2, 1};

@@ -15,7 +15,8 @@ static void tiny(mlp_net *net, mlp_model_meta *meta)
 {
     mlp_error err;
     const size_t sizes[3] = {3, 4, 2};
-    assert_int_equal(mlp_net_init(net, sizes, 3, MLP_ACT_TANH, MLP_COST_XENT, 1, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(net, sizes, 3, MLP_ACT_TANH, MLP_COST_XENT, 1, NULL, NULL, &err),
+                     MLP_OK);
     for (size_t i = 0; i < net->n_params; i++)
         net->params[i] = (float)i + 0.5f;
     *meta = (mlp_model_meta){.rows = 1,

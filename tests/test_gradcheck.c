@@ -27,7 +27,7 @@ static void small_init(small *s, mlp_act act, mlp_cost cost, uint64_t seed)
 {
     const size_t sizes[] = {8, 5, 4, 3};
     mlp_error err;
-    assert_int_equal(mlp_net_init(&s->net, sizes, 4, act, cost, ROWS, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(&s->net, sizes, 4, act, cost, ROWS, NULL, NULL, &err), MLP_OK);
     mlp_net_init_params(&s->net, seed);
     uint64_t rng = seed * 3 + 1;
     for (size_t l = 0; l < s->net.n_layers; l++)

@@ -422,7 +422,7 @@ static void test_gz_exactly_at_header_size_loads(void **state)
     assert_int_equal(s.n, 1000);
     assert_int_equal(s.rows, 28);
     assert_int_equal(s.cols, 28);
-    mlp_set_free(&s);
+    mlp_idx_set_free(&s);
     assert_int_equal(load_zeros(f->dir, zeros + 1, &s, &err), MLP_EFORMAT);
     assert_non_null(strstr(err.msg, "images.gz: decompresses to more than the 784016 bytes"));
     assert_int_equal(load_zeros(f->dir, zeros - 1, &s, &err), MLP_EFORMAT);
@@ -477,7 +477,7 @@ static void test_explicit_paths(void **state)
     mlp_idx_files test_only = {.dir = "/nonexistent", .path = {NULL, NULL, dst[2], dst[3]}};
     assert_int_equal(mlp_idx_load_test_files(&s, &test_only, &err), MLP_OK);
     assert_int_equal(s.n, 2);
-    mlp_set_free(&s);
+    mlp_idx_set_free(&s);
 }
 
 static void test_directory_instead_of_file(void **state)
@@ -624,7 +624,7 @@ static void test_any_image_size_and_class_count(void **state)
     tu_write_synthetic(f->dir, 50, 20, 5, 7, 26, 3);
     assert_int_equal(mlp_idx_load(&d, f->dir, &err), MLP_OK);
     assert_int_equal(d.train.dim, 35);
-    assert_int_equal(d.n_classes, mlp_set_classes(&d.train));
+    assert_int_equal(d.n_classes, mlp_idx_set_classes(&d.train));
     assert_true(d.n_classes > 20 && d.n_classes <= 26);
     mlp_data_free(&d);
 }
@@ -641,7 +641,7 @@ static void test_load_test_only(void **state)
     assert_int_equal(mlp_idx_load_test(&s, f->dir, &err), MLP_OK);
     assert_int_equal(s.n, 2);
     assert_true(s.x[11] == 12.0f / 255.0f);
-    mlp_set_free(&s);
+    mlp_idx_set_free(&s);
 }
 
 int main(void)

@@ -178,7 +178,7 @@ static void expect_fail(const unsigned char *in, size_t len, size_t max_out, con
     unsigned char *out = (unsigned char *)"not touched";
     size_t out_len = 12345;
     mlp_error err = {{0}};
-    mlp_status st = mlp_gzip_decode(in, len, max_out, "x.gz", &out, &out_len, &err);
+    mlp_status st = mlp_inflate_gzip(in, len, max_out, "x.gz", &out, &out_len, &err);
     if (st == MLP_OK || !strstr(err.msg, want) || !strstr(err.msg, "x.gz") ||
         strchr(err.msg, '\n')) {
         print_error("status %d, message '%s', wanted '%s'\n", st, err.msg, want);
@@ -193,7 +193,7 @@ static unsigned char *decode_ok(const unsigned char *in, size_t len, size_t *out
 {
     unsigned char *out = NULL;
     mlp_error err = {{0}};
-    mlp_status st = mlp_gzip_decode(in, len, SIZE_MAX, "x.gz", &out, out_len, &err);
+    mlp_status st = mlp_inflate_gzip(in, len, SIZE_MAX, "x.gz", &out, out_len, &err);
     if (st != MLP_OK) {
         print_error("%s\n", err.msg);
         fail();
@@ -273,7 +273,7 @@ static void flip_every_bit(size_t k, size_t from)
             unsigned char *out = NULL;
             size_t out_len;
             mlp_error err;
-            if (mlp_gzip_decode(b, len, SIZE_MAX, "x.gz", &out, &out_len, &err) != MLP_OK) {
+            if (mlp_inflate_gzip(b, len, SIZE_MAX, "x.gz", &out, &out_len, &err) != MLP_OK) {
                 assert_null(out);
                 continue;
             }
@@ -316,8 +316,8 @@ static void test_header_fields(void **state)
     b[20] ^= 1; /* a letter of the file name: only the header CRC notices */
     expect_fail(b, sizeof b, SIZE_MAX, "header checksum");
     expect_fail((const unsigned char *)"IDX\0\0\0", 6, SIZE_MAX, "not gzip data");
-    assert_true(mlp_gzip_is(gz_empty, 2));
-    assert_false(mlp_gzip_is(gz_empty, 1));
+    assert_true(mlp_inflate_is_gzip(gz_empty, 2));
+    assert_false(mlp_inflate_is_gzip(gz_empty, 1));
 }
 
 static void test_trailer_checks(void **state)
@@ -348,7 +348,7 @@ static void test_output_cap(void **state)
     mlp_error err;
     const size_t want = 4 * strlen(text);
     expect_fail(gz_dynamic, sizeof gz_dynamic, want - 1, "more than");
-    assert_int_equal(mlp_gzip_decode(gz_dynamic, sizeof gz_dynamic, want, "x.gz", &out, &n, &err),
+    assert_int_equal(mlp_inflate_gzip(gz_dynamic, sizeof gz_dynamic, want, "x.gz", &out, &n, &err),
                      MLP_OK);
     assert_int_equal(n, want);
     free(out);
@@ -366,25 +366,25 @@ static void test_prefix_stops_early_or_checks_everything(void **state)
 
     /* stopping early: the first bytes, and the damage after them unseen */
     for (size_t k = 0; k <= 30000; k += 10000) { /* of 33368 */
-        assert_int_equal(mlp_gzip_decode_prefix(b, sizeof b, k, "x.gz", &out, &n, &err), MLP_OK);
+        assert_int_equal(mlp_inflate_gzip_prefix(b, sizeof b, k, "x.gz", &out, &n, &err), MLP_OK);
         assert_int_equal(n, k);
         assert_memory_equal(out, want, k);
         free(out);
     }
     /* asking for one byte more than there is: everything, checked */
     assert_int_equal(
-        mlp_gzip_decode_prefix(gz_far, sizeof gz_far, want_len + 1, "x.gz", &out, &n, &err),
+        mlp_inflate_gzip_prefix(gz_far, sizeof gz_far, want_len + 1, "x.gz", &out, &n, &err),
         MLP_OK);
     assert_int_equal(n, want_len);
     assert_memory_equal(out, want, want_len);
     free(out);
-    assert_int_equal(mlp_gzip_decode_prefix(b, sizeof b, want_len + 1, "x.gz", &out, &n, &err),
+    assert_int_equal(mlp_inflate_gzip_prefix(b, sizeof b, want_len + 1, "x.gz", &out, &n, &err),
                      MLP_EFORMAT);
     assert_non_null(strstr(err.msg, "CRC-32 mismatch"));
     assert_null(out);
     /* damage before the stop is still found */
     expect_fail(gz_far, 30, SIZE_MAX, "truncated");
-    assert_int_equal(mlp_gzip_decode_prefix(gz_far, 30, 100000, "x.gz", &out, &n, &err),
+    assert_int_equal(mlp_inflate_gzip_prefix(gz_far, 30, 100000, "x.gz", &out, &n, &err),
                      MLP_EFORMAT);
     free(want);
 }
@@ -706,7 +706,7 @@ static void test_output_limit_on_expanding_stream(void **state)
     /* exactly at the limit: decoded, and in one buffer of the trailer's size */
     unsigned char *gz = gz_repeat(L, false, &gz_len);
     assert_true(gz_len < L / 100);
-    assert_int_equal(mlp_gzip_decode(gz, gz_len, L, "x.gz", &out, &n, &err), MLP_OK);
+    assert_int_equal(mlp_inflate_gzip(gz, gz_len, L, "x.gz", &out, &n, &err), MLP_OK);
     assert_int_equal(n, L);
     expect_as(out, n);
     free(out);
@@ -721,7 +721,7 @@ static void test_output_limit_on_expanding_stream(void **state)
     /* a prefix stops at what was asked for, without writing the rest of a match past it:
      * the buffer does not grow (doubling) past n */
     for (size_t ask = L + 1; ask <= L + 300; ask += 100) {
-        assert_int_equal(mlp_gzip_decode_prefix(gz, gz_len, ask, "x.gz", &out, &n, &err), MLP_OK);
+        assert_int_equal(mlp_inflate_gzip_prefix(gz, gz_len, ask, "x.gz", &out, &n, &err), MLP_OK);
         assert_int_equal(n, ask);
         expect_as(out, n);
         free(out);
@@ -742,7 +742,7 @@ static void test_prefix_of_stored_blocks_copies_only_what_was_asked(void **state
     tu_write_gzip(p, a, len);
     unsigned char *gz = tu_read_file(p, &gz_len);
     for (size_t ask = 0; ask <= 70000; ask += 7000) {
-        assert_int_equal(mlp_gzip_decode_prefix(gz, gz_len, ask, "x.gz", &out, &n, &err), MLP_OK);
+        assert_int_equal(mlp_inflate_gzip_prefix(gz, gz_len, ask, "x.gz", &out, &n, &err), MLP_OK);
         assert_int_equal(n, ask);
         expect_as(out, n);
         free(out);

@@ -28,7 +28,8 @@ static int setup(void **state)
     const size_t s[] = {6, 4, 3};
     f->dir = tu_tmpdir();
     tu_path(f->path, f->dir, "m.bin");
-    assert_int_equal(mlp_net_init(&f->net, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 1, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(&f->net, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 1, NULL, NULL, &err),
+                     MLP_OK);
     mlp_net_init_params(&f->net, 77);
     f->net.b[0][1] = -0.0f; /* signed zero must survive too */
     /* every option set to something other than its zero default, so a field written or
@@ -322,12 +323,12 @@ static float *with_state(fixture *f)
     for (size_t i = 0; i < f->net.n_params; i++)
         vel[i] = 0.01f * (float)i - 0.2f;
     f->meta.has_state = 1;
-    f->meta.done_epochs = 7;
-    f->meta.pos = 300;
-    f->meta.rng = 0xfedcba9876543210u;
-    f->meta.epoch_rng = 0x0123456789abcdefu;
-    f->meta.cost = 12.5;
-    f->meta.correct = 250;
+    f->meta.sgd = (mlp_sgd_state){.epoch = 7,
+                                  .pos = 300,
+                                  .rng = 0xfedcba9876543210u,
+                                  .epoch_rng = 0x0123456789abcdefu,
+                                  .cost = 12.5,
+                                  .correct = 250};
     f->meta.data_crc = 0xdeadbeef;
     f->meta.images_crc = 0xfeedface;
     strcpy(f->meta.kernels, "avx2");
@@ -346,9 +347,9 @@ static void test_training_state_round_trip(void **state)
     save(f);
     assert_int_equal(mlp_model_load_state(f->path, &net, 1, &m, &err), MLP_OK);
     assert_int_equal(m.has_state, 1);
-    assert_true(m.done_epochs == 7 && m.pos == 300 && m.correct == 250);
-    assert_true(m.rng == 0xfedcba9876543210u && m.epoch_rng == 0x0123456789abcdefu);
-    assert_true(m.cost == 12.5);
+    assert_true(m.sgd.epoch == 7 && m.sgd.pos == 300 && m.sgd.correct == 250);
+    assert_true(m.sgd.rng == 0xfedcba9876543210u && m.sgd.epoch_rng == 0x0123456789abcdefu);
+    assert_true(m.sgd.cost == 12.5);
     assert_int_equal(m.data_crc, 0xdeadbeef);
     assert_int_equal(m.images_crc, 0xfeedface);
     assert_int_equal(m.has_images_crc, 1);
@@ -510,9 +511,9 @@ static void test_cmdline_at_the_limit(void **state)
         deep_sizes[l] = l == 0 ? 6 : 2;
     mlp_net deep;
     mlp_error err;
-    assert_int_equal(
-        mlp_net_init(&deep, deep_sizes, MLP_MAX_LAYERS + 1, MLP_ACT_RELU, MLP_COST_XENT, 1, &err),
-        MLP_OK);
+    assert_int_equal(mlp_net_init(&deep, deep_sizes, MLP_MAX_LAYERS + 1, MLP_ACT_RELU,
+                                  MLP_COST_XENT, 1, NULL, NULL, &err),
+                     MLP_OK);
     mlp_net_init_params(&deep, 3);
     cmdline_round_trip(f, &f->net, max - 1);
     cmdline_round_trip(f, &f->net, max);
@@ -632,7 +633,7 @@ static void test_version_1_still_loads(void **state)
     assert_int_equal(m.images_crc, 0);
     assert_int_equal(m.data_crc, 0xdeadbeef);
     assert_string_equal(m.kernels, "avx2");
-    assert_true(m.done_epochs == 7 && m.pos == 300 && m.correct == 250);
+    assert_true(m.sgd.epoch == 7 && m.sgd.pos == 300 && m.sgd.correct == 250);
     assert_memory_equal(net.params, f->net.params, net.n_params * sizeof(float));
     mlp_model_meta_free(&m);
     mlp_net_free(&net);
@@ -659,6 +660,75 @@ static void test_version_1_still_loads(void **state)
     mlp_net_free(&net);
     free(b);
     free(v1);
+    free(vel);
+}
+
+/* Between epochs (pos 0) the state's sums belong to the epoch that ended: they are written as
+ * 0, so a checkpoint saved straight from mlp_sgd's state is the one saved with them cleared,
+ * and loads. */
+static void test_sums_between_epochs_written_as_zero(void **state)
+{
+    fixture *f = *state;
+    float *vel = with_state(f);
+    mlp_net net;
+    mlp_model_meta m;
+    mlp_error err;
+    size_t n1, n2;
+    f->meta.sgd.pos = 0;
+    f->meta.sgd.cost = 0.0;
+    f->meta.sgd.correct = 0;
+    save(f);
+    unsigned char *cleared = tu_read_file(f->path, &n1);
+    f->meta.sgd.cost = 31.25; /* what mlp_sgd_epoch() leaves at the end of an epoch */
+    f->meta.sgd.correct = 640;
+    save(f);
+    unsigned char *stale = tu_read_file(f->path, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(cleared, stale, n1);
+    assert_int_equal(mlp_model_load_state(f->path, &net, 1, &m, &err), MLP_OK);
+    assert_true(m.sgd.epoch == 7 && m.sgd.pos == 0 && m.sgd.correct == 0 && m.sgd.cost == 0.0);
+    mlp_model_meta_free(&m);
+    mlp_net_free(&net);
+    free(cleared);
+    free(stale);
+    free(vel);
+}
+
+/* A file that goes wrong in two ways is refused for the first: a count is checked before the
+ * bytes it counts are read, and a bad magic is named even in a file too short for a header. */
+static void test_first_error_reported(void **state)
+{
+    fixture *f = *state;
+    float *vel = with_state(f);
+    size_t n;
+    save(f);
+    unsigned char *b = tu_read_file(f->path, &n);
+    char p[4096];
+    tu_path(p, f->dir, "two.bin");
+    const size_t cmd_off = 144, state_off = 148 + strlen(f->meta.cmdline) + 8 + 4 * f->net.n_params;
+    const struct {
+        size_t off; /* the u32 set to v ... */
+        uint32_t v;
+        size_t len; /* ... in the file cut to len bytes */
+        const char *want;
+    } cases[] = {
+        {4, 3, 16, "version 3"},
+        {16, 0, 20, "0 weight layers"},
+        {16, 9, 24, "9 weight layers"},
+        {cmd_off, 5000, cmd_off + 4, "command line of 5000 bytes"},
+        {state_off, 2, n, "state flag is 2"}, /* before the checksum, which is now wrong */
+        {0, 0x58504c4d, 10, "bad magic"},     /* "MLPX" */
+        {0, 0x4d504c4d, 3, "truncated"},      /* too short for the magic */
+    };
+    unsigned char *c = malloc(n);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(c, b, n);
+        mlp_put_u32(c + cases[k].off, cases[k].v);
+        tu_write_file(p, c, cases[k].len);
+        expect_refused(p, cases[k].want);
+    }
+    free(c);
+    free(b);
     free(vel);
 }
 
@@ -696,6 +766,8 @@ int main(void)
         T(test_cmdline_at_the_limit),
         T(test_write_to_a_stream),
         T(test_version_1_still_loads),
+        T(test_sums_between_epochs_written_as_zero),
+        T(test_first_error_reported),
         T(test_images_crc_is_of_the_bytes),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);

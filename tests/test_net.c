@@ -4,6 +4,7 @@
 #include "net.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static double sig(double z)
@@ -35,8 +36,9 @@ static void test_views_are_one_flat_layout(void **state)
     mlp_net net;
     mlp_error err;
     const size_t s[] = {784, 16, 16, 10};
-    assert_int_equal(mlp_net_init(&net, s, 4, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 10, &err),
-                     MLP_OK);
+    assert_int_equal(
+        mlp_net_init(&net, s, 4, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 10, NULL, NULL, &err),
+        MLP_OK);
     assert_int_equal(net.n_layers, 3);
     assert_int_equal(net.n_params, 13002);
     assert_ptr_equal(net.W[0], net.params);
@@ -51,11 +53,87 @@ static void test_views_are_one_flat_layout(void **state)
     }
     assert_ptr_equal(net.a[1], net.a[0] + 10 * 784);
     assert_ptr_equal(net.a[3], net.a[2] + 10 * 16);
-    assert_ptr_equal(net.d[1], net.wish);
-    assert_ptr_equal(net.d[3], net.d[2] + 10 * 16);
+    assert_ptr_equal(net.wish[1], net.wishes);
+    assert_ptr_equal(net.wish[3], net.wish[2] + 10 * 16);
     mlp_net_free(&net);
     assert_null(net.params);
     mlp_net_free(&net); /* twice is harmless */
+}
+
+/* The layer views of any buffer laid out like params are the views net.c points into params
+ * and grads; the offsets are those of the views. */
+static void test_layer_views_of_any_buffer(void **state)
+{
+    (void)state;
+    mlp_net net;
+    mlp_error err;
+    const size_t s[] = {5, 4, 3, 2};
+    assert_int_equal(mlp_net_init(&net, s, 4, MLP_ACT_TANH, MLP_COST_XENT, 2, NULL, NULL, &err),
+                     MLP_OK);
+    float *buf = calloc(net.n_params, sizeof *buf);
+    for (size_t l = 0; l < net.n_layers; l++) {
+        assert_ptr_equal(mlp_net_layer_w(&net, net.params, l), net.W[l]);
+        assert_ptr_equal(mlp_net_layer_b(&net, net.params, l), net.b[l]);
+        assert_ptr_equal(mlp_net_layer_w(&net, net.grads, l), net.dW[l]);
+        assert_ptr_equal(mlp_net_layer_b(&net, net.grads, l), net.db[l]);
+        assert_int_equal(mlp_net_w_offset(&net, l), net.W[l] - net.params);
+        assert_int_equal(mlp_net_b_offset(&net, l), net.b[l] - net.params);
+        assert_ptr_equal(mlp_net_layer_w(&net, buf, l), buf + (net.W[l] - net.params));
+    }
+    assert_int_equal(mlp_net_b_offset(&net, 2) + 2, net.n_params);
+    free(buf);
+    mlp_net_free(&net);
+}
+
+/* The kernels and the pool are the network's from mlp_net_init on: NULL gives "auto" and the
+ * caller's thread; mlp_net_attach changes both. */
+static void test_init_takes_kernels_and_pool(void **state)
+{
+    (void)state;
+    mlp_net net;
+    mlp_error err;
+    mlp_pool *pool;
+    const size_t s[] = {3, 2};
+    assert_int_equal(mlp_pool_create(&pool, 2, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(&net, s, 2, MLP_ACT_RELU, MLP_COST_XENT, 1, NULL, NULL, &err),
+                     MLP_OK);
+    assert_ptr_equal(net.kern, mlp_kernels_get("auto"));
+    assert_null(net.pool);
+    mlp_net_free(&net);
+    assert_int_equal(
+        mlp_net_init(&net, s, 2, MLP_ACT_RELU, MLP_COST_XENT, 1, &mlp_kernels_ref, pool, &err),
+        MLP_OK);
+    assert_ptr_equal(net.kern, &mlp_kernels_ref);
+    assert_ptr_equal(net.pool, pool);
+    mlp_net_attach(&net, NULL, NULL);
+    assert_ptr_equal(net.kern, mlp_kernels_get("auto"));
+    assert_null(net.pool);
+    mlp_net_free(&net);
+    mlp_pool_destroy(pool);
+}
+
+/* An input row is read where it lies, and only the rows set change. */
+static void test_set_input_points_a_row(void **state)
+{
+    (void)state;
+    mlp_net net;
+    mlp_error err;
+    const size_t s[] = {2, 1};
+    const float x0[2] = {1.0f, 2.0f}, x1[2] = {-3.0f, 0.5f};
+    assert_int_equal(
+        mlp_net_init(&net, s, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 3, NULL, NULL, &err), MLP_OK);
+    net.W[0][0] = 1.0f;
+    net.W[0][1] = 1.0f;
+    const float *own = net.rows[0][2];
+    mlp_net_set_input(&net, 0, x0);
+    mlp_net_set_input(&net, 1, x1);
+    assert_ptr_equal(net.rows[0][0], x0);
+    assert_ptr_equal(net.rows[0][1], x1);
+    assert_ptr_equal(net.rows[0][2], own);
+    mlp_net_forward(&net, 2);
+    assert_true(fabsf(net.a[1][0] - 1.0f / (1.0f + expf(-3.0f))) < 1e-6f);
+    assert_true(fabsf(net.a[1][1] - 1.0f / (1.0f + expf(2.5f))) < 1e-6f);
+    mlp_net_free(&net);
 }
 
 static void test_init_rejects_bad_layouts(void **state)
@@ -65,15 +143,16 @@ static void test_init_rejects_bad_layouts(void **state)
     mlp_error err;
     const size_t zero[] = {4, 0, 2}, ok[] = {4, 3, 2};
     const size_t deep[MLP_MAX_LAYERS + 2] = {4, 3, 3, 3, 3, 3, 3, 3, 3, 2};
-    assert_int_equal(mlp_net_init(&net, zero, 3, MLP_ACT_SIGMOID, MLP_COST_XENT, 1, &err),
+    assert_int_equal(
+        mlp_net_init(&net, zero, 3, MLP_ACT_SIGMOID, MLP_COST_XENT, 1, NULL, NULL, &err), MLP_EARG);
+    assert_int_equal(mlp_net_init(&net, deep, MLP_MAX_LAYERS + 2, MLP_ACT_SIGMOID, MLP_COST_XENT, 1,
+                                  NULL, NULL, &err),
                      MLP_EARG);
-    assert_int_equal(
-        mlp_net_init(&net, deep, MLP_MAX_LAYERS + 2, MLP_ACT_SIGMOID, MLP_COST_XENT, 1, &err),
-        MLP_EARG);
-    assert_int_equal(mlp_net_init(&net, ok, 3, MLP_ACT_SIGMOID, MLP_COST_XENT, 0, &err), MLP_EARG);
-    assert_int_equal(
-        mlp_net_init(&net, ok, 3, MLP_ACT_SIGMOID, MLP_COST_XENT, MLP_MAX_BATCH + 1, &err),
-        MLP_EARG);
+    assert_int_equal(mlp_net_init(&net, ok, 3, MLP_ACT_SIGMOID, MLP_COST_XENT, 0, NULL, NULL, &err),
+                     MLP_EARG);
+    assert_int_equal(mlp_net_init(&net, ok, 3, MLP_ACT_SIGMOID, MLP_COST_XENT, MLP_MAX_BATCH + 1,
+                                  NULL, NULL, &err),
+                     MLP_EARG);
     assert_null(net.params);
 }
 
@@ -83,8 +162,10 @@ static void test_init_is_seeded_and_scaled(void **state)
     mlp_net a, b;
     mlp_error err;
     const size_t s[] = {300, 200, 10};
-    assert_int_equal(mlp_net_init(&a, s, 3, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, &err), MLP_OK);
-    assert_int_equal(mlp_net_init(&b, s, 3, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, &err), MLP_OK);
+    assert_int_equal(
+        mlp_net_init(&a, s, 3, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, NULL, NULL, &err), MLP_OK);
+    assert_int_equal(
+        mlp_net_init(&b, s, 3, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, NULL, NULL, &err), MLP_OK);
     mlp_net_init_params(&a, 5);
     mlp_net_init_params(&b, 5);
     assert_memory_equal(a.params, b.params, a.n_params * sizeof(float));
@@ -104,7 +185,8 @@ static void test_init_is_seeded_and_scaled(void **state)
     mlp_net_free(&b);
 
     /* He normal for ReLU hidden layers: variance 2 / fan_in */
-    assert_int_equal(mlp_net_init(&a, s, 3, MLP_ACT_RELU, MLP_COST_XENT, 1, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(&a, s, 3, MLP_ACT_RELU, MLP_COST_XENT, 1, NULL, NULL, &err),
+                     MLP_OK);
     mlp_net_init_params(&a, 5);
     sum2 = 0;
     for (size_t i = 0; i < 200 * 300; i++)
@@ -122,7 +204,7 @@ static void hand_net(mlp_net *net, mlp_act act, mlp_cost cost)
     mlp_error err;
     const size_t s[] = {2, 2, 2};
     const float p[] = {0.1f, 0.2f, 0.3f, -0.4f, 0.5f, -0.5f, 1.0f, -1.0f, 0.5f, 0.25f, 0.0f, 0.1f};
-    assert_int_equal(mlp_net_init(net, s, 3, act, cost, 2, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(net, s, 3, act, cost, 2, NULL, NULL, &err), MLP_OK);
     assert_int_equal(net->n_params, 12);
     memcpy(net->params, p, sizeof p);
     const float x[4] = {1, 2, 0, 0}; /* row 1: all zero, so z1 = b0 */
@@ -209,8 +291,8 @@ static void test_knob_names_every_parameter(void **state)
     mlp_net net;
     mlp_error err;
     const size_t s[] = {5, 3, 4, 2};
-    assert_int_equal(mlp_net_init(&net, s, 4, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, &err),
-                     MLP_OK);
+    assert_int_equal(
+        mlp_net_init(&net, s, 4, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, NULL, NULL, &err), MLP_OK);
     size_t weights = 0, biases = 0;
     for (size_t i = 0; i < net.n_params; i++) {
         mlp_knob k = mlp_net_knob(&net, i);
@@ -232,6 +314,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_param_counts),
         cmocka_unit_test(test_views_are_one_flat_layout),
+        cmocka_unit_test(test_layer_views_of_any_buffer),
+        cmocka_unit_test(test_init_takes_kernels_and_pool),
+        cmocka_unit_test(test_set_input_points_a_row),
         cmocka_unit_test(test_init_rejects_bad_layouts),
         cmocka_unit_test(test_init_is_seeded_and_scaled),
         cmocka_unit_test(test_forward_by_hand_sigmoid_quadratic),

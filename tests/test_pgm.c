@@ -195,7 +195,7 @@ static void test_predict_command(void **state)
     mlp_error e;
     assert_int_equal(mlp_idx_load_test(&test, dir, &e), MLP_OK);
     assert_int_equal(mlp_model_load(model, &net, 1, &meta, &e), MLP_OK);
-    net.rows[0][0] = test.x + 3 * test.dim;
+    mlp_net_set_input(&net, 0, test.x + 3 * test.dim);
     mlp_net_forward(&net, 1);
     char want[64];
     snprintf(want, sizeof want, "class %zu\n", mlp_net_predict_row(&net, 0));
@@ -253,7 +253,7 @@ static void test_predict_command(void **state)
     assert_non_null(strstr(out, "P5"));
 
     mlp_net_free(&net);
-    mlp_set_free(&test);
+    mlp_idx_set_free(&test);
     tu_cli_close(&c);
     free(first);
 }

@@ -67,7 +67,7 @@ static void test_every_reader_on_a_full_checkpoint(void **state)
     mlp_set test = {0};
     assert_int_equal(mlp_idx_load_test(&test, d, &err), MLP_OK);
     write_pgm(&test, 0, image);
-    mlp_set_free(&test);
+    mlp_idx_set_free(&test);
 
     expect_ok(&c, tu_cli_run(&c, "eval %s %s", model, d), "eval");
     assert_non_null(strstr(c.out, "accuracy"));

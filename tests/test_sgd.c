@@ -14,8 +14,8 @@ static void test_step_by_hand(void **state)
     mlp_net net;
     mlp_error err;
     const size_t s[] = {2, 1};
-    assert_int_equal(mlp_net_init(&net, s, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, &err),
-                     MLP_OK);
+    assert_int_equal(
+        mlp_net_init(&net, s, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, NULL, NULL, &err), MLP_OK);
     /* params (w0, w1, b) = (1, -2, 0.5), grads (0.5, -0.25, 2), lr 0.1 */
     const float p[3] = {1.0f, -2.0f, 0.5f}, g[3] = {0.5f, -0.25f, 2.0f};
     memcpy(net.params, p, sizeof p);
@@ -39,8 +39,8 @@ static void test_momentum_by_hand(void **state)
     mlp_net net;
     mlp_error err;
     const size_t s[] = {1, 1};
-    assert_int_equal(mlp_net_init(&net, s, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, &err),
-                     MLP_OK);
+    assert_int_equal(
+        mlp_net_init(&net, s, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, NULL, NULL, &err), MLP_OK);
     /* (w, b) = (1, 1); gradients (0.5, 0.5) twice; lr 0.1, mu 0.9, l2 0.2 on w only:
      *   step 1: v_w = 0.5 + 0.2*1 = 0.7,              w = 1 - 0.07 = 0.93
      *           v_b = 0.5,                            b = 1 - 0.05 = 0.95
@@ -101,8 +101,8 @@ static void test_nesterov_and_max_norm_by_hand(void **state)
     mlp_net net;
     mlp_error err;
     const size_t s[] = {2, 1};
-    assert_int_equal(mlp_net_init(&net, s, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, &err),
-                     MLP_OK);
+    assert_int_equal(
+        mlp_net_init(&net, s, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, NULL, NULL, &err), MLP_OK);
     /* w = (3, 4), b = 1, g = (1, 1), 1; lr 0.1, mu 0.5, Nesterov:
      *   v = (1, 1), 1;  u = g + mu v = (1.5, 1.5), 1.5;  w = (2.85, 3.85), b = 0.85 */
     float vel[3] = {0, 0, 0};
@@ -142,8 +142,10 @@ static void test_validation_split_and_untouched_data(void **state)
     const size_t s[] = {36, 8, 4};
     mlp_net a, b;
     mlp_sgd sa, sb, sc;
-    assert_int_equal(mlp_net_init(&a, s, 3, MLP_ACT_RELU, MLP_COST_XENT, 8, &err), MLP_OK);
-    assert_int_equal(mlp_net_init(&b, s, 3, MLP_ACT_RELU, MLP_COST_XENT, 8, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(&a, s, 3, MLP_ACT_RELU, MLP_COST_XENT, 8, NULL, NULL, &err),
+                     MLP_OK);
+    assert_int_equal(mlp_net_init(&b, s, 3, MLP_ACT_RELU, MLP_COST_XENT, 8, NULL, NULL, &err),
+                     MLP_OK);
     mlp_net_init_params(&a, 3);
     mlp_net_init_params(&b, 3);
     const mlp_sgd_opts plain = {.batch = 8, .epochs = 2, .lr = 0.1f, .val = 20};
@@ -179,7 +181,7 @@ static void test_validation_split_and_untouched_data(void **state)
     assert_memory_equal(d.test.x, test0, 30 * 36 * sizeof(float));
     /* and dropout is off outside training steps */
     for (size_t l = 0; l < b.n_layers; l++)
-        assert_true(b.keep[l] == 1.0f);
+        assert_true(b.drop.keep[l] == 1.0f);
     free(train0);
     free(test0);
     mlp_sgd_free(&sa);
@@ -229,8 +231,10 @@ static void test_epoch_equals_manual_batches(void **state)
     const size_t s[] = {6, 4, 3};
     mlp_net a, b;
     mlp_sgd sa, sb;
-    assert_int_equal(mlp_net_init(&a, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 3, &err), MLP_OK);
-    assert_int_equal(mlp_net_init(&b, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 3, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(&a, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 3, NULL, NULL, &err),
+                     MLP_OK);
+    assert_int_equal(mlp_net_init(&b, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 3, NULL, NULL, &err),
+                     MLP_OK);
     mlp_net_init_params(&a, 2);
     mlp_net_init_params(&b, 2);
     const mlp_sgd_opts o = {.batch = 3, .epochs = 1, .lr = 0.5f, .l2 = 0.01f};
@@ -270,7 +274,8 @@ static void test_epoch_equals_manual_batches(void **state)
     /* without the last partial batch the result would differ */
     mlp_net c;
     mlp_sgd sc;
-    assert_int_equal(mlp_net_init(&c, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 3, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(&c, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 3, NULL, NULL, &err),
+                     MLP_OK);
     mlp_net_init_params(&c, 2);
     assert_int_equal(mlp_sgd_init(&sc, &c, 6, 2, 3, &o, 9, &err), MLP_OK);
     assert_int_equal(mlp_sgd_epoch(&sc, &c, &d.train, &st, &err), MLP_OK);
@@ -298,8 +303,9 @@ static void test_training_lowers_the_cost(void **state)
     const size_t s[] = {16, 8, 4};
     mlp_net net;
     mlp_sgd sgd;
-    assert_int_equal(mlp_net_init(&net, s, 3, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 10, &err),
-                     MLP_OK);
+    assert_int_equal(
+        mlp_net_init(&net, s, 3, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 10, NULL, NULL, &err),
+        MLP_OK);
     mlp_net_init_params(&net, 1);
     const mlp_sgd_opts o = {
         .batch = 10, .epochs = 11, .lr = 3.0f, .lr_end = 0.3f, .schedule = MLP_SCHED_LINEAR};
@@ -314,6 +320,44 @@ static void test_training_lowers_the_cost(void **state)
     assert_true(last.correct > first.correct);
     mlp_sgd_free(&sgd);
     mlp_net_free(&net);
+    mlp_data_free(&d);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
+/* Augmentation scratch is per thread and sized from the pool the network was built with; an
+ * epoch on a network whose pool grew after mlp_sgd_init is refused, not run out of bounds. */
+static void test_augmentation_scratch_follows_the_pool(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    mlp_data d = {0};
+    mlp_error err;
+    mlp_pool *pool;
+    tu_write_synthetic(dir, 40, 10, 4, 4, 4, 3);
+    assert_int_equal(mlp_idx_load(&d, dir, &err), MLP_OK);
+    assert_int_equal(mlp_pool_create(&pool, 3, &err), MLP_OK);
+    const size_t s[] = {16, 8, 4};
+    mlp_net net;
+    mlp_sgd sgd;
+    mlp_sgd_opts o = {.batch = 8, .epochs = 1, .lr = 0.5f, .schedule = MLP_SCHED_CONSTANT};
+    o.aug = (mlp_augment){1.0f, 10.0f, 0.1f, 0.0f, 0.0f};
+    assert_int_equal(mlp_net_init(&net, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 8, NULL, pool, &err),
+                     MLP_OK);
+    mlp_net_init_params(&net, 1);
+    assert_int_equal(mlp_sgd_init(&sgd, &net, d.train.n, 4, 4, &o, 1, &err), MLP_OK);
+    assert_int_equal(sgd.threads, mlp_pool_size(pool));
+    mlp_epoch_stats es;
+    assert_int_equal(mlp_sgd_epoch(&sgd, &net, &d.train, &es, &err), MLP_OK);
+    mlp_sgd_free(&sgd);
+    /* set up for the caller's thread alone, then given the pool: refused */
+    mlp_net_attach(&net, NULL, NULL);
+    assert_int_equal(mlp_sgd_init(&sgd, &net, d.train.n, 4, 4, &o, 1, &err), MLP_OK);
+    mlp_net_attach(&net, NULL, pool);
+    assert_int_equal(mlp_sgd_epoch(&sgd, &net, &d.train, &es, &err), MLP_EARG);
+    mlp_sgd_free(&sgd);
+    mlp_net_free(&net);
+    mlp_pool_destroy(pool);
     mlp_data_free(&d);
     tu_rm_rf(dir);
     free(dir);
@@ -353,8 +397,9 @@ static void make_pair(pair *p, float lr)
     const size_t s[] = {9, 5, 3};
     const mlp_sgd_opts o = {.batch = 4, .epochs = 3, .lr = lr, .momentum = 0.5f, .l2 = 0.001f};
     for (int k = 0; k < 2; k++) {
-        assert_int_equal(mlp_net_init(&p->net[k], s, 3, MLP_ACT_TANH, MLP_COST_XENT, 4, &err),
-                         MLP_OK);
+        assert_int_equal(
+            mlp_net_init(&p->net[k], s, 3, MLP_ACT_TANH, MLP_COST_XENT, 4, NULL, NULL, &err),
+            MLP_OK);
         mlp_net_init_params(&p->net[k], 8);
         assert_int_equal(mlp_sgd_init(&p->sgd[k], &p->net[k], 53, 3, 3, &o, 8, &err), MLP_OK);
     }
@@ -395,7 +440,8 @@ static void test_stop_and_resume_mid_epoch(void **state)
     mlp_net n3;
     mlp_sgd s3;
     const size_t sz[] = {9, 5, 3};
-    assert_int_equal(mlp_net_init(&n3, sz, 3, MLP_ACT_TANH, MLP_COST_XENT, 4, &err), MLP_OK);
+    assert_int_equal(mlp_net_init(&n3, sz, 3, MLP_ACT_TANH, MLP_COST_XENT, 4, NULL, NULL, &err),
+                     MLP_OK);
     assert_int_equal(mlp_sgd_init(&s3, &n3, 53, 3, 3, &p.sgd[1].opt, 99, &err), MLP_OK);
     memcpy(n3.params, p.net[1].params, n3.n_params * sizeof(float));
     memcpy(s3.vel, p.sgd[1].vel, n3.n_params * sizeof(float));
@@ -448,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_shuffle_is_a_seeded_permutation),
         cmocka_unit_test(test_epoch_equals_manual_batches),
         cmocka_unit_test(test_training_lowers_the_cost),
+        cmocka_unit_test(test_augmentation_scratch_follows_the_pool),
         cmocka_unit_test(test_stop_and_resume_mid_epoch),
         cmocka_unit_test(test_divergence_is_reported_with_epoch_and_batch),
     };

@@ -17,8 +17,9 @@ static void hand_net(mlp_net *net)
 {
     const size_t sizes[] = {4, 3, 2};
     mlp_error err;
-    assert_int_equal(mlp_net_init(net, sizes, 3, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, &err),
-                     MLP_OK);
+    assert_int_equal(
+        mlp_net_init(net, sizes, 3, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, NULL, NULL, &err),
+        MLP_OK);
     const float W0[12] = {1, -1, 0, 0.5f, 0, 0, 0, 0, -2, 1, 0, 0};
     memcpy(net->W[0], W0, sizeof W0);
 }

@@ -1,5 +1,5 @@
 /*
- * bench: `mlp bench [DIR] [--config LIST] [--epochs N] [--threads N] [--kernels NAME]`. Trains
+ * cmd_bench: `mlp bench [DIR] [--config LIST] [--epochs N] [--threads N] [--kernels NAME]`. Trains
  * the benchmark configurations on real data and reports seconds per epoch, images per second,
  * GFLOP/s and their share of the machine's FMA peak, measured by a probe in the same run.
  *
@@ -133,14 +133,12 @@ static int run_config(const config *c, const mlp_data *data, const mlp_kernels *
                        .schedule = MLP_SCHED_CONSTANT,
                        .momentum = c->momentum};
     size_t max_batch = c->batch > MLP_EVAL_BATCH ? c->batch : MLP_EVAL_BATCH;
-    if (mlp_net_init(&net, sizes, n, c->act, c->cost, max_batch, &err) != MLP_OK ||
+    if (mlp_net_init(&net, sizes, n, c->act, c->cost, max_batch, k, pool, &err) != MLP_OK ||
         mlp_sgd_init(&sgd, &net, data->train.n, data->train.rows, data->train.cols, &so, 1, &err) !=
             MLP_OK) {
         rc = mlp_cli_fail(&err);
         goto out;
     }
-    net.kern = k;
-    net.pool = pool;
     mlp_net_init_params(&net, 1);
 
     memcpy(res->sizes, sizes, sizeof sizes);
@@ -252,54 +250,84 @@ static int print_json(const bench_info *b, const result *res, const bool *ran)
     return mlp_json_finish(&j, "standard output", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
 }
 
-static int bench_main(int argc, char **argv)
+typedef struct {
+    const char *dir, *list, *kname;
+    size_t epochs, threads;
+    bool json;
+} bench_opts;
+
+static int parse(int argc, char **argv, bench_opts *o)
 {
     mlp_args a = {.cmd = "bench", .argc = argc, .argv = argv};
-    const char *dir = "data", *list = "A,B,C", *kname = "auto";
-    size_t epochs = 3, threads = 0;
-    bool have_dir = false, json = false;
+    bool have_dir = false;
     int rc = 0;
+    *o = (bench_opts){.dir = "data", .list = "A,B,C", .kname = "auto", .epochs = 3};
     for (a.i = 0; a.i < argc && rc == 0; a.i++) {
         const char *s = argv[a.i];
         if (!mlp_cli_is_flag(s)) {
             if (have_dir)
                 return mlp_cli_usage(a.cmd, "unexpected argument '%s'", s);
-            dir = s;
+            o->dir = s;
             have_dir = true;
         } else if (mlp_cli_flag(&a, "--config")) {
-            rc = mlp_cli_string(&a, &list);
-            for (const char *p = list; rc == 0 && *p; p++)
+            rc = mlp_cli_string(&a, &o->list);
+            for (const char *p = o->list; rc == 0 && *p; p++)
                 if (!strchr("ABC,", *p))
-                    return mlp_cli_usage(a.cmd, "--config: '%s' is not a list of A, B, C", list);
+                    return mlp_cli_usage(a.cmd, "--config: '%s' is not a list of A, B, C", o->list);
         } else if (mlp_cli_flag(&a, "--epochs")) {
-            rc = mlp_cli_size(&a, 1, MAX_EPOCHS, &epochs);
+            rc = mlp_cli_size(&a, 1, MAX_EPOCHS, &o->epochs);
         } else if (mlp_cli_flag(&a, "--threads")) {
-            rc = mlp_cli_size(&a, 1, MLP_MAX_THREADS, &threads);
+            rc = mlp_cli_size(&a, 1, MLP_MAX_THREADS, &o->threads);
         } else if (mlp_cli_flag(&a, "--kernels")) {
-            rc = mlp_cli_kernels(&a, &kname);
+            rc = mlp_cli_kernels(&a, &o->kname);
         } else if (!strcmp(s, "--json")) {
-            json = true;
+            o->json = true;
         } else {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
         }
     }
+    return rc;
+}
+
+/* The summary table of the configurations that ran, and the peak memory. */
+static void print_table(const bench_info *b, const result *res, const bool *ran)
+{
+    printf("\nconfig  s/epoch  images/s   GFLOP/s  %% of peak  test acc   (median of %zu "
+           "epoch%s)\n",
+           b->epochs, b->epochs == 1 ? "" : "s");
+    for (size_t c = 0; c < 3; c++) {
+        if (!ran[c])
+            continue;
+        double gflops = config_gflops(&res[c], b->n_train);
+        printf("%-6c  %7.3f  %8.0f  %8.1f  %8.1f%%  %7.2f%%\n", configs[c].name, res[c].median,
+               (double)b->n_train / res[c].median, gflops, 100.0 * gflops / b->peak,
+               100.0 * res[c].acc);
+    }
+    if (!isnan(b->rss_mb))
+        printf("peak resident memory: %.1f MB\n", b->rss_mb);
+}
+
+static int bench_main(int argc, char **argv)
+{
+    bench_opts o;
+    int rc = parse(argc, argv, &o);
     if (rc != 0)
         return rc;
 
     mlp_data data = {0};
     mlp_pool *pool = NULL;
     mlp_error err;
-    const mlp_kernels *k = mlp_kernels_get(kname);
-    if (mlp_idx_load(&data, dir, &err) != MLP_OK ||
-        mlp_pool_create(&pool, threads ? threads : mlp_pool_cpus(), &err) != MLP_OK) {
+    const mlp_kernels *k = mlp_kernels_get(o.kname);
+    if (mlp_idx_load(&data, o.dir, &err) != MLP_OK ||
+        mlp_pool_create(&pool, o.threads ? o.threads : mlp_pool_cpus(), &err) != MLP_OK) {
         mlp_data_free(&data);
         return mlp_cli_fail(&err);
     }
     size_t nt = mlp_pool_size(pool);
     double peak1 = probe_peak(k, pool, 1), peak = nt > 1 ? probe_peak(k, pool, nt) : peak1;
-    if (!json) {
+    if (!o.json) {
         printf("mlp bench: %s kernels, %zu thread%s, %zu training images from %s\n", k->name, nt,
-               nt > 1 ? "s" : "", data.train.n, dir);
+               nt > 1 ? "s" : "", data.train.n, o.dir);
         printf("FMA peak measured by the probe: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %zu\n\n",
                peak1, peak, nt);
         fflush(stdout);
@@ -308,31 +336,18 @@ static int bench_main(int argc, char **argv)
     result res[3];
     bool ran[3] = {false, false, false};
     for (size_t c = 0; c < 3 && rc == 0; c++) {
-        if (!strchr(list, configs[c].name))
+        if (!strchr(o.list, configs[c].name))
             continue;
-        rc = run_config(&configs[c], &data, k, pool, epochs, json, &res[c]);
+        rc = run_config(&configs[c], &data, k, pool, o.epochs, o.json, &res[c]);
         ran[c] = rc == 0;
     }
     struct rusage ru;
     double rss_mb = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : NAN;
-    if (rc == 0 && json) {
-        bench_info info = {k->name, nt, dir, data.train.n, epochs, peak1, peak, rss_mb};
+    bench_info info = {k->name, nt, o.dir, data.train.n, o.epochs, peak1, peak, rss_mb};
+    if (rc == 0 && o.json)
         rc = print_json(&info, res, ran);
-    } else if (!json) {
-        printf("\nconfig  s/epoch  images/s   GFLOP/s  %% of peak  test acc   (median of %zu "
-               "epoch%s)\n",
-               epochs, epochs == 1 ? "" : "s");
-        for (size_t c = 0; c < 3; c++) {
-            if (!ran[c])
-                continue;
-            double gflops = config_gflops(&res[c], data.train.n);
-            printf("%-6c  %7.3f  %8.0f  %8.1f  %8.1f%%  %7.2f%%\n", configs[c].name, res[c].median,
-                   (double)data.train.n / res[c].median, gflops, 100.0 * gflops / peak,
-                   100.0 * res[c].acc);
-        }
-        if (!isnan(rss_mb))
-            printf("peak resident memory: %.1f MB\n", rss_mb);
-    }
+    else if (!o.json)
+        print_table(&info, res, ran);
     mlp_pool_destroy(pool);
     mlp_data_free(&data);
     return rc;
