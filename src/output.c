@@ -150,8 +150,8 @@ static bool is_lock_of(const mlp_output_file *f, const mlp_output_file *t)
     char lock[MLP_OUTPUT_MAX_PATH + 8];
     struct stat sb;
     snprintf(lock, sizeof lock, "%s.lock", t->path);
-    if (f->path && !strcmp(f->path, lock))
-        return true;
+    if (f->path) /* a target: its real path says it, with no I/O for each pair of targets */
+        return !strcmp(f->path, lock);
     return f->exists && stat(lock, &sb) == 0 && sb.st_dev == f->dev && sb.st_ino == f->ino;
 }
 
@@ -177,8 +177,9 @@ static bool grow(mlp_output_file **v, size_t n, size_t *cap)
 /* ---------------------------------------------------------------- locks */
 
 /* Removes PATH.tmp.PID files that processes no longer running left (a SIGKILL, a power
- * cut). Called with PATH's lock held, so no live mlp is writing one of them; the PID test
- * also spares a writer that predates locks. */
+ * cut). Called with PATH's lock held, and only when a dead run's lock file was found, so it
+ * costs one directory scan after a crash, not one per file written; the PID test also
+ * spares a writer that predates locks. */
 static void remove_stale(const char *path)
 {
     char dir[MLP_OUTPUT_MAX_PATH], full[MLP_OUTPUT_MAX_PATH + 300];
@@ -211,7 +212,12 @@ static mlp_status lock_take(const mlp_output_file *t, int *fd_out, int *slot_out
     char lock[MLP_OUTPUT_MAX_PATH + 8];
     snprintf(lock, sizeof lock, "%s.lock", t->path);
     for (int attempt = 0; attempt < 8; attempt++) {
-        int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        /* a lock file already there was left by a run that died holding it (a clean exit
+         * and every caught signal remove it): only then can stale temporaries exist */
+        int fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        bool left = fd < 0 && errno == EEXIST;
+        if (left)
+            fd = open(lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
         struct stat a, b;
         if (fd < 0)
             return mlp_fail(err, MLP_EIO, "%s '%s': cannot create %s: %s", t->what, t->given,
@@ -240,7 +246,8 @@ static mlp_status lock_take(const mlp_output_file *t, int *fd_out, int *slot_out
                                 t->what, t->given);
             }
             *fd_out = fd;
-            remove_stale(t->path);
+            if (left)
+                remove_stale(t->path);
             return MLP_OK;
         }
         close(fd);
