@@ -16,6 +16,7 @@
 #include "idx.h"
 #include "model.h"
 #include "net.h"
+#include "options.h"
 #include "sgd.h"
 
 /* The best-by-validation bookkeeping of a run, which both sides of the mapping use. Without
@@ -55,5 +56,10 @@ void mlp_checkpoint_fill(mlp_model_meta *meta, mlp_net *view, const mlp_net *net
  * state or lacks the velocities s needs. */
 mlp_status mlp_checkpoint_restore(mlp_net *net, mlp_sgd *s, mlp_checkpoint_best *best,
                                   const mlp_model_meta *meta, mlp_error *err);
+
+/* The options a checkpoint (or any model) was trained with, into o: the hidden sizes, the
+ * activation and cost of net, and meta's training options, seed and kernels (o->kernels then
+ * points into meta). The fields no model records (files, threads, --out) stay as they are. */
+void mlp_checkpoint_opts(mlp_train_opts *o, const mlp_net *net, const mlp_model_meta *meta);
 
 #endif

@@ -14,7 +14,8 @@
  *   ..      4      u32 hidden activation: 0 sigmoid, 1 tanh, 2 relu
  *   ..      4      u32 cost: 0 quadratic (sigmoid outputs), 1 cross-entropy (softmax outputs)
  *   ..      8      u32 rows, u32 cols of the input images (rows * cols = inputs)
- *   ..      80     the training options (sgd.h), in this order:
+ *   ..      80     the training options (sgd.h), the rows of options.h's mlp_options
+ *                  with a slot, in slot order (model.c reads and writes them from it):
  *                    u32 epochs planned, u32 batch, u32 schedule (0 constant, 1 linear,
  *                    2 step, 3 cosine), f32 lr, f32 lr_end, u32 lr_step, f32 lr_gamma,
  *                    u32 warmup, f32 l2, f32 momentum, u32 nesterov (0/1), f32 maxnorm,

@@ -84,7 +84,7 @@ typedef struct {
 
 typedef struct {
     mlp_sgd_opts opt;
-    mlp_sgd_state st;
+    mlp_sgd_state state;
     mlp_sgd_hooks hooks;
     uint64_t seed;      /* dropout masks and augmentations are derived from it */
     size_t n;           /* training rows (the set's, less the validation rows) */
@@ -130,8 +130,8 @@ void mlp_sgd_step(mlp_net *net, float *vel, const mlp_sgd_opts *opt, float lr);
  * the order depends on the generator's state alone) */
 void mlp_sgd_shuffle(size_t *order, size_t n, uint64_t *rng);
 
-/* Puts s in state st (from a checkpoint): redraws the order of the epoch under way. */
-void mlp_sgd_restore(mlp_sgd *s, const mlp_sgd_state *st);
+/* Puts s in state `state` (from a checkpoint): redraws the order of the epoch under way. */
+void mlp_sgd_restore(mlp_sgd *s, const mlp_sgd_state *state);
 
 /* Points the network's input rows at rows idx[0..B) of set, and copies their labels to y. */
 void mlp_sgd_gather(mlp_net *net, uint8_t *y, const mlp_set *set, const size_t *idx, size_t B);

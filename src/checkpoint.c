@@ -12,7 +12,7 @@ void mlp_checkpoint_fill(mlp_model_meta *meta, mlp_net *view, const mlp_net *net
                          const mlp_checkpoint_best *best, const mlp_set *train, uint32_t data_crc,
                          uint32_t images_crc)
 {
-    const mlp_sgd_state *state = &s->st;
+    const mlp_sgd_state *state = &s->state;
     *view = *net; /* only its params may differ from the net's */
     meta->rows = (uint32_t)train->rows;
     meta->cols = (uint32_t)train->cols;
@@ -61,4 +61,16 @@ mlp_status mlp_checkpoint_restore(mlp_net *net, mlp_sgd *s, mlp_checkpoint_best 
     best->last_test = meta->test_accuracy;
     mlp_sgd_restore(s, &meta->sgd);
     return MLP_OK;
+}
+
+void mlp_checkpoint_opts(mlp_train_opts *o, const mlp_net *net, const mlp_model_meta *meta)
+{
+    o->n_hidden = net->n_layers - 1;
+    for (size_t l = 0; l < o->n_hidden; l++)
+        o->hidden[l] = net->sizes[l + 1];
+    o->act = (int)net->act;
+    o->cost = (int)net->cost;
+    o->sgd = meta->opt;
+    o->seed = meta->seed;
+    o->kernels = meta->kernels;
 }

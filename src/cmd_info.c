@@ -2,6 +2,7 @@
  * cmd_info: `mlp info MODEL [--json]`: a model's architecture and the record of its training
  * (the options, the state of a checkpoint, the command line that reproduces it).
  */
+#include "checkpoint.h"
 #include "cli.h"
 #include "commands.h"
 #include "export.h"
@@ -38,39 +39,29 @@ static void print_network(const char *model, const mlp_net *net, const mlp_model
                net->sizes[l], net->sizes[l + 1]);
 }
 
-/* How the model was trained: the options, a checkpoint's progress, the test accuracy and the
- * command line; path is the file, for the resume hint. */
-static void print_training(const mlp_model_meta *m, const char *path)
+/* How the model was trained: the options of the table's sections as the table phrases them
+ * (the same words as train's plan), a checkpoint's progress, the test accuracy and the command
+ * line; path is the file, for the resume hint. */
+static void print_training(const mlp_net *net, const mlp_model_meta *m, const char *path)
 {
+    static const char *const sections[] = {"gradient descent", "regularisation", "running"};
+    static const char *const labels[] = {"descent", "regularised", "running"};
     const mlp_sgd_opts *o = &m->opt;
+    mlp_train_opts t = {.kernels = "auto"};
+    char said[1024];
+    mlp_checkpoint_opts(&t, net, m);
     if (m->has_state)
         printf("trained      %zu of %zu epochs", m->sgd.epoch, o->epochs);
     else
         printf("trained      %zu epochs", o->epochs);
-    printf(" on %zu images, batch %zu, seed %llu\n", (size_t)m->n_train - o->val, o->batch,
-           (unsigned long long)m->seed);
+    printf(" on %zu images\n", (size_t)m->n_train - o->val);
     if (m->has_state && m->sgd.pos)
         printf("             and %zu images of epoch %zu\n", m->sgd.pos, m->sgd.epoch + 1);
-    static const char *const sched[] = {"constant", "falling linearly to", "stepped down",
-                                        "falling as a cosine to"};
-    printf("step         learning rate %s %s", mlp_cli_exact(o->lr).s, sched[o->schedule]);
-    if (o->schedule == MLP_SCHED_LINEAR || o->schedule == MLP_SCHED_COSINE)
-        printf(" %s", mlp_cli_exact(o->lr_end).s);
-    if (o->schedule == MLP_SCHED_STEP)
-        printf(" by %s every %zu epochs", mlp_cli_exact(o->lr_gamma).s, o->lr_step);
-    if (o->warmup)
-        printf(" after %zu warm-up epochs", o->warmup);
-    printf(", %smomentum %s, L2 weight decay %s\n", o->nesterov ? "Nesterov " : "",
-           mlp_cli_exact(o->momentum).s, mlp_cli_exact(o->l2).s);
-    if (o->drop_in > 0.0f || o->drop_hidden > 0.0f || o->maxnorm > 0.0f)
-        printf("regularised  dropout %s of inputs, %s of hidden outputs; max-norm %s\n",
-               mlp_cli_exact(o->drop_in).s, mlp_cli_exact(o->drop_hidden).s,
-               o->maxnorm > 0.0f ? mlp_cli_exact(o->maxnorm).s : "off");
-    if (mlp_augment_active(&o->aug))
-        printf("augmented    shifts %s px, rotations %s deg, scaling %s, elastic %s,%s\n",
-               mlp_cli_exact(o->aug.translate).s, mlp_cli_exact(o->aug.rotate).s,
-               mlp_cli_exact(o->aug.scale).s, mlp_cli_exact(o->aug.elastic_alpha).s,
-               mlp_cli_exact(o->aug.elastic_sigma).s);
+    for (size_t k = 0; k < 3; k++) {
+        mlp_options_say(said, sizeof said, sections[k], &t);
+        if (said[0])
+            printf("%-12s %s\n", labels[k], said);
+    }
     if (o->val && m->has_state && m->best_epoch)
         printf("validation   %zu images held out; these are the parameters of epoch %u, the best "
                "on them (%.2f%%)\n",
@@ -116,7 +107,7 @@ static int info_main(int argc, char **argv)
     }
 
     print_network(model, &net, &meta);
-    print_training(&meta, model);
+    print_training(&net, &meta, model);
     mlp_net_free(&net);
     return 0;
 }

@@ -66,204 +66,47 @@ static const char *const help_tail =
 
 typedef mlp_train_opts train_opts;
 
-/* How a flag's value is read, compared and recorded, and what field it fills. */
-typedef enum {
-    T_SIZE,    /* digits from lo to hi, into a size_t */
-    T_FLOAT,   /* a decimal within range, into a float */
-    T_SWITCH,  /* no value: sets a bool */
-    T_NAME,    /* one of names, into an int (or an enum of an int's size) */
-    T_HIDDEN,  /* a list of sizes or 'none', into hidden[] and n_hidden */
-    T_ELASTIC, /* A[,S], into aug.elastic_alpha and aug.elastic_sigma */
-    T_KERNELS, /* a kernel name this machine runs */
-    T_PATH,    /* a non-empty string */
-    T_PRESET,  /* a preset's name: where the options start, kept apart */
-} flag_type;
-
-/* What --resume does with a flag that is given. */
-typedef enum {
-    R_SAME, /* it must agree with the checkpoint */
-    R_GROW, /* it replaces the checkpoint's, if not below what is done (--epochs) */
-    R_FREE, /* anything: it does not change what is trained */
-} flag_resume;
-
-/* When the recorded command line spells a recorded flag out: always (0), when it is not
- * zero or off, or only under some schedules. */
-#define WHEN_SET      1u
-#define WHEN_SCHED(s) (2u << (s))
-
+/* Which rows of mlp_options[] the command line gave. */
 typedef struct {
-    const char *flag, *arg;   /* "--lr", "X": the flag and its value in the help */
-    flag_type type;           /* how it is read, compared and recorded */
-    size_t at, size;          /* its bytes in train_opts: offsetof, sizeof; 0, 0 for none */
-    size_t lo, hi;            /* T_SIZE: the values allowed */
-    mlp_cli_range range;      /* T_FLOAT: the values allowed */
-    const char *const *names; /* T_NAME: NULL-terminated */
-    bool preset;              /* a preset holds it; given, it overrides the preset's value */
-    flag_resume resume;       /* what --resume allows */
-    int rec;                  /* its place in the recorded command line; 0: not recorded */
-    unsigned when;            /* WHEN_SET, WHEN_SCHED: when it is recorded; 0: always */
-    const char *section;      /* the heading the help prints before it, or NULL */
-    const char *help;         /* its help, lines split by '\n' */
-} train_flag;
-
-#define FIELD_SIZE(m) sizeof(((train_opts *)0)->m)
-#define AT(m)         .at = offsetof(train_opts, m), .size = FIELD_SIZE(m)
-/* the fields from m to last, together */
-#define SPAN(m, last)                                                                              \
-    .at = offsetof(train_opts, m),                                                                 \
-    .size = offsetof(train_opts, last) + FIELD_SIZE(last) - offsetof(train_opts, m)
-#define SIZE(m, l, h)  .type = T_SIZE, AT(m), .lo = (l), .hi = (h)
-#define FLOAT(m, ...)  .type = T_FLOAT, AT(m), .range = {__VA_ARGS__}
-#define NAME(m, table) .type = T_NAME, AT(m), .names = (table)
-/* a training option: in the presets, checked on resume */
-#define TRAINING .preset = true, .resume = R_SAME
-/* a flag of this run only: free on resume, never in a preset */
-#define RUN .resume = R_FREE
-#define LR_END_SCHEDS (WHEN_SCHED(MLP_SCHED_LINEAR) | WHEN_SCHED(MLP_SCHED_COSINE))
-
-_Static_assert(sizeof(mlp_schedule) == sizeof(int), "T_NAME reads an enum as an int");
-
-/* Every flag of `mlp train` but the data files (mlp_cli_data_flag), in the order of the help.
- * Where a float may be 0 (for --lr-end a decay to 0; for l2, max-norm, dropout and the
- * augmentations: off) it is exactly 0, never a tiny value that a float keeps as 0 or as a
- * subnormal (cli.h). */
-/* clang-format off */
-static const train_flag flags[] = {
-    {"--preset", "NAME", .type = T_PRESET, RUN,
-     .help = "start from a named configuration (see 'mlp presets'); flags given\n"
-             "override its values (default: " MLP_PRESET_DEFAULT ")"},
-    {"--hidden", "LIST", .type = T_HIDDEN, SPAN(hidden, n_hidden), TRAINING, .rec = 10,
-     .section = "network",
-     .help = "hidden layer sizes, comma-separated, or 'none' (default: 16,16)"},
-    {"--activation", "NAME", NAME(act, mlp_opt_act_names), TRAINING, .rec = 20,
-     .help = "hidden activation: sigmoid, tanh or relu (default: sigmoid)"},
-    {"--cost", "NAME", NAME(cost, mlp_opt_cost_names), TRAINING, .rec = 30,
-     .help = "quadratic: sigmoid outputs, 0.5*|a-y|^2 (default)\n"
-             "xent: softmax outputs, cross-entropy -ln a_y"},
-    {"--epochs", "N", SIZE(sgd.epochs, 1, 100000), .preset = true, .resume = R_GROW, .rec = 40,
-     .section = "gradient descent",
-     .help = "passes over the training set (default: 40)"},
-    {"--batch", "N", SIZE(sgd.batch, 1, MLP_MAX_BATCH), TRAINING, .rec = 50,
-     .help = "images per mini-batch; the gradient is their mean (default: 10)"},
-    {"--lr", "X", FLOAT(sgd.lr, .lo = 0.0, .hi = 1e6, .lo_open = true), TRAINING, .rec = 60,
-     .help = "learning rate (default: 1.5 for the quadratic cost, 0.5 for xent)"},
-    {"--schedule", "NAME", NAME(sgd.schedule, mlp_opt_schedule_names), TRAINING, .rec = 70,
-     .help = "constant; linear: from --lr to --lr-end over the epochs; step:\n"
-             "times --lr-gamma every --lr-step epochs; cosine: from --lr to\n"
-             "--lr-end along half a cosine (default: linear)"},
-    {"--lr-end", "X", FLOAT(sgd.lr_end, .lo = 0.0, .hi = 1e6), TRAINING, .rec = 80,
-     .when = LR_END_SCHEDS,
-     .help = "learning rate of the last epoch, linear and cosine (default: lr/50)"},
-    {"--lr-step", "N", SIZE(sgd.lr_step, 1, 100000), TRAINING, .rec = 90,
-     .when = WHEN_SCHED(MLP_SCHED_STEP),
-     .help = "step schedule: epochs between steps (default: 10)"},
-    {"--lr-gamma", "X", FLOAT(sgd.lr_gamma, .lo = 0.0, .hi = 1e3, .lo_open = true), TRAINING,
-     .rec = 100, .when = WHEN_SCHED(MLP_SCHED_STEP),
-     .help = "step schedule: factor at each step (default: 0.1)"},
-    {"--warmup", "N", SIZE(sgd.warmup, 0, 100000), TRAINING, .rec = 110, .when = WHEN_SET,
-     .help = "ramp the rate up from 0 over the first N epochs (default: 0)"},
-    {"--momentum", "X", FLOAT(sgd.momentum, .lo = 0.0, .hi = 1.0, .hi_open = true), TRAINING,
-     .rec = 130,
-     .help = "keep a velocity v = X*v + gradient and step by -lr*v (default: 0)"},
-    {"--nesterov", NULL, .type = T_SWITCH, AT(sgd.nesterov), TRAINING, .rec = 140,
-     .when = WHEN_SET,
-     .help = "Nesterov momentum: step by -lr*(gradient + X*v)"},
-    {"--l2", "X", FLOAT(sgd.l2, .lo = 0.0, .hi = 1.0), TRAINING, .rec = 120,
-     .section = "regularisation",
-     .help = "weight decay: each step also shrinks every weight by lr*X times\n"
-             "itself (default: 2e-5 for quadratic, 1e-4 for xent; 0: off)"},
-    {"--dropout", "P", FLOAT(sgd.drop_hidden, .lo = 0.0, .hi = 1.0, .hi_open = true), TRAINING,
-     .rec = 160, .when = WHEN_SET,
-     .help = "drop each hidden neuron's output with probability P (default: 0)"},
-    {"--dropout-in", "P", FLOAT(sgd.drop_in, .lo = 0.0, .hi = 1.0, .hi_open = true), TRAINING,
-     .rec = 170, .when = WHEN_SET,
-     .help = "drop each input pixel with probability P (default: 0)"},
-    {"--maxnorm", "C", FLOAT(sgd.maxnorm, .lo = 0.0, .hi = 1e6), TRAINING, .rec = 150,
-     .when = WHEN_SET,
-     .help = "keep every neuron's incoming weights no longer than C (default: 0, off)"},
-    {"--translate", "PX", FLOAT(sgd.aug.translate, .lo = 0.0, .hi = 100.0), TRAINING, /* px */
-     .rec = 180, .when = WHEN_SET,
-     .help = "shift training images by up to PX whole pixels in x and y\n"
-             "(default: 0)"},
-    {"--rotate", "DEG", FLOAT(sgd.aug.rotate, .lo = 0.0, .hi = 180.0), TRAINING, .rec = 190,
-     .when = WHEN_SET,
-     .help = "rotate training images by up to DEG degrees (default: 0)"},
-    {"--scale", "F", FLOAT(sgd.aug.scale, .lo = 0.0, .hi = 0.9), TRAINING, .rec = 200,
-     .when = WHEN_SET,
-     .help = "scale training images by up to a fraction F (default: 0)"},
-    {"--elastic", "A[,S]", .type = T_ELASTIC, SPAN(sgd.aug.elastic_alpha, sgd.aug.elastic_sigma),
-     TRAINING, .rec = 210, .when = WHEN_SET,
-     .help = "elastic distortion of strength A pixels, smoothness S (default: off;\n"
-             "S from 0.1 to 10, default 4)"},
-    {"--val", "N", SIZE(sgd.val, 0, UINT32_MAX), TRAINING, .rec = 220, .when = WHEN_SET,
-     .help = "hold out N training images (chosen by the seed), report accuracy on\n"
-             "them each epoch, and save the epoch that did best on them"},
-    {"--seed", "N", SIZE(seed, 0, SIZE_MAX), .resume = R_SAME, .rec = 230, .section = "running",
-     .help = "seed of initialisation and every random choice (default: 1)"},
-    {"--out", "PATH", .type = T_PATH, AT(out), RUN, .rec = 250,
-     .help = "where to save the model (default: model.bin, or the --resume file)"},
-    {"--resume", "PATH", .type = T_PATH, AT(resume), RUN,
-     .help = "continue the run saved in PATH where it stopped; flags that\n"
-             "contradict it are refused, except --epochs, which may grow"},
-    {"--threads", "N", SIZE(threads, 1, MLP_MAX_THREADS), RUN,
-     .help = "threads for the matrix products (default: online CPUs)"},
-    {"--kernels", "NAME", .type = T_KERNELS, AT(kernels), .resume = R_SAME, .rec = 240,
-     .help = "auto, avx512, avx2, portable or ref (default: auto, the fastest\n"
-             "this CPU runs)"},
-    {"--log", "PATH", .type = T_PATH, AT(log), RUN,
-     .help = "write one tab-separated line per epoch: epoch, cost, train_acc,\n"
-             "val_acc ('-' without --val), test_acc, lr, seconds"},
-    {"--plot", "PATH", .type = T_PATH, AT(plot), RUN,
-     .help = "draw the cost and accuracy per epoch as an SVG chart, redrawn\n"
-             "after every epoch (see also 'mlp plot')"},
-    {"--quiet", NULL, .type = T_SWITCH, AT(quiet), RUN,
-     .help = "no progress bar (there is one on stderr when it is a terminal:\n"
-             "images done, images per second, time left)"},
-};
-/* clang-format on */
-#define N_FLAGS (sizeof flags / sizeof flags[0])
-
-/* Which rows of flags[] the command line gave. */
-typedef struct {
-    bool on[N_FLAGS];
+    bool on[MLP_OPTIONS];
 } given_flags;
 
 /* True if the flag of the field at offsetof(train_opts, ...) was given. */
 static bool given_at(const given_flags *given, size_t at)
 {
-    for (size_t k = 0; k < N_FLAGS; k++)
-        if (flags[k].size && flags[k].at == at)
+    for (size_t k = 0; k < MLP_OPTIONS; k++)
+        if (mlp_options[k].size && mlp_options[k].at == at)
             return given->on[k];
     return false;
 }
 
-static int get_int(const train_opts *o, const train_flag *f)
+static int get_int(const train_opts *o, const mlp_option *f)
 {
     int v;
     memcpy(&v, (const char *)o + f->at, sizeof v);
     return v;
 }
 
-static const void *field(const train_opts *o, const train_flag *f)
+static const void *field(const train_opts *o, const mlp_option *f)
 {
     return (const char *)o + f->at;
 }
 
 /* The row after rank `after` in the recorded command line, or NULL after the last. */
-static const train_flag *next_recorded(int after)
+static const mlp_option *next_recorded(int after)
 {
-    const train_flag *next = NULL;
-    for (size_t k = 0; k < N_FLAGS; k++)
-        if (flags[k].rec > after && (!next || flags[k].rec < next->rec))
-            next = &flags[k];
+    const mlp_option *next = NULL;
+    for (size_t k = 0; k < MLP_OPTIONS; k++)
+        if (mlp_options[k].rec > after && (!next || mlp_options[k].rec < next->rec))
+            next = &mlp_options[k];
     return next;
 }
 
 /* The flags' part of the help, from the table, then the data files and the notes. */
 static void print_flags(FILE *out)
 {
-    for (size_t k = 0; k < N_FLAGS; k++) {
-        const train_flag *f = &flags[k];
+    for (size_t k = 0; k < MLP_OPTIONS; k++) {
+        const mlp_option *f = &mlp_options[k];
         char head[64];
         snprintf(head, sizeof head, "%s%s%s", f->flag, f->arg ? " " : "", f->arg ? f->arg : "");
         if (f->section)
@@ -302,41 +145,41 @@ static int parse_elastic(mlp_args *a, mlp_augment *aug)
 }
 
 /* The row of the current argument, or NULL if it is none of them. */
-static const train_flag *find_flag(mlp_args *a)
+static const mlp_option *find_flag(mlp_args *a)
 {
-    for (size_t k = 0; k < N_FLAGS; k++)
-        if (flags[k].type == T_SWITCH ? !strcmp(a->argv[a->i], flags[k].flag)
-                                      : mlp_cli_flag(a, flags[k].flag))
-            return &flags[k];
+    for (size_t k = 0; k < MLP_OPTIONS; k++)
+        if (mlp_options[k].type == MLP_OPT_SWITCH ? !strcmp(a->argv[a->i], mlp_options[k].flag)
+                                      : mlp_cli_flag(a, mlp_options[k].flag))
+            return &mlp_options[k];
     return NULL;
 }
 
 /* Reads the current flag's value into its field of g (the preset's name into *preset_name). */
-static int read_flag(mlp_args *a, const train_flag *f, train_opts *g, const char **preset_name)
+static int read_flag(mlp_args *a, const mlp_option *f, train_opts *g, const char **preset_name)
 {
     void *p = (char *)g + f->at;
     int k = 0, rc;
     switch (f->type) {
-    case T_SIZE:
+    case MLP_OPT_SIZE:
         return mlp_cli_size(a, f->lo, f->hi, p);
-    case T_FLOAT:
+    case MLP_OPT_FLOAT:
         return mlp_cli_float(a, f->range, p);
-    case T_SWITCH:
+    case MLP_OPT_SWITCH:
         *(bool *)p = true;
         return 0;
-    case T_NAME:
+    case MLP_OPT_NAME:
         if ((rc = mlp_cli_name(a, f->names, &k)) == 0)
             memcpy(p, &k, sizeof k);
         return rc;
-    case T_HIDDEN:
+    case MLP_OPT_HIDDEN:
         return mlp_cli_hidden(a, g->hidden, &g->n_hidden);
-    case T_ELASTIC:
+    case MLP_OPT_ELASTIC:
         return parse_elastic(a, &g->sgd.aug);
-    case T_KERNELS:
+    case MLP_OPT_KERNELS:
         return mlp_cli_kernels(a, p);
-    case T_PATH:
+    case MLP_OPT_PATH:
         return mlp_cli_string(a, p);
-    case T_PRESET:
+    case MLP_OPT_PRESET:
         rc = mlp_cli_string(a, preset_name);
         if (rc == 0 && !mlp_preset_find(*preset_name))
             return mlp_cli_usage(a->cmd, "--preset: unknown preset '%s' (see 'mlp presets')",
@@ -355,7 +198,7 @@ static int parse_flags(int argc, char **argv, train_opts *g, given_flags *given,
     int rc = 0;
     for (a.i = 0; a.i < argc && rc == 0; a.i++) {
         const char *arg = argv[a.i];
-        const train_flag *f;
+        const mlp_option *f;
         if (!mlp_cli_is_flag(arg)) {
             if (have_dir)
                 return mlp_cli_usage(a.cmd, "unexpected argument '%s'", arg);
@@ -363,7 +206,7 @@ static int parse_flags(int argc, char **argv, train_opts *g, given_flags *given,
             have_dir = true;
         } else if ((f = find_flag(&a))) {
             rc = read_flag(&a, f, g, preset_name);
-            given->on[f - flags] = true;
+            given->on[f - mlp_options] = true;
         } else if (!mlp_cli_data_flag(&a, &g->data, false, &rc)) {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", arg);
         }
@@ -389,9 +232,9 @@ static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
     o->dir = g.dir;
     o->data = g.data;
     o->data.dir = g.dir;
-    for (size_t k = 0; k < N_FLAGS; k++) /* a preset's value stays unless the flag is given */
-        if (given->on[k] || !flags[k].preset)
-            memcpy((char *)o + flags[k].at, (const char *)&g + flags[k].at, flags[k].size);
+    for (size_t k = 0; k < MLP_OPTIONS; k++) /* a preset's value stays unless the flag is given */
+        if (given->on[k] || !mlp_options[k].preset)
+            memcpy((char *)o + mlp_options[k].at, (const char *)&g + mlp_options[k].at, mlp_options[k].size);
     mlp_sgd_opts *s = &o->sgd;
     bool xent = o->cost == MLP_COST_XENT;
     if (xent && p->lr_xent > 0.0f && !given_at(given, offsetof(train_opts, sgd.lr)))
@@ -470,59 +313,17 @@ static void cmd_resume(cmdline *c, const train_opts *o, const char *path)
     cmd_data(c, &o->data);
 }
 
-/* True if the flag's value is zero or off (WHEN_SET leaves such a flag out of the record). */
-static bool is_off(const train_flag *f, const train_opts *o)
+/* " FLAG VALUE" as the record spells it, a path quoted for the shell */
+static void cmd_flag(cmdline *c, const mlp_option *f, const train_opts *o)
 {
-    switch (f->type) {
-    case T_SIZE:
-        return *(const size_t *)field(o, f) == 0;
-    case T_FLOAT:
-        return !(*(const float *)field(o, f) > 0.0f);
-    case T_SWITCH:
-        return !*(const bool *)field(o, f);
-    case T_ELASTIC:
-        return !(o->sgd.aug.elastic_alpha > 0.0f);
-    default:
-        return false;
+    char value[512];
+    cmd_add(c, " ");
+    if (f->type == MLP_OPT_PATH) {
+        cmd_path(c, f->flag, *(const char *const *)field(o, f));
+        return;
     }
-}
-
-/* " FLAG VALUE" as the record spells it */
-static void cmd_flag(cmdline *c, const train_flag *f, const train_opts *o)
-{
-    const void *p = field(o, f);
-    cmd_add(c, " %s", f->flag);
-    switch (f->type) {
-    case T_SIZE:
-        cmd_add(c, " %zu", *(const size_t *)p);
-        break;
-    case T_FLOAT:
-        cmd_add(c, " %s", mlp_cli_exact(*(const float *)p).s);
-        break;
-    case T_SWITCH:
-    case T_PRESET:
-        break;
-    case T_NAME:
-        cmd_add(c, " %s", mlp_opt_name(f->names, (size_t)get_int(o, f)));
-        break;
-    case T_HIDDEN:
-        for (size_t l = 0; l < o->n_hidden; l++)
-            cmd_add(c, "%s%zu", l ? "," : " ", o->hidden[l]);
-        if (o->n_hidden == 0)
-            cmd_add(c, " none");
-        break;
-    case T_ELASTIC:
-        cmd_add(c, " %s,%s", mlp_cli_exact(o->sgd.aug.elastic_alpha).s,
-                mlp_cli_exact(o->sgd.aug.elastic_sigma).s);
-        break;
-    case T_KERNELS:
-        cmd_add(c, " %s", mlp_kernels_get(o->kernels)->name);
-        break;
-    case T_PATH:
-        cmd_add(c, " ");
-        cmd_path(c, "", *(const char *const *)p);
-        break;
-    }
+    mlp_option_value(value, sizeof value, f, o);
+    cmd_add(c, "%s%s%s", f->flag, value[0] ? " " : "", value);
 }
 
 /* The command line that reproduces a run, with every option spelled out that differs from
@@ -532,14 +333,9 @@ static void format_cmdline(cmdline *c, const train_opts *o)
 {
     cmd_add(c, "mlp train ");
     cmd_path(c, "", o->dir);
-    for (const train_flag *f = next_recorded(0); f; f = next_recorded(f->rec)) {
-        unsigned scheds = f->when & ~WHEN_SET;
-        if ((f->when & WHEN_SET) && is_off(f, o))
-            continue;
-        if (scheds && !(scheds & WHEN_SCHED(o->sgd.schedule)))
-            continue;
-        cmd_flag(c, f, o);
-    }
+    for (const mlp_option *f = next_recorded(0); f; f = next_recorded(f->rec))
+        if (mlp_option_shown(f, o))
+            cmd_flag(c, f, o);
     cmd_data(c, &o->data);
 }
 
@@ -615,29 +411,29 @@ static size_t model_bytes(const size_t *sizes, size_t n_sizes, bool momentum)
 /* ---------------------------------------------------------------- resuming */
 
 /* True if a flag's value in g (given now) is the same as in c (the checkpoint's). */
-static bool same_value(const train_flag *f, const train_opts *g, const train_opts *c)
+static bool same_value(const mlp_option *f, const train_opts *g, const train_opts *c)
 {
     const void *a = field(g, f), *b = field(c, f);
     switch (f->type) {
-    case T_SIZE:
+    case MLP_OPT_SIZE:
         return *(const size_t *)a == *(const size_t *)b;
-    case T_FLOAT:
+    case MLP_OPT_FLOAT:
         return *(const float *)a == *(const float *)b;
-    case T_SWITCH:
+    case MLP_OPT_SWITCH:
         return *(const bool *)a == *(const bool *)b;
-    case T_NAME:
+    case MLP_OPT_NAME:
         return get_int(g, f) == get_int(c, f);
-    case T_HIDDEN:
+    case MLP_OPT_HIDDEN:
         return g->n_hidden == c->n_hidden &&
                !memcmp(g->hidden, c->hidden, c->n_hidden * sizeof(size_t));
-    case T_ELASTIC:
+    case MLP_OPT_ELASTIC:
         return g->sgd.aug.elastic_alpha == c->sgd.aug.elastic_alpha &&
                g->sgd.aug.elastic_sigma == c->sgd.aug.elastic_sigma;
-    case T_KERNELS: /* the checkpoint names the kernels that ran */
+    case MLP_OPT_KERNELS: /* the checkpoint names the kernels that ran */
         return !strcmp(mlp_kernels_get(g->kernels)->name, c->kernels);
-    case T_PATH:
+    case MLP_OPT_PATH:
         return !strcmp(*(const char *const *)a, *(const char *const *)b);
-    case T_PRESET:
+    case MLP_OPT_PRESET:
         return true;
     }
     return true;
@@ -648,8 +444,8 @@ static bool same_value(const train_flag *f, const train_opts *g, const train_opt
 static const char *contradiction(const train_opts *g, const given_flags *given,
                                  const train_opts *c)
 {
-    for (const train_flag *f = next_recorded(0); f; f = next_recorded(f->rec))
-        if (given->on[f - flags] && f->resume == R_SAME && !same_value(f, g, c))
+    for (const mlp_option *f = next_recorded(0); f; f = next_recorded(f->rec))
+        if (given->on[f - mlp_options] && f->resume == MLP_OPT_SAME && !same_value(f, g, c))
             return f->flag;
     return NULL;
 }
@@ -660,14 +456,7 @@ static int resume_opts(train_opts *o, const train_opts *g, const given_flags *gi
                        const mlp_net *net, const mlp_model_meta *m)
 {
     train_opts c = *o;
-    c.n_hidden = net->n_layers - 1;
-    for (size_t l = 0; l < c.n_hidden; l++)
-        c.hidden[l] = net->sizes[l + 1];
-    c.act = (int)net->act;
-    c.cost = (int)net->cost;
-    c.sgd = m->opt;
-    c.seed = m->seed;
-    c.kernels = m->kernels;
+    mlp_checkpoint_opts(&c, net, m);
 
     const char *bad = contradiction(g, given, &c);
     if (bad)
@@ -676,7 +465,7 @@ static int resume_opts(train_opts *o, const train_opts *g, const given_flags *gi
                              "saved value, which 'mlp info %s' shows",
                              bad, o->resume, o->resume);
     size_t least = m->sgd.epoch + (m->sgd.pos > 0);
-    if (given_at(given, offsetof(train_opts, sgd.epochs))) { /* the one R_GROW */
+    if (given_at(given, offsetof(train_opts, sgd.epochs))) { /* the one MLP_OPT_GROW */
         if (g->sgd.epochs < least)
             return mlp_cli_usage("train",
                                  "--epochs %zu: the checkpoint %s has already trained %zu epochs",
@@ -750,7 +539,7 @@ static int save_checkpoint(train_run *r)
  * explains why the run stops early: what is safe on disk and the command that goes on. */
 static void tell_resume(const train_run *r)
 {
-    const mlp_sgd_state *state = &r->sgd.st;
+    const mlp_sgd_state *state = &r->sgd.state;
     cmdline c = {.len = 0};
     cmd_resume(&c, &r->o, r->o.out);
     if (r->o.log) /* the log goes on from the rows it holds */
@@ -772,45 +561,29 @@ static int stopped(train_run *r, int sig)
     return 128 + sig;
 }
 
+/* What is about to be trained: the network and the data, then the options of the table's
+ * sections as the table phrases them (the same words as `mlp info`). */
 static void print_plan(const train_run *r)
 {
     const train_opts *o = &r->o;
-    const mlp_sgd_opts *s = &o->sgd;
-    char layout[256];
+    char layout[256], said[1024];
     mlp_cli_layout(layout, sizeof layout, &r->net);
     printf("network %s, %s hidden, %s cost, %zu parameters\n", layout, mlp_act_name(r->net.act),
            mlp_cost_name(r->net.cost), r->net.n_params);
     printf("data %s: %zu training",
            o->data.path[MLP_IDX_TRAIN_IMAGES] ? o->data.path[MLP_IDX_TRAIN_IMAGES] : o->dir,
-           r->data.train.n - s->val);
-    if (s->val)
-        printf(" (and %zu held out for validation)", s->val);
+           r->data.train.n - o->sgd.val);
+    if (o->sgd.val)
+        printf(" (and %zu held out for validation)", o->sgd.val);
     printf(" and %zu test images of %zux%zu, %zu classes\n", r->data.test.n, r->data.train.rows,
            r->data.train.cols, r->data.n_classes);
-    printf("training %zu epoch%s, batch %zu, learning rate %s", s->epochs,
-           s->epochs == 1 ? "" : "s", s->batch, mlp_cli_exact(s->lr).s);
-    if (s->schedule == MLP_SCHED_LINEAR || s->schedule == MLP_SCHED_COSINE)
-        printf(" falling %s to %s", s->schedule == MLP_SCHED_LINEAR ? "linearly" : "as a cosine",
-               mlp_cli_exact(s->lr_end).s);
-    if (s->schedule == MLP_SCHED_STEP)
-        printf(" times %s every %zu epochs", mlp_cli_exact(s->lr_gamma).s, s->lr_step);
-    if (s->warmup)
-        printf(" after %zu warm-up epochs", s->warmup);
-    if (s->momentum > 0.0f)
-        printf(", %smomentum %s", s->nesterov ? "Nesterov " : "", mlp_cli_exact(s->momentum).s);
-    printf(", L2 %s, seed %zu\n", mlp_cli_exact(s->l2).s, o->seed);
-    if (s->drop_in > 0.0f || s->drop_hidden > 0.0f || s->maxnorm > 0.0f)
-        printf("regularisation: dropout %s of inputs and %s of hidden outputs, max-norm %s\n",
-               mlp_cli_exact(s->drop_in).s, mlp_cli_exact(s->drop_hidden).s,
-               s->maxnorm > 0.0f ? mlp_cli_exact(s->maxnorm).s : "off");
-    if (mlp_augment_active(&s->aug))
-        printf("augmentation: shifts up to %s px, rotations up to %s deg, scaling up to %s, "
-               "elastic %s,%s\n",
-               mlp_cli_exact(s->aug.translate).s, mlp_cli_exact(s->aug.rotate).s,
-               mlp_cli_exact(s->aug.scale).s, mlp_cli_exact(s->aug.elastic_alpha).s,
-               mlp_cli_exact(s->aug.elastic_sigma).s);
-    printf("kernels %s, %zu thread%s\n", r->net.kern->name, mlp_pool_size(r->pool),
-           mlp_pool_size(r->pool) > 1 ? "s" : "");
+    static const char *const sections[] = {"gradient descent", "regularisation", "running"};
+    for (size_t k = 0; k < 3; k++) {
+        mlp_options_say(said, sizeof said, sections[k], o);
+        if (said[0] || k == 2)
+            printf("%s: %s%s", sections[k], said, k == 2 ? "" : "\n");
+    }
+    printf(", %zu thread%s\n", mlp_pool_size(r->pool), mlp_pool_size(r->pool) > 1 ? "s" : "");
 }
 
 /* ---------------------------------------------------------------- the steps of a run */
@@ -964,7 +737,7 @@ static int open_curves(train_run *r)
     mlp_cli_quote(dir, sizeof dir, r->o.dir);
     snprintf(r->title, sizeof r->title, "mlp train %s: %s, %s hidden, %s cost", dir, layout,
              mlp_act_name(r->net.act), mlp_cost_name(r->net.cost));
-    if (mlp_plot_run_open(&r->curves, &r->files, r->o.log, r->o.plot, r->title, r->sgd.st.epoch,
+    if (mlp_plot_run_open(&r->curves, &r->files, r->o.log, r->o.plot, r->title, r->sgd.state.epoch,
                           &err) != MLP_OK)
         return mlp_cli_fail(&err);
     return 0;
@@ -1043,10 +816,10 @@ static int run_epochs(train_run *r)
     r->sgd.hooks.progress = mlp_progress_hook;
     r->sgd.hooks.ctx = &bar;
     r->sgd.hooks.stop = &stop_signal;
-    while (r->sgd.st.epoch < r->o.sgd.epochs) {
+    while (r->sgd.state.epoch < r->o.sgd.epochs) {
         mlp_epoch_stats es;
         double t0 = mlp_now();
-        mlp_progress_epoch(&bar, r->sgd.st.epoch + 1, t0);
+        mlp_progress_epoch(&bar, r->sgd.state.epoch + 1, t0);
         mlp_status st = mlp_sgd_epoch(&r->sgd, &r->net, &r->data.train, &es, &err);
         mlp_progress_clear(&bar);
         if (st == MLP_ESTOP) {
@@ -1055,7 +828,7 @@ static int run_epochs(train_run *r)
         }
         if (st != MLP_OK) {
             fprintf(stderr, "mlp: %s; %s\n", err.msg,
-                    r->sgd.st.epoch ? "the last good model is the one saved after the previous "
+                    r->sgd.state.epoch ? "the last good model is the one saved after the previous "
                                       "epoch"
                                     : "nothing saved");
             return MLP_EXIT_DATA;
@@ -1063,7 +836,7 @@ static int run_epochs(train_run *r)
         int rc = report_epoch(r, &es, mlp_now() - t0);
         if (rc != 0)
             return rc;
-        if (stop_signal && r->sgd.st.epoch < r->o.sgd.epochs)
+        if (stop_signal && r->sgd.state.epoch < r->o.sgd.epochs)
             return stopped(r, stop_signal);
     }
     if (r->best.params)
@@ -1112,7 +885,7 @@ static int train_main(int argc, char **argv)
     if (r.o.resume)
         printf("resuming %s after epoch %zu%s\n", r.o.resume, r.saved.sgd.epoch,
                r.saved.sgd.pos ? " (and part of the next)" : "");
-    if (r.sgd.st.epoch >= r.o.sgd.epochs) {
+    if (r.sgd.state.epoch >= r.o.sgd.epochs) {
         printf("%s has already trained %zu epochs; nothing to do (--epochs N trains more)\n",
                r.o.resume, r.o.sgd.epochs);
         return close_run(&r, 0);

@@ -308,51 +308,69 @@ static void undump_shape(reader *r, shape *s, mlp_model_meta *m)
     check_shape(r, s, m);
 }
 
-/* The options block: each field of mlp_opt_fields in its order, 4 bytes each. */
+/* Where an option of the file's block lives in mlp_sgd_opts (every such row is inside the
+ * sgd member of mlp_train_opts; test_options checks it). */
+static size_t opt_at(const mlp_option *f)
+{
+    return f->at - offsetof(mlp_train_opts, sgd);
+}
+
+/* The options block: the rows of mlp_options with a slot, in slot order, each value 4 bytes
+ * (a float option of two floats, --elastic, takes two f32). */
 static void put_options(writer *w, const mlp_sgd_opts *o)
 {
-    for (size_t k = 0; k < MLP_OPT_FIELDS; k++) {
-        const void *p = (const char *)o + mlp_opt_fields[k].at;
-        switch (mlp_opt_fields[k].kind) {
-        case MLP_OPT_U32:
+    const mlp_option *f;
+    for (int slot = 1; (f = mlp_option_in_slot(slot)); slot++) {
+        const char *p = (const char *)o + opt_at(f);
+        int k;
+        switch (f->type) {
+        case MLP_OPT_SIZE:
             put32(w, (uint32_t)(*(const size_t *)p));
             break;
-        case MLP_OPT_F32:
-            put32(w, float_bits(*(const float *)p));
-            break;
-        case MLP_OPT_BOOL:
+        case MLP_OPT_SWITCH:
             put32(w, *(const bool *)p ? 1 : 0);
             break;
-        case MLP_OPT_SCHEDULE:
-            put32(w, (uint32_t)(*(const mlp_schedule *)p));
+        case MLP_OPT_NAME:
+            memcpy(&k, p, sizeof k);
+            put32(w, (uint32_t)k);
             break;
+        default: /* floats */
+            for (size_t i = 0; i < f->size / sizeof(float); i++)
+                put32(w, float_bits(((const float *)(const void *)p)[i]));
         }
     }
 }
 
-/* The options block read into o; false if a field is not one of the values its kind allows
- * (a schedule past the last, a flag neither 0 nor 1). */
+/* The options block of a file of the reader's version read into o; false if a field is not
+ * one of the values its type allows (a name past the last, a switch neither 0 nor 1). An
+ * option newer than the file keeps the value o holds. */
 static bool get_options(reader *r, mlp_sgd_opts *o)
 {
     bool known = true;
-    for (size_t k = 0; k < MLP_OPT_FIELDS; k++) {
-        void *p = (char *)o + mlp_opt_fields[k].at;
-        uint32_t f = get32(r);
-        switch (mlp_opt_fields[k].kind) {
-        case MLP_OPT_U32:
-            *(size_t *)p = f;
+    const mlp_option *f;
+    for (int slot = 1; (f = mlp_option_in_slot(slot)); slot++) {
+        char *p = (char *)o + opt_at(f);
+        if (f->since > r->version)
+            continue;
+        uint32_t v = get32(r);
+        int k;
+        switch (f->type) {
+        case MLP_OPT_SIZE:
+            *(size_t *)(void *)p = v;
             break;
-        case MLP_OPT_F32:
-            *(float *)p = bits_float(f);
+        case MLP_OPT_SWITCH:
+            *(bool *)p = v == 1;
+            known = known && v <= 1;
             break;
-        case MLP_OPT_BOOL:
-            *(bool *)p = f == 1;
-            known = known && f <= 1;
+        case MLP_OPT_NAME:
+            known = known && v < mlp_opt_count(f->names);
+            k = known ? (int)v : 0;
+            memcpy(p, &k, sizeof k);
             break;
-        case MLP_OPT_SCHEDULE:
-            known = known && f < mlp_opt_count(mlp_opt_schedule_names);
-            *(mlp_schedule *)p = known ? (mlp_schedule)f : MLP_SCHED_CONSTANT;
-            break;
+        default: /* floats: the first read above, the others here */
+            ((float *)(void *)p)[0] = bits_float(v);
+            for (size_t i = 1; i < f->size / sizeof(float); i++)
+                ((float *)(void *)p)[i] = bits_float(get32(r));
         }
     }
     return known;

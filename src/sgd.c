@@ -40,7 +40,7 @@ mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n_set, size_t row
     s->n = n_set - opt->val;
     /* Streams of their own, so that changing how many numbers one part draws does not change
      * the others. */
-    s->st.rng = seed ^ 0x73687566666c6521u; /* "shuffle!" */
+    s->state.rng = seed ^ 0x73687566666c6521u; /* "shuffle!" */
     s->rows = mlp_alloc_array(n_set, sizeof *s->rows);
     s->order = mlp_alloc_array(s->n, sizeof *s->order);
     s->batch_rows = mlp_alloc_array(opt->batch, sizeof *s->batch_rows);
@@ -149,11 +149,11 @@ void mlp_sgd_gather(mlp_net *net, uint8_t *y, const mlp_set *set, const size_t *
     }
 }
 
-void mlp_sgd_restore(mlp_sgd *s, const mlp_sgd_state *st)
+void mlp_sgd_restore(mlp_sgd *s, const mlp_sgd_state *state)
 {
-    s->st = *st;
-    if (s->st.pos > 0) {
-        uint64_t r = s->st.epoch_rng;
+    s->state = *state;
+    if (s->state.pos > 0) {
+        uint64_t r = s->state.epoch_rng;
         mlp_sgd_shuffle(s->order, s->n, &r);
     }
 }
@@ -192,23 +192,23 @@ static void set_dropout(mlp_net *net, const mlp_sgd *s, size_t e, size_t k, bool
 mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epoch_stats *stats,
                          mlp_error *err)
 {
-    mlp_sgd_state *st = &s->st;
-    const size_t batch = s->opt.batch, e = st->epoch + 1;
+    mlp_sgd_state *state = &s->state;
+    const size_t batch = s->opt.batch, e = state->epoch + 1;
     const bool augment = mlp_augment_active(&s->opt.aug);
     float lr = mlp_sgd_lr(&s->opt, e, 0.0);
 
     if (augment && mlp_pool_size(net->pool) > s->threads)
         return mlp_fail(err, MLP_EARG, "the network has more threads than at mlp_sgd_init");
-    if (st->pos == 0) { /* a fresh epoch: draw its order */
-        st->epoch_rng = st->rng;
-        mlp_sgd_shuffle(s->order, s->n, &st->rng);
-        st->cost = 0.0;
-        st->correct = 0;
+    if (state->pos == 0) { /* a fresh epoch: draw its order */
+        state->epoch_rng = state->rng;
+        mlp_sgd_shuffle(s->order, s->n, &state->rng);
+        state->cost = 0.0;
+        state->correct = 0;
     }
-    while (st->pos < s->n) {
-        size_t B = s->n - st->pos < batch ? s->n - st->pos : batch, k = st->pos / batch;
+    while (state->pos < s->n) {
+        size_t B = s->n - state->pos < batch ? s->n - state->pos : batch, k = state->pos / batch;
         for (size_t i = 0; i < B; i++)
-            s->batch_rows[i] = s->rows[s->order[st->pos + i]];
+            s->batch_rows[i] = s->rows[s->order[state->pos + i]];
         mlp_sgd_gather(net, s->y, train, s->batch_rows, B);
         if (augment) {
             augment_job j = {s, net, train, B, e};
@@ -224,26 +224,26 @@ mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epo
                             "probably too high",
                             e, k + 1, isnan(c) ? "NaN" : "infinite", (double)lr);
         }
-        st->cost += c;
+        state->cost += c;
         for (size_t i = 0; i < B; i++)
-            st->correct += mlp_net_predict_row(net, i) == s->y[i];
+            state->correct += mlp_net_predict_row(net, i) == s->y[i];
         mlp_backprop(net, s->y, B);
         set_dropout(net, s, e, k, false);
-        lr = mlp_sgd_lr(&s->opt, e, (double)(st->pos + B) / (double)s->n);
+        lr = mlp_sgd_lr(&s->opt, e, (double)(state->pos + B) / (double)s->n);
         mlp_sgd_step(net, s->vel, &s->opt, lr);
-        st->pos += B;
+        state->pos += B;
         if (s->hooks.progress)
-            s->hooks.progress(s->hooks.ctx, st->pos, s->n);
-        if (s->hooks.stop && *s->hooks.stop && st->pos < s->n)
+            s->hooks.progress(s->hooks.ctx, state->pos, s->n);
+        if (s->hooks.stop && *s->hooks.stop && state->pos < s->n)
             return mlp_fail(err, MLP_ESTOP, "stopped in epoch %zu after %zu of %zu images", e,
-                            st->pos, s->n);
+                            state->pos, s->n);
     }
     stats->epoch = e;
     stats->lr = lr;
-    stats->cost = s->n ? st->cost / (double)s->n : 0.0;
-    stats->correct = st->correct;
+    stats->cost = s->n ? state->cost / (double)s->n : 0.0;
+    stats->correct = state->correct;
     stats->n = s->n;
-    st->epoch = e;
-    st->pos = 0;
+    state->epoch = e;
+    state->pos = 0;
     return MLP_OK;
 }

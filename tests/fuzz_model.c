@@ -33,8 +33,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (with_state == MLP_OK) {
         /* keep the forward pass cheap: only small networks are run */
         if (net.n_params < (1u << 16)) {
-            memset(net.a[0], 0, net.sizes[0] * sizeof(float));
-            mlp_net_forward(&net, 1);
+            float *zeros = calloc(net.sizes[0], sizeof *zeros);
+            if (zeros) {
+                mlp_net_set_input(&net, 0, zeros);
+                mlp_net_forward(&net, 1);
+            }
+            free(zeros);
         }
         mlp_model_meta_free(&meta);
         mlp_net_free(&net);

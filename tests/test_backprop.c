@@ -93,10 +93,12 @@ static void gradcheck(const size_t *sizes, size_t n_sizes, size_t B, mlp_act act
     double *num = malloc(P * sizeof *num), *bp = malloc(P * sizeof *bp);
     double *out = malloc(B * K * sizeof *out), *got = malloc(B * K * sizeof *got);
     uint8_t y[16] = {0};
+    float *in = malloc(nx * sizeof *in);
     for (size_t i = 0; i < nx; i++) {
-        net.a[0][i] = mlp_rng_uniform(&rng);
-        x[i] = net.a[0][i];
+        in[i] = mlp_rng_uniform(&rng);
+        x[i] = in[i];
     }
+    tu_net_input(&net, in, B);
     for (size_t i = 0; i < B; i++)
         y[i] = (uint8_t)mlp_rng_below(&rng, K);
     for (size_t i = 0; i < P; i++)
@@ -146,6 +148,7 @@ static void gradcheck(const size_t *sizes, size_t n_sizes, size_t B, mlp_act act
     bp[at] *= 1.01;
     assert_true(max_rel_err(bp, num, P) > 1e-3);
     free(zero);
+    free(in);
     free(x);
     free(p);
     free(num);
@@ -182,8 +185,10 @@ static void test_dropout_masks(void **state)
     assert_int_equal(mlp_net_init(&net, s, 3, MLP_ACT_RELU, MLP_COST_XENT, 4, NULL, NULL, &err),
                      MLP_OK);
     mlp_net_init_params(&net, 1);
+    float *ones = malloc(4 * 200 * sizeof *ones);
     for (size_t i = 0; i < 4 * 200; i++)
-        net.a[0][i] = 1.0f;
+        ones[i] = 1.0f;
+    tu_net_input(&net, ones, 4);
     net.drop.keep[0] = 0.8f;
     net.drop.keep[1] = 0.5f;
     net.drop.seed = 7;
@@ -213,6 +218,7 @@ static void test_dropout_masks(void **state)
     mlp_net_forward(&net, 4);
     assert_ptr_equal(net.x[0], net.rows[0]);
     assert_ptr_equal(net.x[1], net.rows[1]);
+    free(ones);
     free(m0);
     free(m1);
     mlp_net_free(&net);
@@ -229,7 +235,7 @@ static void test_gradient_is_the_batch_mean(void **state)
         mlp_net_init(&net, s, 3, MLP_ACT_TANH, MLP_COST_QUADRATIC, 2, NULL, NULL, &err), MLP_OK);
     mlp_net_init_params(&net, 3);
     const float x[6] = {0.1f, 0.9f, 0.4f, 0.1f, 0.9f, 0.4f};
-    memcpy(net.a[0], x, sizeof x);
+    tu_net_input(&net, x, 2);
     mlp_net_forward(&net, 1);
     mlp_backprop(&net, y1, 1);
     float *one = malloc(net.n_params * sizeof *one);
@@ -254,8 +260,8 @@ static void test_output_wishes_point_the_right_way(void **state)
         assert_int_equal(mlp_net_init(&net, s, 3, MLP_ACT_SIGMOID, costs[c], 1, NULL, NULL, &err),
                          MLP_OK);
         mlp_net_init_params(&net, 9);
-        for (int k = 0; k < 4; k++)
-            net.a[0][k] = 0.5f;
+        const float x[4] = {0.5f, 0.5f, 0.5f, 0.5f};
+        tu_net_input(&net, x, 1);
         mlp_net_forward(&net, 1);
         mlp_backprop_output_wish(&net, y, 1);
         /* the desired class wants its z up (negative gradient), the others want theirs down */

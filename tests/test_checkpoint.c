@@ -123,7 +123,7 @@ static void test_save_load_resume_is_the_same_run(void **state)
     volatile sig_atomic_t stop = 0;
     s.hooks = (mlp_sgd_hooks){stop_after_20, (void *)&stop, &stop};
     assert_int_equal(mlp_sgd_epoch(&s, &net, &d.train, &es, &err), MLP_ESTOP);
-    assert_int_equal(s.st.pos, 20);
+    assert_int_equal(s.state.pos, 20);
 
     /* mapped and saved: the best epoch's parameters, the current ones beside them */
     mlp_model_meta meta = {0};
@@ -162,7 +162,7 @@ static void test_save_load_resume_is_the_same_run(void **state)
     size_t bytes = net.n_params * sizeof(float);
     assert_opts_equal(&s2.opt, &s.opt);
     assert_true(s2.seed == s.seed);
-    assert_state_equal(&s2.st, &s.st);
+    assert_state_equal(&s2.state, &s.state);
     assert_memory_equal(s2.order, s.order, s.n * sizeof *s.order);
     assert_memory_equal(s2.val_rows, s.val_rows, s.opt.val * sizeof *s.val_rows);
     assert_memory_equal(s2.vel, s.vel, bytes);
@@ -182,7 +182,7 @@ static void test_save_load_resume_is_the_same_run(void **state)
         assert_true(es.cost == es2.cost && es.correct == es2.correct);
         assert_memory_equal(net2.params, net.params, bytes);
         assert_memory_equal(s2.vel, s.vel, bytes);
-        assert_state_equal(&s2.st, &s.st);
+        assert_state_equal(&s2.state, &s.state);
     }
 
     free(best2.params);
@@ -232,25 +232,52 @@ static void test_fill_chooses_the_parameters(void **state)
     assert_null(meta.cur);
 
     best = (mlp_checkpoint_best){best_params, 0.75f, 0.25f, 1, 0.25f};
-    s.st.epoch = 1; /* right after the best epoch: the current parameters are the best */
+    s.state.epoch = 1; /* right after the best epoch: the current parameters are the best */
     mlp_checkpoint_fill(&meta, &view, &net, &s, &best, &train, 1, 2);
     assert_ptr_equal(view.params, best_params);
     assert_null(meta.cur);
     assert_true(meta.test_accuracy == 0.25f && meta.best_val == 0.75f);
     assert_int_equal(meta.best_epoch, 1);
 
-    s.st.pos = 4; /* part of the next epoch done: both go in the file */
+    s.state.pos = 4; /* part of the next epoch done: both go in the file */
     mlp_checkpoint_fill(&meta, &view, &net, &s, &best, &train, 1, 2);
     assert_ptr_equal(view.params, best_params);
     assert_ptr_equal(meta.cur, net.params);
 
     /* restoring refuses a meta with no training state, changing nothing */
     mlp_model_meta none = {0};
-    mlp_sgd_state before = s.st;
+    mlp_sgd_state before = s.state;
     assert_int_equal(mlp_checkpoint_restore(&net, &s, &best, &none, &err), MLP_EARG);
-    assert_state_equal(&s.st, &before);
+    assert_state_equal(&s.state, &before);
     assert_true(best.val == 0.75f);
     mlp_sgd_free(&s);
+    mlp_net_free(&net);
+}
+
+/* A model's options as a run's: the network's shape and functions, every training option,
+ * the seed and the kernels; what no model records is left alone. */
+static void test_opts_of_a_model(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {6, 5, 4, 3};
+    mlp_net net;
+    mlp_error err;
+    const mlp_kernels *ref = mlp_kernels_get("ref");
+    assert_int_equal(
+        mlp_net_init(&net, sizes, 4, MLP_ACT_TANH, MLP_COST_XENT, 4, ref, NULL, &err), MLP_OK);
+    mlp_model_meta meta = {.opt = opts, .seed = 99, .kernels = "avx2"};
+    mlp_train_opts o = {.out = "keep.bin", .threads = 3, .n_hidden = 1, .hidden = {77}};
+    mlp_checkpoint_opts(&o, &net, &meta);
+    assert_int_equal(o.n_hidden, 2);
+    assert_int_equal(o.hidden[0], 5);
+    assert_int_equal(o.hidden[1], 4);
+    assert_int_equal(o.act, MLP_ACT_TANH);
+    assert_int_equal(o.cost, MLP_COST_XENT);
+    assert_opts_equal(&o.sgd, &opts);
+    assert_int_equal(o.seed, 99);
+    assert_string_equal(o.kernels, "avx2");
+    assert_string_equal(o.out, "keep.bin");
+    assert_int_equal(o.threads, 3);
     mlp_net_free(&net);
 }
 
@@ -259,6 +286,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_save_load_resume_is_the_same_run),
         cmocka_unit_test(test_fill_chooses_the_parameters),
+        cmocka_unit_test(test_opts_of_a_model),
     };
     return cmocka_run_group_tests_name("checkpoint", tests, NULL, NULL);
 }

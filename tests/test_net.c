@@ -207,8 +207,9 @@ static void hand_net(mlp_net *net, mlp_act act, mlp_cost cost)
     assert_int_equal(mlp_net_init(net, s, 3, act, cost, 2, NULL, NULL, &err), MLP_OK);
     assert_int_equal(net->n_params, 12);
     memcpy(net->params, p, sizeof p);
-    const float x[4] = {1, 2, 0, 0}; /* row 1: all zero, so z1 = b0 */
-    memcpy(net->a[0], x, sizeof x);
+    static const float x[4] = {1, 2, 0, 0}; /* row 1: all zero, so z1 = b0 */
+    mlp_net_set_input(net, 0, x);
+    mlp_net_set_input(net, 1, x + 2);
 }
 
 static void test_forward_by_hand_sigmoid_quadratic(void **state)
@@ -272,8 +273,8 @@ static void test_softmax_survives_large_inputs(void **state)
     (void)state;
     mlp_net net;
     hand_net(&net, MLP_ACT_RELU, MLP_COST_XENT);
-    net.a[0][0] = 1e4f; /* z ~ 1e3 would overflow expf without the max shift */
-    net.a[0][1] = 0.0f;
+    const float big[2] = {1e4f, 0.0f}; /* z ~ 1e3 would overflow expf without the max shift */
+    mlp_net_set_input(&net, 0, big);
     mlp_net_forward(&net, 1);
     assert_true(isfinite(net.a[2][0]) && isfinite(net.a[2][1]));
     assert_true(fabs((double)net.a[2][0] + net.a[2][1] - 1.0) < 1e-6);

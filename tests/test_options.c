@@ -1,7 +1,8 @@
 /*
- * test_options: the tables of options.h: every name table ends where its enum does, and the
- * model file's option fields are distinct fields of mlp_sgd_opts, each inside it, that
- * together hold every byte model.c writes for them.
+ * test_options: the tables of options.h: every name table ends where its enum does; the rows
+ * of mlp_options with a slot are distinct fields of mlp_sgd_opts that together make the 80
+ * bytes of the model file's options block in model.h's order; the reports' phrases and the
+ * record's values.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,43 +27,136 @@ static void test_name_tables(void **state)
     assert_string_equal(mlp_opt_name(mlp_opt_schedule_names, 4), "?"); /* one past the last */
 }
 
-static size_t kind_size(mlp_opt_kind k)
+/* The bytes an option of the model file's block takes there: 4 per value. */
+static size_t file_bytes(const mlp_option *f)
 {
-    return k == MLP_OPT_U32 ? sizeof(size_t)
-           : k == MLP_OPT_F32 ? sizeof(float)
-           : k == MLP_OPT_BOOL ? sizeof(bool)
-                               : sizeof(mlp_schedule);
+    return f->type == MLP_OPT_FLOAT || f->type == MLP_OPT_ELASTIC ? f->size : 4;
 }
 
-static void test_fields_are_distinct_fields(void **state)
+/* The options block: slots 1..N without a gap, each row once, every row inside the sgd
+ * member and of a type the block can hold, disjoint fields, 80 bytes in all (model.h), in the
+ * order model.h gives. */
+static void test_file_block(void **state)
 {
     (void)state;
     unsigned char used[sizeof(mlp_sgd_opts)] = {0};
-    for (size_t k = 0; k < MLP_OPT_FIELDS; k++) {
-        const mlp_opt_field *f = &mlp_opt_fields[k];
-        size_t n = kind_size(f->kind);
-        assert_non_null(f->name);
-        assert_true(f->at + n <= sizeof(mlp_sgd_opts));
-        for (size_t b = 0; b < n; b++) {
-            if (used[f->at + b])
-                fail_msg("%s overlaps another field", f->name);
-            used[f->at + b] = 1;
+    size_t bytes = 0, slots = 0;
+    for (size_t k = 0; k < MLP_OPTIONS; k++)
+        slots += mlp_options[k].slot > 0;
+    for (int slot = 1; slot <= (int)slots; slot++) {
+        const mlp_option *f = mlp_option_in_slot(slot);
+        assert_non_null(f);
+        assert_true(f->at >= offsetof(mlp_train_opts, sgd));
+        size_t at = f->at - offsetof(mlp_train_opts, sgd);
+        assert_true(at + f->size <= sizeof(mlp_sgd_opts));
+        assert_true(f->type == MLP_OPT_SIZE || f->type == MLP_OPT_FLOAT ||
+                    f->type == MLP_OPT_SWITCH || f->type == MLP_OPT_NAME ||
+                    f->type == MLP_OPT_ELASTIC);
+        assert_true(f->since >= 1 && f->since <= 2);
+        for (size_t b = 0; b < f->size; b++) {
+            if (used[at + b])
+                fail_msg("%s overlaps another option", f->flag);
+            used[at + b] = 1;
         }
-        for (size_t j = 0; j < k; j++)
-            assert_string_not_equal(f->name, mlp_opt_fields[j].name);
+        bytes += file_bytes(f);
     }
-    /* spot checks of the file order (model.h) */
-    assert_int_equal(mlp_opt_fields[0].at, offsetof(mlp_sgd_opts, epochs));
-    assert_int_equal(mlp_opt_fields[2].kind, MLP_OPT_SCHEDULE);
-    assert_int_equal(mlp_opt_fields[10].kind, MLP_OPT_BOOL);
-    assert_int_equal(mlp_opt_fields[MLP_OPT_FIELDS - 1].at, offsetof(mlp_sgd_opts, val));
+    assert_null(mlp_option_in_slot((int)slots + 1));
+    assert_null(mlp_option_in_slot(0));
+    assert_int_equal(bytes, 80);
+    assert_string_equal(mlp_option_in_slot(1)->flag, "--epochs");
+    assert_string_equal(mlp_option_in_slot(3)->flag, "--schedule");
+    assert_string_equal(mlp_option_in_slot(11)->flag, "--nesterov");
+    assert_string_equal(mlp_option_in_slot(18)->flag, "--elastic");
+    assert_string_equal(mlp_option_in_slot((int)slots)->flag, "--val");
+}
+
+/* Every row is a distinct flag with help; a row that the record spells has a distinct rank;
+ * a row in a preset or in the file has a field. */
+static void test_rows(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < MLP_OPTIONS; k++) {
+        const mlp_option *f = &mlp_options[k];
+        assert_true(f->flag && !strncmp(f->flag, "--", 2) && f->help && f->help[0]);
+        assert_true(!f->preset || f->size > 0);
+        assert_true(!f->slot || f->size > 0);
+        for (size_t j = 0; j < k; j++) {
+            assert_string_not_equal(f->flag, mlp_options[j].flag);
+            assert_true(!f->rec || f->rec != mlp_options[j].rec);
+        }
+    }
+    assert_non_null(mlp_options[1].section); /* the first option opens a section */
+}
+
+static mlp_train_opts plain(void)
+{
+    mlp_train_opts o = {.kernels = "ref", .seed = 7, .n_hidden = 2, .hidden = {16, 16}};
+    o.sgd = (mlp_sgd_opts){.epochs = 40, .batch = 10, .lr = 1.5f, .lr_end = 0.03f,
+                           .schedule = MLP_SCHED_LINEAR, .lr_step = 10, .lr_gamma = 0.1f,
+                           .l2 = 2e-5f};
+    return o;
+}
+
+/* The phrases of a section: those shown, in the table's order, with their values; the
+ * schedule's own options only under it, the ones that are off left out. */
+static void test_say(void **state)
+{
+    (void)state;
+    char out[1024];
+    mlp_train_opts o = plain();
+    mlp_options_say(out, sizeof out, "gradient descent", &o);
+    assert_string_equal(out, "epochs 40, batch 10, learning rate 1.5, linear schedule, ending at 0.03, "
+                             "momentum 0");
+    mlp_options_say(out, sizeof out, "regularisation", &o);
+    assert_string_equal(out, "L2 2e-05");
+    mlp_options_say(out, sizeof out, "running", &o);
+    assert_string_equal(out, "seed 7, kernels ref");
+    o.sgd.schedule = MLP_SCHED_STEP;
+    o.sgd.momentum = 0.9f;
+    o.sgd.nesterov = true;
+    o.sgd.warmup = 2;
+    mlp_options_say(out, sizeof out, "gradient descent", &o);
+    assert_string_equal(out, "epochs 40, batch 10, learning rate 1.5, step schedule, every 10 "
+                             "epochs, times 0.1, 2 warm-up epochs, momentum 0.9, Nesterov");
+    o.sgd.aug.elastic_alpha = 34.0f;
+    o.sgd.aug.elastic_sigma = 4.0f;
+    o.sgd.drop_hidden = 0.5f;
+    mlp_options_say(out, sizeof out, "regularisation", &o);
+    assert_string_equal(out, "L2 2e-05, hidden dropout 0.5, elastic 34,4");
+    mlp_options_say(out, sizeof out, "no such section", &o);
+    assert_string_equal(out, "");
+    mlp_options_say(out, 12, "gradient descent", &o); /* cut short, still a string */
+    assert_string_equal(out, "epochs 40");
+}
+
+/* The values as the record spells them. */
+static void test_values(void **state)
+{
+    (void)state;
+    char out[64];
+    mlp_train_opts o = plain();
+    const char *want[][2] = {{"--hidden", "16,16"}, {"--lr", "1.5"},  {"--schedule", "linear"},
+                             {"--nesterov", ""},    {"--seed", "7"},  {"--kernels", "ref"},
+                             {"--activation", "sigmoid"}};
+    for (size_t w = 0; w < sizeof want / sizeof want[0]; w++)
+        for (size_t k = 0; k < MLP_OPTIONS; k++)
+            if (!strcmp(mlp_options[k].flag, want[w][0])) {
+                mlp_option_value(out, sizeof out, &mlp_options[k], &o);
+                assert_string_equal(out, want[w][1]);
+            }
+    o.n_hidden = 0;
+    mlp_option_value(out, sizeof out, &mlp_options[1], &o);
+    assert_string_equal(out, "none");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_name_tables),
-        cmocka_unit_test(test_fields_are_distinct_fields),
+        cmocka_unit_test(test_file_block),
+        cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_say),
+        cmocka_unit_test(test_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

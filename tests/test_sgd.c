@@ -244,14 +244,14 @@ static void test_epoch_equals_manual_batches(void **state)
     mlp_epoch_stats st;
     assert_int_equal(mlp_sgd_epoch(&sa, &a, &d.train, &st, &err), MLP_OK);
     assert_int_equal(st.epoch, 1);
-    assert_int_equal(sa.st.epoch, 1);
-    assert_int_equal(sa.st.pos, 0);
+    assert_int_equal(sa.state.epoch, 1);
+    assert_int_equal(sa.state.pos, 0);
     assert_int_equal(st.n, 7);
     assert_true(st.correct <= 7);
     assert_true(st.cost > 0 && isfinite(st.cost));
 
     /* by hand: batches of 3, 3 and 1 */
-    mlp_sgd_shuffle(sb.order, 7, &sb.st.rng);
+    mlp_sgd_shuffle(sb.order, 7, &sb.state.rng);
     assert_memory_equal(sa.order, sb.order, 7 * sizeof(size_t));
     double cost = 0;
     const size_t starts[3] = {0, 3, 6}, sizes[3] = {3, 3, 1};
@@ -433,7 +433,7 @@ static void test_stop_and_resume_mid_epoch(void **state)
     p.sgd[1].hooks = (mlp_sgd_hooks){on_progress, &h, &stop};
     assert_int_equal(mlp_sgd_epoch(&p.sgd[1], &p.net[1], &p.d.train, &st2, &err), MLP_ESTOP);
     assert_non_null(strstr(err.msg, "epoch 1"));
-    assert_int_equal(p.sgd[1].st.pos, 20);
+    assert_int_equal(p.sgd[1].state.pos, 20);
     assert_int_equal(h.calls, 5);
 
     /* a fresh trainer picks up from the saved state */
@@ -445,7 +445,7 @@ static void test_stop_and_resume_mid_epoch(void **state)
     assert_int_equal(mlp_sgd_init(&s3, &n3, 53, 3, 3, &p.sgd[1].opt, 99, &err), MLP_OK);
     memcpy(n3.params, p.net[1].params, n3.n_params * sizeof(float));
     memcpy(s3.vel, p.sgd[1].vel, n3.n_params * sizeof(float));
-    mlp_sgd_restore(&s3, &p.sgd[1].st);
+    mlp_sgd_restore(&s3, &p.sgd[1].state);
     assert_int_equal(mlp_sgd_epoch(&s3, &n3, &p.d.train, &st2, &err), MLP_OK);
     assert_int_equal(st2.epoch, 1);
     assert_int_equal(mlp_sgd_epoch(&s3, &n3, &p.d.train, &st2, &err), MLP_OK);

@@ -550,3 +550,9 @@ uint8_t *tu_png_decode(const unsigned char *d, size_t len, size_t *w, size_t *h,
     free(z);
     return px;
 }
+
+void tu_net_input(mlp_net *net, const float *x, size_t B)
+{
+    for (size_t i = 0; i < B; i++)
+        mlp_net_set_input(net, i, x + i * net->sizes[0]);
+}

@@ -14,6 +14,8 @@
 
 #include <stdbool.h>
 
+#include "net.h"
+
 /* A fresh directory under $TMPDIR (or /tmp); removed with rm_rf(). */
 char *tu_tmpdir(void);
 void tu_rm_rf(const char *dir);
@@ -84,6 +86,10 @@ size_t tu_count_lines(const char *s);
 
 /* Asserts |a[i] - b[i]| <= atol + rtol * |b[i]| for all i; on failure prints the worst
  * difference and the first bad index. */
+/* Points the rows of the next forward pass's input at x: B rows of net->sizes[0] floats
+ * (mlp_net_set_input), which must stay put until that pass's backprop is done. */
+void tu_net_input(mlp_net *net, const float *x, size_t B);
+
 void tu_check_close(const char *what, const double *a, const double *b, size_t n, double atol,
                     double rtol);
 
