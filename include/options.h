@@ -91,6 +91,8 @@ typedef struct {
     int slot;                 /* its place in the model file's options block (1, 2, ...), its
                                * value inside mlp_sgd_opts; 0: not in the file */
     unsigned since;           /* the model format version whose files hold it */
+    const char *json;         /* its name in model.json and `info --json` ("l2"; a member of
+                               * a nested object: "augmentation.rotate"); with a slot */
     const char *says;         /* how the reports phrase it, %s the value; NULL: they do not */
 } mlp_option;
 

@@ -21,6 +21,56 @@ static const char *output_activation(const mlp_net *net)
     return net->cost == MLP_COST_XENT ? "softmax" : "sigmoid";
 }
 
+/* The training options a model file carries (the rows of mlp_options with a slot), in the
+ * table's order under their JSON names; the members named "augmentation.x" make one nested
+ * object, which the rows of the table keep together. */
+static void describe_options(mlp_json *j, const mlp_sgd_opts *o)
+{
+    mlp_train_opts t = {.sgd = *o};
+    char nest[32] = ""; /* the nested object open, or "" */
+    for (size_t k = 0; k < MLP_OPTIONS; k++) {
+        const mlp_option *f = &mlp_options[k];
+        if (!f->slot)
+            continue;
+        const char *dot = strchr(f->json, '.'), *name = dot ? dot + 1 : f->json;
+        size_t n = dot ? (size_t)(dot - f->json) : 0;
+        if (nest[0] && (n != strlen(nest) || strncmp(nest, f->json, n))) {
+            mlp_json_end(j);
+            nest[0] = '\0';
+        }
+        if (dot && !nest[0]) {
+            snprintf(nest, sizeof nest, "%.*s", (int)n, f->json);
+            mlp_json_object(j, nest);
+        }
+        const void *p = (const char *)&t + f->at;
+        int v;
+        switch (f->type) {
+        case MLP_OPT_SIZE:
+            mlp_json_uint(j, name, *(const size_t *)p);
+            break;
+        case MLP_OPT_SWITCH:
+            mlp_json_bool(j, name, *(const bool *)p);
+            break;
+        case MLP_OPT_NAME:
+            memcpy(&v, p, sizeof v);
+            mlp_json_string(j, name, mlp_opt_name(f->names, (size_t)v));
+            break;
+        case MLP_OPT_ELASTIC: { /* A[,S]: NAME_alpha and NAME_sigma */
+            char key[64];
+            snprintf(key, sizeof key, "%s_alpha", name);
+            mlp_json_float(j, key, o->aug.elastic_alpha);
+            snprintf(key, sizeof key, "%s_sigma", name);
+            mlp_json_float(j, key, o->aug.elastic_sigma);
+            break;
+        }
+        default:
+            mlp_json_float(j, name, *(const float *)p);
+        }
+    }
+    if (nest[0])
+        mlp_json_end(j);
+}
+
 void mlp_export_describe(mlp_json *j, const mlp_net *net, const mlp_model_meta *meta,
                          bool npy_files)
 {
@@ -63,33 +113,12 @@ void mlp_export_describe(mlp_json *j, const mlp_net *net, const mlp_model_meta *
     mlp_json_end(j);
     mlp_json_object(j, "training");
     const mlp_sgd_opts *o = &meta->opt;
-    mlp_json_uint(j, "epochs", o->epochs);
     if (meta->has_state)
         mlp_json_uint(j, "epochs_done", meta->sgd.epoch);
     else
         mlp_json_null(j, "epochs_done");
     mlp_json_uint(j, "images", meta->n_train - o->val);
-    mlp_json_uint(j, "validation_images", o->val);
-    mlp_json_uint(j, "batch", o->batch);
-    mlp_json_float(j, "learning_rate", o->lr);
-    mlp_json_string(j, "schedule", mlp_opt_name(mlp_opt_schedule_names, o->schedule));
-    mlp_json_float(j, "learning_rate_end", o->lr_end);
-    mlp_json_uint(j, "lr_step", o->lr_step);
-    mlp_json_float(j, "lr_gamma", o->lr_gamma);
-    mlp_json_uint(j, "warmup", o->warmup);
-    mlp_json_float(j, "l2", o->l2);
-    mlp_json_float(j, "momentum", o->momentum);
-    mlp_json_bool(j, "nesterov", o->nesterov);
-    mlp_json_float(j, "maxnorm", o->maxnorm);
-    mlp_json_float(j, "dropout_in", o->drop_in);
-    mlp_json_float(j, "dropout", o->drop_hidden);
-    mlp_json_object(j, "augmentation");
-    mlp_json_float(j, "translate", o->aug.translate);
-    mlp_json_float(j, "rotate", o->aug.rotate);
-    mlp_json_float(j, "scale", o->aug.scale);
-    mlp_json_float(j, "elastic_alpha", o->aug.elastic_alpha);
-    mlp_json_float(j, "elastic_sigma", o->aug.elastic_sigma);
-    mlp_json_end(j);
+    describe_options(j, o);
     mlp_json_uint(j, "seed", meta->seed);
     mlp_json_end(j);
     if (meta->test_accuracy >= 0.0f)

@@ -79,10 +79,11 @@ static void test_rows(void **state)
         const mlp_option *f = &mlp_options[k];
         assert_true(f->flag && !strncmp(f->flag, "--", 2) && f->help && f->help[0]);
         assert_true(!f->preset || f->size > 0);
-        assert_true(!f->slot || f->size > 0);
+        assert_true(!f->slot || (f->size > 0 && f->json && f->json[0]));
         for (size_t j = 0; j < k; j++) {
             assert_string_not_equal(f->flag, mlp_options[j].flag);
             assert_true(!f->rec || f->rec != mlp_options[j].rec);
+            assert_true(!f->json || !mlp_options[j].json || strcmp(f->json, mlp_options[j].json));
         }
     }
     assert_non_null(mlp_options[1].section); /* the first option opens a section */
