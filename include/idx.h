@@ -73,6 +73,11 @@ mlp_status mlp_idx_load(mlp_data *d, const char *dir, mlp_error *err);
 mlp_status mlp_idx_load_test_files(mlp_set *s, const mlp_idx_files *files, mlp_error *err);
 mlp_status mlp_idx_load_test(mlp_set *s, const char *dir, mlp_error *err);
 
+/* Transposes every image of s in place (row y, column x becomes row x, column y) and swaps
+ * s->rows and s->cols: for data sets that store their images transposed, such as EMNIST.
+ * MLP_ENOMEM, changing nothing, if the scratch image cannot be allocated. */
+mlp_status mlp_idx_set_transpose(mlp_set *s, mlp_error *err);
+
 /* Largest label + 1; 0 for an empty set. */
 size_t mlp_idx_set_classes(const mlp_set *s);
 

@@ -1,12 +1,12 @@
 /*
  * model: reads and writes model.bin. Knows the file format and nothing else.
  *
- * Format (version 2). Every integer is little-endian, every float IEEE-754 binary32
+ * Format (version 3). Every integer is little-endian, every float IEEE-754 binary32
  * little-endian, whatever the host:
  *
  *   offset  size   field
  *   0       4      magic "MLPM"
- *   4       4      u32 format version (2; version 1 files are still read, see below)
+ *   4       4      u32 format version (3; versions 1 and 2 are still read, see below)
  *   8       4      u32 bytes per float (4)
  *   12      4      f32 1.0 (0x3f800000): a foreign float format fails here
  *   16      4      u32 L, weight layers (1 .. MLP_MAX_LAYERS)
@@ -14,13 +14,14 @@
  *   ..      4      u32 hidden activation: 0 sigmoid, 1 tanh, 2 relu
  *   ..      4      u32 cost: 0 quadratic (sigmoid outputs), 1 cross-entropy (softmax outputs)
  *   ..      8      u32 rows, u32 cols of the input images (rows * cols = inputs)
- *   ..      80     the training options (sgd.h), the rows of options.h's mlp_options
+ *   ..      84     the training options (sgd.h), the rows of options.h's mlp_options
  *                  with a slot, in slot order (model.c reads and writes them from it):
  *                    u32 epochs planned, u32 batch, u32 schedule (0 constant, 1 linear,
  *                    2 step, 3 cosine), f32 lr, f32 lr_end, u32 lr_step, f32 lr_gamma,
  *                    u32 warmup, f32 l2, f32 momentum, u32 nesterov (0/1), f32 maxnorm,
  *                    f32 drop_in, f32 drop_hidden, f32 translate, f32 rotate, f32 scale,
- *                    f32 elastic_alpha, f32 elastic_sigma, u32 validation images
+ *                    f32 elastic_alpha, f32 elastic_sigma, u32 validation images,
+ *                    u32 transpose (0/1; version 3 on)
  *   ..      8      u64 seed
  *   ..      4      u32 training images (validation included)
  *   ..      4      f32 test accuracy of these parameters, in [0, 1]; -1 when not measured
@@ -51,8 +52,9 @@
  *   ..      4P·C   f32 those parameters                           }
  *   ..      4      u32 CRC-32 (IEEE, as zlib) of every byte before it
  *
- * The file ends there. Version 1 is the same layout without the images' CRC: it loads, with
- * has_images_crc 0 (the images it was trained on cannot be checked). Every model `mlp train`
+ * The file ends there. Version 2 is the same layout without the transpose option (an option
+ * newer than the file: opt.transpose loads as 0); version 1 is version 2 without the images'
+ * CRC: it loads with has_images_crc 0 (the images it was trained on cannot be checked). Every model `mlp train`
  * writes is also a checkpoint: it carries the training state. Saving writes a temporary file in the
  * same directory, flushes and syncs it, renames it over the destination and syncs the directory: a
  * failed or interrupted save leaves the previous file as it was, never half of a new one.
@@ -66,7 +68,7 @@
 
 #include <stdio.h>
 
-#define MLP_MODEL_VERSION     2
+#define MLP_MODEL_VERSION     3
 #define MLP_MODEL_MAX_CMDLINE 4095 /* bytes of the command line recorded; never cut short */
 #define MLP_MODEL_MAX_CLASSES 256  /* labels are bytes */
 

@@ -32,8 +32,8 @@
 
 /* What the preparation found, for a caller that reports it. */
 typedef struct {
-    bool inverted;                 /* step 1 turned dark-on-light into light-on-dark */
-    float background;              /* b of step 2, after step 1 */
+    bool inverted;                   /* step 1 turned dark-on-light into light-on-dark */
+    float background;                /* b of step 2, after step 1 */
     size_t top, left, height, width; /* step 3's rectangle, in the picture's pixels */
     size_t box_rows, box_cols;       /* its size after step 4 */
 } mlp_prepare_info;
@@ -42,7 +42,7 @@ typedef struct {
  * NULL. MLP_EARG, leaving out as it was, if a size is 0, the field is smaller than 4x4, or the
  * picture holds no ink (no pixel more than 0.2 above the background after step 2); MLP_ENOMEM
  * if the scratch row cannot be allocated. Messages name no file: the caller adds it. */
-mlp_status mlp_prepare_digit(const float *px, size_t height, size_t width, float *out,
-                             size_t rows, size_t cols, mlp_prepare_info *info, mlp_error *err);
+mlp_status mlp_prepare_digit(const float *px, size_t height, size_t width, float *out, size_t rows,
+                             size_t cols, mlp_prepare_info *info, mlp_error *err);
 
 #endif

@@ -58,6 +58,9 @@ typedef struct {
     float drop_hidden; /* dropout: probability of dropping a hidden neuron's output; 0: none */
     mlp_augment aug;   /* random changes to training images */
     size_t val;        /* training rows held out for validation (chosen by the seed) */
+    bool transpose;    /* the data set stores each image transposed (EMNIST): its images are
+                        * turned upright as they are read (mlp_idx_set_transpose), for
+                        * training and for every later command that reads such a set */
 } mlp_sgd_opts;
 
 /* Optional calls into the caller during an epoch. */

@@ -15,7 +15,8 @@
 #include <string.h>
 
 static const char *const eval_help =
-    "usage: mlp eval MODEL [DIR] [--test-images PATH] [--test-labels PATH] [--json]\n"
+    "usage: mlp eval MODEL [DIR] [--test-images PATH] [--test-labels PATH] [--transpose]\n"
+    "                [--json]\n"
     "\n"
     "Evaluates MODEL on DIR's test files, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte\n"
     "or their .gz (default DIR: data): accuracy, mean cost, the confusion matrix (rows: true\n"
@@ -25,6 +26,8 @@ static const char *const eval_help =
     "\n"
     "  --test-images PATH  the test images, instead of DIR's (any name; gzipped or not)\n"
     "  --test-labels PATH  the test labels, instead of DIR's\n"
+    "  --transpose         the files store their images transposed (EMNIST): turn them\n"
+    "                      upright (a model trained with --transpose does it untold)\n"
     "  --json              print one JSON object instead: accuracy, mean cost, confusion\n"
     "                      matrix, per-class metrics, timings\n";
 
@@ -196,7 +199,7 @@ static int eval_main(int argc, char **argv)
     mlp_args a = {.cmd = "eval", .argc = argc, .argv = argv};
     const char *model = NULL;
     mlp_idx_files files = {.dir = "data"};
-    bool have_dir = false, json = false;
+    bool have_dir = false, json = false, transpose = false;
     char ipath[4096], lpath[4096];
     mlp_net net = {0};
     mlp_model_meta meta;
@@ -219,6 +222,8 @@ static int eval_main(int argc, char **argv)
             }
         } else if (!strcmp(s, "--json")) {
             json = true;
+        } else if (!strcmp(s, "--transpose")) {
+            transpose = true;
         } else if (!mlp_cli_data_flag(&a, &files, true, &rc)) {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
         }
@@ -235,6 +240,10 @@ static int eval_main(int argc, char **argv)
     if (mlp_idx_resolve(ipath, sizeof ipath, &files, MLP_IDX_TEST_IMAGES, &err) != MLP_OK ||
         mlp_idx_resolve(lpath, sizeof lpath, &files, MLP_IDX_TEST_LABELS, &err) != MLP_OK ||
         mlp_idx_load_set(&test, ipath, lpath, &err) != MLP_OK) {
+        rc = mlp_cli_fail(&err);
+        goto out;
+    }
+    if ((transpose || meta.opt.transpose) && mlp_idx_set_transpose(&test, &err) != MLP_OK) {
         rc = mlp_cli_fail(&err);
         goto out;
     }

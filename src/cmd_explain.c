@@ -36,12 +36,14 @@ static const char *const help =
     "  --top K        knobs listed for each way (default: 5, at most 32)\n"
     "  --all          every neuron of wide hidden layers (default: the strongest when a layer\n"
     "                 has more than 64)\n"
-    "  --ascii        plain ASCII instead of Unicode shades and bars\n";
+    "  --ascii        plain ASCII instead of Unicode shades and bars\n"
+    "  --transpose    DIR stores its images transposed (EMNIST): turn them upright (a model\n"
+    "                 trained with --transpose does it without being told)\n";
 
 typedef struct {
     const char *model, *dir;
     size_t index, average, top;
-    bool ascii, all;
+    bool ascii, all, transpose;
 } ex_opts;
 
 static int parse(int argc, char **argv, ex_opts *o)
@@ -65,6 +67,8 @@ static int parse(int argc, char **argv, ex_opts *o)
             o->all = true;
         } else if (!strcmp(s, "--ascii")) {
             o->ascii = true;
+        } else if (!strcmp(s, "--transpose")) {
+            o->transpose = true;
         } else {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
         }
@@ -238,7 +242,8 @@ static int explain_main(int argc, char **argv)
 
     if (mlp_model_load(o.model, &net, MLP_EVAL_BATCH, &meta, &err) != MLP_OK)
         return mlp_cli_fail(&err);
-    if (mlp_idx_load_test(&test, o.dir, &err) != MLP_OK) {
+    if (mlp_idx_load_test(&test, o.dir, &err) != MLP_OK ||
+        ((o.transpose || meta.opt.transpose) && mlp_idx_set_transpose(&test, &err) != MLP_OK)) {
         rc = mlp_cli_fail(&err);
         goto out;
     }

@@ -44,8 +44,9 @@ static void print_network(const char *model, const mlp_net *net, const mlp_model
  * line; path is the file, for the resume hint. */
 static void print_training(const mlp_net *net, const mlp_model_meta *m, const char *path)
 {
-    static const char *const sections[] = {"gradient descent", "regularisation", "running"};
-    static const char *const labels[] = {"descent", "regularised", "running"};
+    static const char *const sections[] = {"data", "gradient descent", "regularisation",
+                                           "running"};
+    static const char *const labels[] = {"data", "descent", "regularised", "running"};
     const mlp_sgd_opts *o = &m->opt;
     mlp_train_opts t = {.kernels = "auto"};
     char said[1024];
@@ -57,7 +58,7 @@ static void print_training(const mlp_net *net, const mlp_model_meta *m, const ch
     printf(" on %zu images\n", (size_t)m->n_train - o->val);
     if (m->has_state && m->sgd.pos)
         printf("             and %zu images of epoch %zu\n", m->sgd.pos, m->sgd.epoch + 1);
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < 4; k++) {
         mlp_options_say(said, sizeof said, sections[k], &t);
         if (said[0])
             printf("%-12s %s\n", labels[k], said);

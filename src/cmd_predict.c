@@ -175,8 +175,8 @@ static int to_input(const predict_opts *o, const mlp_model_meta *m, const mlp_pg
     mlp_error err;
     const size_t n = (size_t)m->rows * m->cols;
     if (o->center) {
-        if (mlp_prepare_digit(img->px, img->height, img->width, x, m->rows, m->cols, NULL,
-                              &err) == MLP_OK)
+        if (mlp_prepare_digit(img->px, img->height, img->width, x, m->rows, m->cols, NULL, &err) ==
+            MLP_OK)
             return 0;
         fprintf(stderr, "mlp: %s: %s\n", path, err.msg);
         return MLP_EXIT_DATA;
@@ -204,7 +204,9 @@ static void print_scores(const predict_opts *o, const mlp_net *net, const mlp_mo
     for (size_t i = 0; i < n; i++)
         mean += (double)x[i] / (double)n;
     printf("image %s: %zux%zu, maxval %u%s\n", path, img->width, img->height, img->maxval,
-           o->center ? ", prepared as MNIST's digits" : o->invert ? ", inverted" : "");
+           o->center   ? ", prepared as MNIST's digits"
+           : o->invert ? ", inverted"
+                       : "");
     if (o->show)
         mlp_cli_image(x, m->rows, m->cols, o->ascii);
     printf("class %zu\n\n", best);

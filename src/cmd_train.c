@@ -43,7 +43,6 @@ static const char *const help =
 
 /* the help after the flags of the table */
 static const char *const help_tail =
-    "data\n"
     "  --train-images PATH the training images, instead of DIR's (any name, gzipped or not;\n"
     "                      likewise the three below)\n"
     "  --train-labels PATH the training labels; their largest value + 1 is the class count\n"
@@ -575,8 +574,9 @@ static void print_plan(const train_run *r)
            r->data.train.n - o->sgd.val);
     if (o->sgd.val)
         printf(" (and %zu held out for validation)", o->sgd.val);
-    printf(" and %zu test images of %zux%zu, %zu classes\n", r->data.test.n, r->data.train.rows,
-           r->data.train.cols, r->data.n_classes);
+    mlp_options_say(said, sizeof said, "data", o);
+    printf(" and %zu test images of %zux%zu, %zu classes%s%s\n", r->data.test.n,
+           r->data.train.rows, r->data.train.cols, r->data.n_classes, said[0] ? ", " : "", said);
     static const char *const sections[] = {"gradient descent", "regularisation", "running"};
     for (size_t k = 0; k < 3; k++) {
         mlp_options_say(said, sizeof said, sections[k], o);
@@ -647,6 +647,9 @@ static int load_data(train_run *r)
                              o->sgd.val, r->data.train.n);
     r->data_crc = mlp_crc32(0, r->data.train.y, r->data.train.n);
     r->images_crc = mlp_model_images_crc(r->data.train.x, r->data.train.n * r->data.train.dim);
+    if (o->sgd.transpose && (mlp_idx_set_transpose(&r->data.train, &err) != MLP_OK ||
+                             mlp_idx_set_transpose(&r->data.test, &err) != MLP_OK))
+        return mlp_cli_fail(&err);
 
     r->n_sizes = 0;
     r->sizes[r->n_sizes++] = r->data.train.dim;

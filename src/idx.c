@@ -402,6 +402,25 @@ mlp_status mlp_idx_load(mlp_data *d, const char *dir, mlp_error *err)
     return mlp_idx_load_files(d, &files, err);
 }
 
+mlp_status mlp_idx_set_transpose(mlp_set *s, mlp_error *err)
+{
+    float *t = mlp_alloc_array(s->dim ? s->dim : 1, sizeof *t); /* (cols, rows): one image */
+    if (!t)
+        return mlp_fail(err, MLP_ENOMEM, "out of memory for transposing the images");
+    for (size_t i = 0; i < s->n; i++) {
+        float *x = s->x + i * s->dim;
+        for (size_t y = 0; y < s->rows; y++)
+            for (size_t c = 0; c < s->cols; c++)
+                t[c * s->rows + y] = x[y * s->cols + c];
+        memcpy(x, t, s->dim * sizeof *t);
+    }
+    free(t);
+    size_t rows = s->rows;
+    s->rows = s->cols;
+    s->cols = rows;
+    return MLP_OK;
+}
+
 void mlp_idx_set_free(mlp_set *s)
 {
     free(s->x);

@@ -174,6 +174,11 @@ const mlp_option mlp_options[] = {
     {"--quiet", NULL, .type = MLP_OPT_SWITCH, AT(quiet), RUN,
      .help = "no progress bar (there is one on stderr when it is a terminal:\n"
              "images done, images per second, time left)"},
+    {"--transpose", NULL, .type = MLP_OPT_SWITCH, AT(sgd.transpose), TRAINING, .rec = 226,
+     .when = MLP_OPT_WHEN_SET, .section = "data", .slot = 20, .since = 3, .json = "transpose",
+     .says = "images transposed",
+     .help = "the files store every image transposed (EMNIST): turn them upright as\n"
+             "they are read; recorded in the model, so eval and explain do it too"},
 };
 /* clang-format on */
 _Static_assert(sizeof mlp_options / sizeof mlp_options[0] == MLP_OPTIONS,

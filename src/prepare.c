@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INK_LEVEL 0.2f /* step 3: what counts as ink once the background is 0 */
+#define INK_LEVEL 0.2f          /* step 3: what counts as ink once the background is 0 */
 #define BOX_SHARE (20.0 / 28.0) /* step 4: the box's side over the field's, as in MNIST */
 
 /* Steps 1 and 2 for one value: light ink on a background of 0, stretched to [0, 1]. */
@@ -90,8 +90,8 @@ static void resample(float *out, size_t m, size_t out_stride, const float *in, s
     }
 }
 
-mlp_status mlp_prepare_digit(const float *px, size_t height, size_t width, float *out,
-                             size_t rows, size_t cols, mlp_prepare_info *info, mlp_error *err)
+mlp_status mlp_prepare_digit(const float *px, size_t height, size_t width, float *out, size_t rows,
+                             size_t cols, mlp_prepare_info *info, mlp_error *err)
 {
     mlp_prepare_info r = {0};
     levels l = {false, 0.0f, 1.0f};
@@ -111,8 +111,8 @@ mlp_status mlp_prepare_digit(const float *px, size_t height, size_t width, float
     r.box_cols = (size_t)fmax(1.0, floor(r.width * scale + 0.5));
     /* wide (r.height, box_cols): each row of the rectangle scaled; row (r.width): one row of
      * the rectangle after steps 1 and 2; box (box_rows, box_cols): wide's columns scaled */
-    float *wide = mlp_alloc_array(r.height * r.box_cols + r.width + r.box_rows * r.box_cols,
-                                  sizeof *wide);
+    float *wide =
+        mlp_alloc_array(r.height * r.box_cols + r.width + r.box_rows * r.box_cols, sizeof *wide);
     if (!wide)
         return mlp_fail(err, MLP_ENOMEM, "out of memory for a %zux%zu picture", width, height);
     float *row = wide + r.height * r.box_cols, *box = row + r.width;

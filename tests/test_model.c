@@ -5,8 +5,10 @@
 #include "testutil.h"
 
 #include "model.h"
+#include "options.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,9 +125,9 @@ static void test_round_trip_bit_for_bit(void **state)
     unsigned char *b2 = tu_read_file(p2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(b1, b2, n1);
-    /* the documented layout: magic, version 2, and the size the header implies */
-    assert_memory_equal(b1, "MLPM\2\0\0\0", 8);
-    size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + 80 + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
+    /* the documented layout: magic, version 3, and the size the header implies */
+    assert_memory_equal(b1, "MLPM\3\0\0\0", 8);
+    size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + 84 + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
                   4 * net.n_params + 4 + 4;
     assert_int_equal(n1, want);
     free(b1);
@@ -201,16 +203,16 @@ static void test_bad_fields_refused(void **state)
      * 40 rows, 44 cols, 48 epochs, 52 batch, 56 schedule, 60 lr, 64 lr_end, 68 lr_step,
      * 72 lr_gamma, 76 warmup, 80 l2, 84 momentum, 88 nesterov, 92 maxnorm, 96 drop_in,
      * 100 drop_hidden, 104 translate, 108 rotate, 112 scale, 116 elastic alpha, 120 sigma,
-     * 124 val, 128 seed, 136 n_train, 140 test accuracy, 144 command line length; n_params
-     * after the command line */
-    const size_t cmd_off = 144, np_off = 148 + strlen(f->meta.cmdline);
+     * 124 val, 128 transpose, 132 seed, 140 n_train, 144 test accuracy, 148 command line
+     * length; n_params after the command line */
+    const size_t cmd_off = 148, np_off = 152 + strlen(f->meta.cmdline);
     const struct {
         size_t off;
         uint32_t v;
         const char *want;
     } cases[] = {
         {4, 0, "version 0"},
-        {4, 3, "version 3"},
+        {4, 4, "version 4"},
         {8, 8, "binary32"},
         {12, 0x0000803f, "binary32"},
         {16, 0, "weight layers"},
@@ -237,7 +239,8 @@ static void test_bad_fields_refused(void **state)
         {112, 0x3f800000, "settings"}, /* scaling by up to 100% */
         {120, 0, "settings"},          /* elastic distortion of width 0 */
         {124, 777, "settings"},        /* every image held out for validation */
-        {140, 0x40000000, "accuracy"},
+        {128, 2, "settings"},          /* transpose neither 0 nor 1 */
+        {144, 0x40000000, "accuracy"},
         {cmd_off, 0xffffffff, "command line"},
         {cmd_off, 5000, "command line"},
         {np_off, 0, "parameters"},
@@ -474,7 +477,7 @@ static void test_nothing_non_finite_is_saved(void **state)
 /* Bytes of a model without training state whose command line has cmd bytes. */
 static size_t plain_size(const mlp_net *net, size_t cmd)
 {
-    return 20 + 4 * (net->n_layers + 1) + 4 * 2 + 4 * 2 + 80 + 8 + 4 * 3 + cmd + 8 +
+    return 20 + 4 * (net->n_layers + 1) + 4 * 2 + 4 * 2 + 84 + 8 + 4 * 3 + cmd + 8 +
            4 * net->n_params + 4 + 4;
 }
 
@@ -523,7 +526,7 @@ static void test_cmdline_at_the_limit(void **state)
     /* a file claiming max + 1 bytes, consistent otherwise (length, checksum): refused */
     size_t n;
     unsigned char *b = tu_read_file(f->path, &n), *c = malloc(n + 1);
-    const size_t cmd_off = 20 + 4 * (MLP_MAX_LAYERS + 1) + 4 * 2 + 4 * 2 + 80 + 8 + 4 * 2;
+    const size_t cmd_off = 20 + 4 * (MLP_MAX_LAYERS + 1) + 4 * 2 + 4 * 2 + 84 + 8 + 4 * 2;
     assert_int_equal(mlp_get_u32(b + cmd_off), max);
     memcpy(c, b, cmd_off + 4 + max);
     c[cmd_off + 4 + max] = 'a';
@@ -594,20 +597,36 @@ static void test_write_to_a_stream(void **state)
     free(vel);
 }
 
-/* The version 1 layout of a checkpoint without velocities or last-epoch parameters, made
- * from a version 2 one: no images' CRC, version 1, the checksum recomputed. */
-static unsigned char *to_version_1(const unsigned char *b, size_t n, size_t *len)
+/* b (n bytes) without the 4 bytes at off. */
+static void cut4(unsigned char *b, size_t *n, size_t off)
 {
+    memmove(b + off, b + off + 4, *n - off - 4);
+    *n -= 4;
+}
+
+/* The version 2 (or 1) layout of a version 3 file of L weight layers, made from it: without
+ * the transpose option, the last of the options block; for version 1 also without the images'
+ * CRC (the file must then be a checkpoint without velocities or last-epoch parameters); the
+ * version and the checksum set accordingly. */
+static unsigned char *to_version(const unsigned char *b, size_t n, size_t L, uint32_t version,
+                                 size_t *len)
+{
+    unsigned char *c = malloc(n);
+    memcpy(c, b, n);
+    *len = n;
+    cut4(c, len, 20 + 4 * (L + 1) + 4 * 2 + 4 * 2 + 80);
     /* from the end: the checksum, then the fixed state (88 bytes, ending with the flags V and
      * C), whose images' CRC is at 52 */
-    const size_t images_crc = n - 4 - 88 + 52;
-    unsigned char *c = malloc(n - 4);
-    memcpy(c, b, images_crc);
-    memcpy(c + images_crc, b + images_crc + 4, n - images_crc - 4);
-    mlp_put_u32(c + 4, 1);
-    *len = n - 4;
+    if (version == 1)
+        cut4(c, len, *len - 4 - 88 + 52);
+    mlp_put_u32(c + 4, version);
     mlp_put_u32(c + *len - 4, mlp_crc32(0, c, *len - 4));
     return c;
+}
+
+static unsigned char *to_version_1(const unsigned char *b, size_t n, size_t *len)
+{
+    return to_version(b, n, 2, 1, len);
 }
 
 /* A checkpoint written before the images' fingerprint still loads, saying it has none. */
@@ -637,29 +656,75 @@ static void test_version_1_still_loads(void **state)
     assert_memory_equal(net.params, f->net.params, net.n_params * sizeof(float));
     mlp_model_meta_free(&m);
     mlp_net_free(&net);
-    /* the version 2 file it came from has the fingerprint */
+    /* the version 3 file it came from has the fingerprint */
     assert_int_equal(mlp_model_load(f->path, &net, 1, &m, &err), MLP_OK);
     assert_int_equal(m.has_images_crc, 1);
     assert_int_equal(m.images_crc, 0xfeedface);
     mlp_net_free(&net);
-    /* a version 1 file is held to the version 1 length: the version 2 one called 1 is not */
+    /* a version 1 file is held to the version 1 length: the version 3 one called 1 is not */
     mlp_put_u32(b + 4, 1);
     mlp_put_u32(b + n - 4, mlp_crc32(0, b, n - 4));
     tu_write_file(p, b, n);
     expect_refused(p, NULL);
-    /* a model without training state has the same layout in both versions */
+    /* a model without training state has the same layout in versions 1 and 2 */
     f->meta.has_state = 0;
     save(f);
     free(b);
     b = tu_read_file(f->path, &n);
-    mlp_put_u32(b + 4, 1);
-    mlp_put_u32(b + n - 4, mlp_crc32(0, b, n - 4));
-    tu_write_file(p, b, n);
+    unsigned char *v2 = to_version(b, n, f->net.n_layers, 2, &n1);
+    mlp_put_u32(v2 + 4, 1);
+    mlp_put_u32(v2 + n1 - 4, mlp_crc32(0, v2, n1 - 4));
+    tu_write_file(p, v2, n1);
     assert_int_equal(mlp_model_load(p, &net, 1, &m, &err), MLP_OK);
     assert_int_equal(m.has_state, 0);
     mlp_net_free(&net);
+    free(v2);
     free(b);
     free(v1);
+    free(vel);
+}
+
+/* A file of version 2, before the transpose option, loads as untransposed with everything
+ * else as it was; version 3 keeps the option; each version is held to its own length. */
+static void test_version_2_still_loads(void **state)
+{
+    fixture *f = *state;
+    float *vel = with_state(f);
+    mlp_net net;
+    mlp_model_meta m;
+    mlp_error err;
+    size_t n, n2;
+    f->meta.opt.transpose = true;
+    save(f);
+    unsigned char *b = tu_read_file(f->path, &n), *v2 = to_version(b, n, f->net.n_layers, 2, &n2);
+    assert_int_equal(n2, n - 4);
+    assert_int_equal(mlp_model_load_state(f->path, &net, 1, &m, &err), MLP_OK);
+    assert_true(m.opt.transpose);
+    mlp_model_meta_free(&m);
+    mlp_net_free(&net);
+    char p[4096];
+    tu_path(p, f->dir, "v2.bin");
+    tu_write_file(p, v2, n2);
+    assert_int_equal(mlp_model_load_state(p, &net, 1, &m, &err), MLP_OK);
+    assert_false(m.opt.transpose);
+    for (size_t k = 0; k < MLP_OPTIONS; k++) { /* every other option as it was */
+        const mlp_option *o = &mlp_options[k];
+        size_t at = o->at - offsetof(mlp_train_opts, sgd);
+        if (o->slot && strcmp(o->flag, "--transpose"))
+            assert_memory_equal((char *)&m.opt + at, (char *)&f->meta.opt + at, o->size);
+    }
+    assert_int_equal(m.has_images_crc, 1);
+    assert_true(m.sgd.epoch == 7 && m.sgd.pos == 300 && m.sgd.correct == 250);
+    assert_memory_equal(net.params, f->net.params, net.n_params * sizeof(float));
+    assert_memory_equal(m.vel, vel, net.n_params * sizeof(float));
+    mlp_model_meta_free(&m);
+    mlp_net_free(&net);
+    mlp_put_u32(v2 + 4, 3); /* a version 2 file called 3: 4 bytes short */
+    mlp_put_u32(v2 + n2 - 4, mlp_crc32(0, v2, n2 - 4));
+    tu_write_file(p, v2, n2);
+    expect_refused(p, NULL);
+    free(v2);
+    free(b);
     free(vel);
 }
 
@@ -705,14 +770,14 @@ static void test_first_error_reported(void **state)
     unsigned char *b = tu_read_file(f->path, &n);
     char p[4096];
     tu_path(p, f->dir, "two.bin");
-    const size_t cmd_off = 144, state_off = 148 + strlen(f->meta.cmdline) + 8 + 4 * f->net.n_params;
+    const size_t cmd_off = 148, state_off = 152 + strlen(f->meta.cmdline) + 8 + 4 * f->net.n_params;
     const struct {
         size_t off; /* the u32 set to v ... */
         uint32_t v;
         size_t len; /* ... in the file cut to len bytes */
         const char *want;
     } cases[] = {
-        {4, 3, 16, "version 3"},
+        {4, 4, 16, "version 4"},
         {16, 0, 20, "0 weight layers"},
         {16, 9, 24, "9 weight layers"},
         {cmd_off, 5000, cmd_off + 4, "command line of 5000 bytes"},
@@ -766,6 +831,7 @@ int main(void)
         T(test_cmdline_at_the_limit),
         T(test_write_to_a_stream),
         T(test_version_1_still_loads),
+        T(test_version_2_still_loads),
         T(test_sums_between_epochs_written_as_zero),
         T(test_first_error_reported),
         T(test_images_crc_is_of_the_bytes),

@@ -32,9 +32,8 @@ static int setup(void **state)
     tu_cli_open(&f->c);
     tu_write_synthetic(f->c.dir, 1500, 30, 12, 12, 6, 5);
     tu_path(f->model, f->c.dir, "m.bin");
-    assert_int_equal(tu_cli_run(&f->c, "train %s --hidden 16 --epochs 3 --out %s", f->c.dir,
-                                f->model),
-                     0);
+    assert_int_equal(
+        tu_cli_run(&f->c, "train %s --hidden 16 --epochs 3 --out %s", f->c.dir, f->model), 0);
     assert_int_equal(mlp_idx_load_test(&f->test, f->c.dir, &e), MLP_OK);
     assert_int_equal(mlp_model_load(f->model, &f->net, 1, &f->meta, &e), MLP_OK);
     *state = f;
@@ -157,8 +156,7 @@ static void test_center_prepares_a_larger_picture(void **state)
     assert_true(info.inverted);
     char want[64];
     snprintf(want, sizeof want, "class %zu\n", class_of(f, x));
-    assert_int_equal(tu_cli_run(&f->c, "predict %s %s --center --show --ascii", f->model, path),
-                     0);
+    assert_int_equal(tu_cli_run(&f->c, "predict %s %s --center --show --ascii", f->model, path), 0);
     assert_non_null(strstr(f->c.out, want));
     assert_non_null(strstr(f->c.out, "prepared as MNIST's digits"));
 }

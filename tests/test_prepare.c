@@ -25,8 +25,8 @@ static float *picture(size_t h, size_t w, float bg, float fg, size_t y0, size_t 
 }
 
 typedef struct {
-    double mass, cy, cx;           /* total, centre of mass (pixel centres at +0.5) */
-    size_t top, left, rows, cols;  /* the rectangle of the values above 0.01 */
+    double mass, cy, cx;          /* total, centre of mass (pixel centres at +0.5) */
+    size_t top, left, rows, cols; /* the rectangle of the values above 0.01 */
 } moments;
 
 static moments measure(const float *f, size_t rows, size_t cols)

@@ -129,15 +129,19 @@ static void test_same_data_gzipped_accepted(void **state)
     assert_non_null(strstr(f->c.out, "epoch   4"));
 }
 
-/* The checkpoint at path in the version 1 layout: no images' CRC, version 1. */
+/* The checkpoint at path in the version 1 layout: no transpose option (the last of the
+ * options, after the L + 1 layer sizes), no images' CRC, version 1. */
 static void make_version_1(const char *path)
 {
     size_t n;
     unsigned char *b = tu_read_file(path, &n);
     assert_non_null(b);
-    assert_int_equal(mlp_get_u32(b + 4), 2);
+    assert_int_equal(mlp_get_u32(b + 4), 3);
     const size_t at = n - STATE_FROM_END + IMAGES_CRC_IN_STATE;
     memmove(b + at, b + at + 4, n - at - 4);
+    n -= 4;
+    const size_t transpose = 20 + 4 * (mlp_get_u32(b + 16) + 1) + 4 * 4 + 80;
+    memmove(b + transpose, b + transpose + 4, n - transpose - 4);
     n -= 4;
     mlp_put_u32(b + 4, 1);
     mlp_put_u32(b + n - 4, mlp_crc32(0, b, n - 4));
@@ -169,10 +173,10 @@ static void test_version_1_resumes_with_a_note(void **state)
              f->model);
     assert_string_equal(f->c.err, want);
     assert_non_null(strstr(f->c.out, "epoch   3"));
-    /* what it saved is version 2, with the fingerprint of the images it went on with */
+    /* what it saved is version 3, with the fingerprint of the images it went on with */
     size_t n;
     unsigned char *b = tu_read_file(f->model, &n);
-    assert_int_equal(mlp_get_u32(b + 4), 2);
+    assert_int_equal(mlp_get_u32(b + 4), 3);
     free(b);
     expect_one_line(f, tu_cli_run(&f->c, "train %s --resume %s --epochs 4", f->c.dir, f->model), 1,
                     "(the training images differ)");
@@ -185,7 +189,7 @@ static void set_cmdline(const char *path, size_t len, uint64_t done)
     size_t n;
     unsigned char *b = tu_read_file(path, &n);
     assert_non_null(b);
-    const size_t L = mlp_get_u32(b + 16), at = 20 + 4 * (L + 1) + 8 + 8 + 80 + 8 + 8;
+    const size_t L = mlp_get_u32(b + 16), at = 20 + 4 * (L + 1) + 8 + 8 + 84 + 8 + 8;
     const size_t old = mlp_get_u32(b + at), m = n - old + len;
     unsigned char *c = malloc(m);
     memcpy(c, b, at);
