@@ -25,7 +25,7 @@ static const char *const act_ops[] = {"Sigmoid", "Tanh", "Relu"};
 _Static_assert(MLP_ACT_SIGMOID == 0 && MLP_ACT_TANH == 1 && MLP_ACT_RELU == 2,
                "act_ops follows mlp_act");
 
-enum { N_PROPS = 9, NAME_CAP = 24 };
+enum { N_PROPS = 9, NAME_CAP = 32 }; /* "gemm" and a size_t take 25 bytes */
 
 typedef struct {
     const char *key, *value;
@@ -335,9 +335,9 @@ static mlp_status check_size(const model *m, uint64_t *bytes, mlp_error *err)
     if (pb.n <= MLP_ONNX_MAX_BYTES)
         return MLP_OK;
     return mlp_fail(err, MLP_EARG,
-                    "the model takes %s as ONNX; the format holds at most 2 GB (protobuf's "
-                    "limit on a message)",
-                    mlp_bytes_text(have, sizeof have, (double)pb.n));
+                    "the model takes %" PRIu64 " bytes (%s) as ONNX; a protobuf message, and "
+                    "so an ONNX file, holds at most %d (2 GB)",
+                    pb.n, mlp_bytes_text(have, sizeof have, (double)pb.n), MLP_ONNX_MAX_BYTES);
 }
 
 mlp_status mlp_onnx_bytes(const mlp_net *net, const mlp_model_meta *meta, const char *version,
