@@ -105,9 +105,6 @@ static int export_main(int argc, char **argv)
     return rc;
 }
 
-const mlp_command mlp_cmd_export = {"export",
-                                    "MODEL [--npy DIR] [--onnx FILE]",
-                                    "write a model as NumPy .npy files and model.json, or as ONNX",
-                                    help,
-                                    export_main,
-                                    NULL};
+const mlp_command mlp_cmd_export = {
+    "export", "MODEL",     "write a model for NumPy (--npy DIR) or ONNX (--onnx FILE)",
+    help,     export_main, NULL};
