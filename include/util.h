@@ -9,6 +9,7 @@
  *  - the random number generator: a splitmix64 state the caller owns and passes in, so runs
  *    are reproducible from the seed alone and nothing is global.
  *  - CRC-32 and little-endian field helpers for the model file.
+ *  - the UTF-8 check of text that writers (JSON, ONNX) must keep valid.
  */
 #ifndef MLP_UTIL_H
 #define MLP_UTIL_H
@@ -69,6 +70,11 @@ mlp_status mlp_mem_check(size_t bytes, const char *what, mlp_error *err);
 
 /* "12.3 MB": a byte count for people, in buf (at least 16 bytes). */
 const char *mlp_bytes_text(char *buf, size_t cap, double bytes);
+
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 if s does not start one: a stray
+ * continuation byte, a truncated sequence, an overlong form, a surrogate or a code point
+ * past U+10FFFF (RFC 3629 section 4). Reads nothing past a NUL. */
+size_t mlp_utf8_len(const unsigned char *s);
 
 /* --- random numbers: splitmix64 (Steele, Lea, Flood 2014), state passed by the caller --- */
 uint64_t mlp_rng_u64(uint64_t *state);

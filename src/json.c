@@ -16,42 +16,13 @@ void mlp_json_start(mlp_json *j, FILE *f)
     j->f = f;
 }
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 if s does not start one: a stray
- * continuation byte, a truncated sequence, an overlong form, a surrogate or a code point
- * past U+10FFFF (RFC 3629 section 4). */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    size_t n;
-    uint32_t cp, min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2, cp = c & 0x1f, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3, cp = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) { /* a NUL ends the check before anything past it is read */
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 static void put_string(FILE *f, const char *str)
 {
     const unsigned char *s = (const unsigned char *)str;
     fputc('"', f);
     while (*s) {
         unsigned c = *s;
-        size_t n = utf8_len(s);
+        size_t n = mlp_utf8_len(s);
         if (c == '"' || c == '\\') {
             fputc('\\', f);
             fputc((int)c, f);

@@ -1,5 +1,5 @@
 /*
- * util: error formatting, checked allocation, the seeded generator, CRC-32, the clock.
+ * util: error formatting, checked allocation, the seeded generator, CRC-32, UTF-8, the clock.
  * Nothing here keeps state between calls: the generator's state belongs to the caller.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -54,6 +54,32 @@ const char *mlp_bytes_text(char *buf, size_t cap, double bytes)
     }
     snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", bytes, unit[u]);
     return buf;
+}
+
+size_t mlp_utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n;
+    uint32_t cp, min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2, cp = c & 0x1f, min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3, cp = c & 0x0f, min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) { /* a NUL ends the check before anything past it is read */
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
 }
 
 mlp_status mlp_mem_check(size_t bytes, const char *what, mlp_error *err)
