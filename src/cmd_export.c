@@ -1,10 +1,12 @@
 /*
- * cmd_export: `mlp export MODEL --npy DIR`. Loads the model and hands it to export.c, which
- * writes the .npy files and model.json.
+ * cmd_export: `mlp export MODEL --npy DIR`, `--c DIR [--int8] [--name PREFIX]`. Loads the
+ * model and hands it to export.c, which writes the .npy files and model.json, and to
+ * export_c.c, which writes C source.
  */
 #include "cli.h"
 #include "commands.h"
 #include "export.h"
+#include "export_c.h"
 #include "model.h"
 #include "net.h"
 
@@ -13,6 +15,7 @@
 
 static const char *const help =
     "usage: mlp export MODEL --npy DIR\n"
+    "       mlp export MODEL --c DIR [--int8] [--name PREFIX]\n"
     "\n"
     "Writes MODEL for NumPy and PyTorch into DIR (created if missing; files already there\n"
     "are replaced): for each layer l, W<l>.npy, its weights, of shape (outputs, inputs) like\n"
@@ -22,56 +25,113 @@ static const char *const help =
     "the hidden activation, or for the last layer sigmoid (quadratic cost) or softmax\n"
     "(xent), and the input x is the image's pixels, row by row, divided by 255.\n"
     "\n"
-    "  --npy DIR   the directory to write (required)\n";
+    "With --c, writes MODEL as C99 source for a program of its own (a microcontroller):\n"
+    "PREFIX.h, whose comment documents the network, and PREFIX.c, the weights as static\n"
+    "const arrays and int PREFIX_predict(const float in[], float out[]), which returns the\n"
+    "class (PREFIX_predict_u8 takes the pixels as bytes); no heap, no state, only <math.h>.\n"
+    "PREFIX_check.c prints the accuracy on IDX test files, to check the export:\n"
+    "  cc -O2 -o check PREFIX_check.c PREFIX.c -lm && ./check IMAGES LABELS\n"
+    "\n"
+    "  --npy DIR      the directory of the .npy files and model.json\n"
+    "  --c DIR        the directory of the C files (--npy and --c may be given together)\n"
+    "  --int8         C with int8 weights (a float scale per neuron) and 8-bit activations,\n"
+    "                 summed in int32, with no <math.h>: a quarter of the bytes\n"
+    "  --name PREFIX  the C files' and functions' prefix: a C identifier of at most 20\n"
+    "                 characters, not a keyword (default: mlp_model)\n";
 
-static int export_main(int argc, char **argv)
+typedef struct {
+    const char *model, *npy, *c;
+    mlp_export_c_opts copts;
+    bool int8_given, name_given;
+} export_args;
+
+static int parse(export_args *e, int argc, char **argv)
 {
     mlp_args a = {.cmd = "export", .argc = argc, .argv = argv};
-    const char *model = NULL, *npy = NULL;
     int rc = 0;
     for (a.i = 0; a.i < argc && rc == 0; a.i++) {
         const char *s = argv[a.i];
         if (!mlp_cli_is_flag(s)) {
-            if (model)
+            if (e->model)
                 return mlp_cli_usage(a.cmd, "unexpected argument '%s'", s);
-            model = s;
+            e->model = s;
         } else if (mlp_cli_flag(&a, "--npy")) {
-            rc = mlp_cli_string(&a, &npy);
+            rc = mlp_cli_string(&a, &e->npy);
+        } else if (mlp_cli_flag(&a, "--c")) {
+            rc = mlp_cli_string(&a, &e->c);
+        } else if (!strcmp(s, "--int8")) {
+            e->copts.int8 = e->int8_given = true;
+        } else if (mlp_cli_flag(&a, "--name")) {
+            e->name_given = true;
+            rc = mlp_cli_string(&a, &e->copts.name);
         } else {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
         }
     }
+    mlp_error err;
     if (rc != 0)
         return rc;
-    if (!model)
+    if (!e->model)
         return mlp_cli_usage(a.cmd, "missing MODEL");
-    if (!npy)
-        return mlp_cli_usage(a.cmd, "missing --npy DIR (the format to export to)");
+    if (!e->c && (e->int8_given || e->name_given))
+        return mlp_cli_usage(a.cmd, "%s is for C source: it needs --c DIR",
+                             e->int8_given ? "--int8" : "--name");
+    if (!e->npy && !e->c)
+        return mlp_cli_usage(a.cmd, "missing --npy DIR or --c DIR (the format to export to)");
+    if (mlp_export_c_check_name(e->copts.name, &err) != MLP_OK)
+        return mlp_cli_usage(a.cmd, "--name: %s", err.msg);
+    return 0;
+}
+
+/* What was written, one line an export. */
+static void report(const export_args *e, const mlp_net *net)
+{
+    char layout[256];
+    const char *name = e->copts.name;
+    mlp_cli_layout(layout, sizeof layout, net);
+    if (e->npy) {
+        printf("exported %s (%s, %zu parameters) to %s:", e->model, layout, net->n_params, e->npy);
+        for (size_t l = 0; l < net->n_layers; l++)
+            printf(" W%zu.npy b%zu.npy", l, l);
+        printf(" model.json\n");
+    }
+    if (e->c)
+        printf("exported %s (%s, %zu parameters) to %s: %s.h %s.c %s_check.c; %s parameters, "
+               "%s bytes (%s: %s)\n",
+               e->model, layout, net->n_params, e->c, name, name, name,
+               e->copts.int8 ? "int8" : "float",
+               mlp_cli_count(mlp_export_c_param_bytes(net, e->copts.int8)).s,
+               e->copts.int8 ? "float" : "int8",
+               mlp_cli_count(mlp_export_c_param_bytes(net, !e->copts.int8)).s);
+}
+
+static int export_main(int argc, char **argv)
+{
+    export_args e = {.copts = {.name = MLP_EXPORT_C_NAME}};
+    int rc = parse(&e, argc, argv);
+    if (rc != 0)
+        return rc;
 
     mlp_net net;
     mlp_model_meta meta;
     mlp_error err;
-    if (mlp_model_load(model, &net, 1, &meta, &err) != MLP_OK)
+    if (mlp_model_load(e.model, &net, 1, &meta, &err) != MLP_OK)
         return mlp_cli_fail(&err);
-    /* every file checked against the model before the first is written */
+    /* every file checked against the model and each other before the first is written */
     mlp_output_plan plan = {0};
-    if (mlp_output_input(&plan, "MODEL", model, 0, &err) != MLP_OK ||
-        mlp_export_npy_plan(&plan, npy, &net, &err) != MLP_OK ||
-        mlp_export_npy(npy, &net, &meta, &err) != MLP_OK) {
+    if (mlp_output_input(&plan, "MODEL", e.model, 0, &err) != MLP_OK ||
+        (e.npy && mlp_export_npy_plan(&plan, e.npy, &net, &err) != MLP_OK) ||
+        (e.c && mlp_export_c_plan(&plan, e.c, &e.copts, &net, &err) != MLP_OK) ||
+        (e.npy && mlp_export_npy(e.npy, &net, &meta, &err) != MLP_OK) ||
+        (e.c && mlp_export_c(e.c, &e.copts, &net, &meta, &err) != MLP_OK))
         rc = mlp_cli_fail(&err);
-    } else {
-        char layout[256];
-        mlp_cli_layout(layout, sizeof layout, &net);
-        printf("exported %s (%s, %zu parameters) to %s:", model, layout, net.n_params, npy);
-        for (size_t l = 0; l < net.n_layers; l++)
-            printf(" W%zu.npy b%zu.npy", l, l);
-        printf(" model.json\n");
-    }
+    else
+        report(&e, &net);
     mlp_output_plan_free(&plan);
     mlp_net_free(&net);
     return rc;
 }
 
 const mlp_command mlp_cmd_export = {
-    "export", "MODEL --npy DIR", "write a model as NumPy .npy files and model.json",
-    help,     export_main,       NULL};
+    "export", "MODEL [FLAGS]", "write a model for NumPy (--npy DIR) or as C source (--c DIR)",
+    help,     export_main,     NULL};
