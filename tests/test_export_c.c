@@ -56,6 +56,7 @@ typedef struct {
     uint8_t y[N_TEST];
     char *out;      /* what the last sh() printed, stdout and stderr */
     const char *cc; /* gcc, or where it is missing cc */
+    bool clang;     /* whether clang compiles the export too */
 } fixture;
 
 static int sh(fixture *f, const char *fmt, ...)
@@ -110,6 +111,7 @@ static int setup(void **state)
     f->out = malloc(TU_CLI_CAP);
     assert_non_null(f->out);
     f->cc = have("gcc", "gcc", "compile the export with it") ? "gcc" : "cc";
+    f->clang = have("clang", "clang", "compile the export with it too");
     tu_write_synthetic(f->c.dir, N_TRAIN, N_TEST, ROWS, COLS, CLASSES, 7);
     tu_path(f->images, f->c.dir, "t10k-images-idx3-ubyte");
     tu_path(f->labels, f->c.dir, "t10k-labels-idx1-ubyte");
@@ -175,7 +177,8 @@ static void compile_strict(fixture *f, const char *cc, const char *dir)
  * array in the order of the file; "run RAW" prints, for each image of RAW, the class and the
  * outputs as hex floats, and a complaint if the float and the byte entry points disagree;
  * "exp" prints net_exp's largest relative error over [-87, 88] and its value at -1e30, 1e30
- * and NaN. */
+ * and NaN. Built with the sanitizers, so that undefined behaviour of the generated code
+ * fails the test. */
 static void build_driver(fixture *f, const char *dir, size_t n_layers, bool int8)
 {
     char path[4096];
@@ -224,7 +227,10 @@ static void build_driver(fixture *f, const char *dir, size_t n_layers, bool int8
                "    }\n"
                "    return in ? 0 : 1;\n}\n");
     assert_int_equal(fclose(d), 0);
-    int st = sh(f, "cd '%s' && cc -std=c99 -O1 -o driver driver.c -lm", dir);
+    int st = sh(f,
+                "cd '%s' && cc -std=c99 -O1 -fsanitize=address,undefined,float-cast-overflow,"
+                "float-divide-by-zero -fno-sanitize-recover=all -o driver driver.c -lm",
+                dir);
     if (st != 0)
         fail_msg("driver: %s", f->out);
 }
@@ -388,7 +394,6 @@ static void test_float_is_mlp(void **state)
     char dir[4096], line[256], want[256];
     int cls[N_TEST], ref_cls[N_TEST];
     double outs[N_TEST * CLASSES], ref[N_TEST * CLASSES];
-    const bool clang = have("clang", "clang", "check the export with it too");
     tu_path(dir, f->c.dir, "float");
     for (size_t m = 0; m < N_NETS; m++) {
         mlp_net net;
@@ -397,7 +402,7 @@ static void test_float_is_mlp(void **state)
         assert_int_equal(mlp_model_load(f->model[m], &net, 1, &meta, &err), MLP_OK);
         export(f, m, dir, false);
         compile_strict(f, f->cc, dir);
-        if (clang)
+        if (f->clang)
             compile_strict(f, "clang", dir);
         build_driver(f, dir, net.n_layers, false);
         expect_exact_parameters(f, dir, &net);
@@ -411,7 +416,7 @@ static void test_float_is_mlp(void **state)
         eval_line(f, m, want, sizeof want);
         assert_int_equal(run_check(f, dir, f->cc, line, sizeof line), right);
         assert_string_equal(line, want);
-        if (clang)
+        if (f->clang)
             assert_int_equal(run_check(f, dir, "clang", line, sizeof line), right);
         mlp_net_free(&net);
     }
@@ -447,7 +452,6 @@ static void test_int8_is_as_documented(void **state)
     char dir[4096], fdir[4096], line[256];
     int cls[N_TEST], ref_cls[N_TEST];
     double outs[N_TEST * CLASSES], ref[N_TEST * CLASSES];
-    const bool clang = have("clang", "clang", "check the export with it too");
     tu_path(dir, f->c.dir, "int8");
     tu_path(fdir, f->c.dir, "float8");
     for (size_t m = 0; m < N_NETS; m++) {
@@ -457,7 +461,7 @@ static void test_int8_is_as_documented(void **state)
         assert_int_equal(mlp_model_load(f->model[m], &net, 1, &meta, &err), MLP_OK);
         export(f, m, dir, true);
         compile_strict(f, f->cc, dir);
-        if (clang)
+        if (f->clang)
             compile_strict(f, "clang", dir);
         build_driver(f, dir, net.n_layers, true);
         expect_quantised_parameters(f, dir, &net);
@@ -501,15 +505,14 @@ static void test_int8_exponential(void **state)
 
 /* ---------------------------------------------------------------- the check program */
 
-static void write_idx_header(const char *path, const unsigned char *head, size_t head_len,
-                             const uint8_t *body, size_t body_len)
+/* Runs the check program of dir with args; wants exit status st, one line on stderr that
+ * holds want, and nothing on stdout. */
+static void expect_check_refuses(fixture *f, const char *dir, const char *args, int st,
+                                 const char *want)
 {
-    unsigned char *b = malloc(head_len + body_len + 1);
-    assert_non_null(b);
-    memcpy(b, head, head_len);
-    memcpy(b + head_len, body, body_len);
-    tu_write_file(path, b, head_len + body_len);
-    free(b);
+    int got = sh(f, "cd '%s' && ./check-%s %s 2>&1 >/dev/null", dir, f->cc, args);
+    if (got != st || !strstr(f->out, want) || tu_count_lines(f->out) != 1)
+        fail_msg("check %s: exit %d, '%s'; wanted %d and '%s'", args, got, f->out, st, want);
 }
 
 /* Every way a test file can be wrong: exit status 1 (2 for usage), one line on stderr that
@@ -517,16 +520,25 @@ static void write_idx_header(const char *path, const unsigned char *head, size_t
 static void test_check_program_refuses_bad_files(void **state)
 {
     fixture *f = *state;
-    char dir[4096], p[4096], gz[4096];
+    char dir[4096], x[4096], args[9000];
     tu_path(dir, f->c.dir, "chk");
+    tu_path(x, dir, "x");
     export(f, 0, dir, false);
     compile_strict(f, f->cc, dir);
+    snprintf(args, sizeof args, "'%s' '%s' extra", f->images, f->labels);
+    expect_check_refuses(f, dir, "", 2, "usage: net_check IMAGES LABELS");
+    expect_check_refuses(f, dir, args, 2, "usage: net_check IMAGES LABELS");
+    snprintf(args, sizeof args, "'%s/missing' '%s'", dir, f->labels);
+    expect_check_refuses(f, dir, args, 1, "missing: No such file");
+    snprintf(args, sizeof args, "'%s' '%s'", dir, f->labels);
+    expect_check_refuses(f, dir, args, 1, "Is a directory");
+    tu_write_gzip(x, f->px, 100);
+    snprintf(args, sizeof args, "'%s' '%s'", x, f->labels);
+    expect_check_refuses(f, dir, args, 1, "gzipped: gunzip it first");
+
     uint8_t labels[N_TEST + 1];
     memcpy(labels, f->y, N_TEST);
     labels[N_TEST] = 0;
-    tu_path(p, dir, "x");
-    tu_path(gz, dir, "x.gz");
-    tu_write_gzip(gz, "abc", 3);
     static const unsigned char im150[] = {0, 0, 8, 3, 0, 0, 0, 150, 0, 0, 0, ROWS, 0, 0, 0, COLS};
     static const unsigned char im5x6[] = {0, 0, 8, 3, 0, 0, 0, 150, 0, 0, 0, COLS, 0, 0, 0, ROWS};
     static const unsigned char im0[] = {0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, ROWS, 0, 0, 0, COLS};
@@ -534,46 +546,38 @@ static void test_check_program_refuses_bad_files(void **state)
     static const unsigned char lb149[] = {0, 0, 8, 1, 0, 0, 0, 149};
     static const struct {
         const unsigned char *head;
-        size_t head_len, body_len; /* body: the test pixels or labels, cut or with a byte more */
-        bool images;               /* x replaces the images (else the labels) */
-        int label;                 /* >= 0: the labels, this one set to CLASSES */
-        const char *args, *want;
+        size_t head_len;
+        bool pixels;     /* the body: the test pixels, else the labels */
+        size_t body_len; /* of those bytes, cut short or with one more */
+        bool as_images;  /* x is given as the images, else as the labels */
+        bool bad_label;  /* label 3 set to CLASSES */
+        const char *want;
     } cases[] = {
-        {NULL, 0, 0, true, -1, "", "usage: net_check IMAGES LABELS"},
-        {NULL, 0, 0, true, -1, "'%s' '%s' extra", "usage"},
-        {NULL, 0, 0, true, -1, "'%s/missing' '%s'", "missing: No such file"},
-        {NULL, 0, 0, true, -1, "'%s/..' '%s'", "Is a directory"},
-        {im150, 3, 0, true, -1, "'%s/x' '%s'", "truncated header"},
-        {lb150, 8, N_TEST, true, -1, "'%s/x' '%s'", "not IDX images"},
-        {im150, 16, N_TEST * INPUTS, false, -1, "'%s' '%s/x'", "not IDX labels"},
-        {im5x6, 16, N_TEST * INPUTS, true, -1, "'%s/x' '%s'",
+        {im150, 3, true, 0, true, false, "truncated header"},
+        {lb150, 8, false, N_TEST, true, false, "not IDX images"},
+        {im150, 16, true, N_TEST * INPUTS, false, false, "not IDX labels"},
+        {im5x6, 16, true, N_TEST * INPUTS, true, false,
          "images of 5x6 pixels; the network takes 6x5"},
-        {lb149, 8, N_TEST - 1, false, -1, "'%s' '%s/x'", "holds 150 images, "},
-        {im0, 16, 0, true, -1, "'%s/x' '%s'", "no images"},
-        {im150, 16, 100 * INPUTS, true, -1, "'%s/x' '%s'", "truncated after 100 of 150"},
-        {im150, 16, N_TEST * INPUTS + 1, true, -1, "'%s/x' '%s'", "more bytes than its header"},
-        {lb150, 8, N_TEST + 1, false, -1, "'%s' '%s/x'", "more bytes than its header"},
-        {lb150, 8, N_TEST, false, 3, "'%s' '%s/x'", "label 5 (item 3) is not a class"},
+        {im0, 16, true, 0, true, false, "no images"},
+        {lb149, 8, false, N_TEST - 1, false, false, "holds 150 images, "},
+        {im150, 16, true, 100 * INPUTS, true, false, "truncated after 100 of 150"},
+        {lb150, 8, false, 120, false, false, "truncated after 120 of 150"},
+        {im150, 16, true, N_TEST * INPUTS + 1, true, false, "more bytes than its header"},
+        {lb150, 8, false, N_TEST + 1, false, false, "more bytes than its header"},
+        {lb150, 8, false, N_TEST, false, true, "label 5 (item 3) is not a class"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        char args[9000];
-        if (cases[k].head) {
-            labels[3] = cases[k].label >= 0 ? CLASSES : f->y[3];
-            write_idx_header(p, cases[k].head, cases[k].head_len, cases[k].images ? f->px : labels,
-                             cases[k].body_len);
-        }
-        if (cases[k].images)
-            snprintf(args, sizeof args, cases[k].args, dir, f->labels);
-        else
-            snprintf(args, sizeof args, cases[k].args, f->images, dir);
-        int st = sh(f, "cd '%s' && ./check-%s %s 2>&1 >/dev/null", dir, f->cc, args);
-        bool usage = k < 2;
-        if (st != (usage ? 2 : 1) || !strstr(f->out, cases[k].want) || tu_count_lines(f->out) != 1)
-            fail_msg("check %s: exit %d, '%s'; wanted %d and '%s'", args, st, f->out, usage ? 2 : 1,
-                     cases[k].want);
+        unsigned char *b = malloc(cases[k].head_len + cases[k].body_len + 1);
+        assert_non_null(b);
+        labels[3] = cases[k].bad_label ? CLASSES : f->y[3];
+        memcpy(b, cases[k].head, cases[k].head_len);
+        memcpy(b + cases[k].head_len, cases[k].pixels ? f->px : labels, cases[k].body_len);
+        tu_write_file(x, b, cases[k].head_len + cases[k].body_len);
+        free(b);
+        snprintf(args, sizeof args, "'%s' '%s'", cases[k].as_images ? x : f->images,
+                 cases[k].as_images ? f->labels : x);
+        expect_check_refuses(f, dir, args, 1, cases[k].want);
     }
-    assert_int_equal(sh(f, "cd '%s' && ./check-%s '%s' '%s'", dir, f->cc, gz, f->labels), 1);
-    assert_non_null(strstr(f->out, "gzipped: gunzip it first"));
 }
 
 /* ---------------------------------------------------------------- the command */
