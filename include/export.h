@@ -32,6 +32,17 @@ mlp_status mlp_export_npy_plan(mlp_output_plan *p, const char *dir, const mlp_ne
 mlp_status mlp_export_npy(const char *dir, const mlp_net *net, const mlp_model_meta *meta,
                           mlp_error *err);
 
+/* Creates dir if it does not exist (not its parents); MLP_EIO if it cannot be created or is
+ * not a directory. What every export into a directory does first. */
+mlp_status mlp_export_dir(const char *dir, mlp_error *err);
+
+/* dir/name into path (cap bytes); MLP_EARG if it does not fit. */
+mlp_status mlp_export_path(char *path, size_t cap, const char *dir, const char *name,
+                           mlp_error *err);
+
+/* The last layer's activation, fixed by the cost: "softmax" (xent) or "sigmoid". */
+const char *mlp_export_output_activation(const mlp_net *net);
+
 /* The model's description as members of the JSON object being written: sizes, input
  * shape and scaling, classes, activations, cost, parameter count, each layer's shapes
  * (and, with npy_files, its file names), the training record. model.json is exactly this

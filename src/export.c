@@ -16,7 +16,7 @@
 
 #define FORMAT_VERSION 1
 
-static const char *output_activation(const mlp_net *net)
+const char *mlp_export_output_activation(const mlp_net *net)
 {
     return net->cost == MLP_COST_XENT ? "softmax" : "sigmoid";
 }
@@ -87,7 +87,7 @@ void mlp_export_describe(mlp_json *j, const mlp_net *net, const mlp_model_meta *
     mlp_json_end(j);
     mlp_json_uint(j, "classes", net->sizes[net->n_layers]);
     mlp_json_string(j, "hidden_activation", mlp_act_name(net->act));
-    mlp_json_string(j, "output_activation", output_activation(net));
+    mlp_json_string(j, "output_activation", mlp_export_output_activation(net));
     mlp_json_string(j, "cost", mlp_cost_name(net->cost));
     mlp_json_uint(j, "parameters", net->n_params);
     mlp_json_array(j, "layers");
@@ -107,7 +107,8 @@ void mlp_export_describe(mlp_json *j, const mlp_net *net, const mlp_model_meta *
         mlp_json_uint(j, NULL, net->sizes[l + 1]);
         mlp_json_end(j);
         mlp_json_string(j, "activation",
-                        l + 1 < net->n_layers ? mlp_act_name(net->act) : output_activation(net));
+                        l + 1 < net->n_layers ? mlp_act_name(net->act)
+                                              : mlp_export_output_activation(net));
         mlp_json_end(j);
     }
     mlp_json_end(j);
@@ -128,12 +129,24 @@ void mlp_export_describe(mlp_json *j, const mlp_net *net, const mlp_model_meta *
     mlp_json_string(j, "command", meta->cmdline[0] ? meta->cmdline : NULL);
 }
 
-/* dir/name into path; false if it does not fit */
-static bool join(char *path, size_t cap, const char *dir, const char *name)
+mlp_status mlp_export_path(char *path, size_t cap, const char *dir, const char *name,
+                           mlp_error *err)
 {
     const char *sep = dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/";
     int len = snprintf(path, cap, "%s%s%s", dir, sep, name);
-    return len > 0 && (size_t)len < cap;
+    if (len <= 0 || (size_t)len >= cap)
+        return mlp_fail(err, MLP_EARG, "%s: path too long", dir);
+    return MLP_OK;
+}
+
+mlp_status mlp_export_dir(const char *dir, mlp_error *err)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return mlp_fail(err, MLP_EIO, "%s: cannot create: %s", dir, strerror(errno));
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return mlp_fail(err, MLP_EIO, "%s: not a directory", dir);
+    return MLP_OK;
 }
 
 struct described {
@@ -164,21 +177,14 @@ static mlp_status file_path(char *path, size_t cap, const char *dir, const mlp_n
         snprintf(name, sizeof name, "%c%zu.npy", k % 2 ? 'b' : 'W', k / 2);
     else
         snprintf(name, sizeof name, "model.json");
-    if (!join(path, cap, dir, name))
-        return mlp_fail(err, MLP_EARG, "%s: path too long", dir);
-    return MLP_OK;
+    return mlp_export_path(path, cap, dir, name, err);
 }
 
 mlp_status mlp_export_npy_plan(mlp_output_plan *p, const char *dir, const mlp_net *net,
                                mlp_error *err)
 {
     char path[MLP_OUTPUT_MAX_PATH];
-    struct stat st;
-    mlp_status s = MLP_OK;
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return mlp_fail(err, MLP_EIO, "%s: cannot create: %s", dir, strerror(errno));
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return mlp_fail(err, MLP_EIO, "%s: not a directory", dir);
+    mlp_status s = mlp_export_dir(dir, err);
     for (size_t k = 0; s == MLP_OK && k <= 2 * net->n_layers; k++) {
         if ((s = file_path(path, sizeof path, dir, net, k, err)) != MLP_OK)
             break;

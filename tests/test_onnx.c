@@ -760,7 +760,7 @@ static void test_export_command(void **state)
     assert_int_equal(access(lib, F_OK), 0);
 
     /* usage errors: exit 2, one line */
-    expect_error(f, tu_cli_run(&f->cli, "export %s", model), 2, "missing --npy DIR or --onnx FILE",
+    expect_error(f, tu_cli_run(&f->cli, "export %s", model), 2, "missing --npy DIR, --onnx FILE or --c DIR",
                  NULL);
     expect_error(f, tu_cli_run(&f->cli, "export %s --onnx", model), 2, "--onnx", NULL);
     expect_error(f, tu_cli_run(&f->cli, "export %s --onnx ''", model), 2, "--onnx", NULL);
