@@ -6,9 +6,11 @@
 #include "cli.h"
 #include "commands.h"
 #include "export.h"
+#include "export_c.h"
 #include "json.h"
 #include "model.h"
 #include "net.h"
+#include "onnx.h"
 #include "sgd.h"
 
 #include <stdio.h>
@@ -75,6 +77,38 @@ static void print_training(const mlp_net *net, const mlp_model_meta *m, const ch
                path, m->sgd.epoch < o->epochs ? "" : " --epochs N");
 }
 
+/* Which formats `mlp export` can write this model in: every one but ONNX for a file past
+ * protobuf's 2 GB, and int8 C for a layer whose int32 sums could overflow. */
+typedef struct {
+    bool onnx, c_int8;
+    uint64_t onnx_bytes;
+} export_formats;
+
+static export_formats formats_of(const mlp_net *net, const mlp_model_meta *m)
+{
+    export_formats f = {.c_int8 = true};
+    mlp_error err;
+    f.onnx = mlp_onnx_bytes(net, m, MLP_VERSION, &f.onnx_bytes, &err) == MLP_OK;
+    for (size_t l = 0; l < net->n_layers; l++)
+        f.c_int8 = f.c_int8 && net->sizes[l] <= MLP_EXPORT_C_MAX_INT8_INPUTS;
+    return f;
+}
+
+static void print_exports(const mlp_net *net, const mlp_model_meta *m)
+{
+    export_formats f = formats_of(net, m);
+    printf("exports      --npy; ");
+    if (f.onnx)
+        printf("--onnx (%s bytes); ", mlp_cli_count(f.onnx_bytes).s);
+    else
+        printf("not --onnx (past protobuf's 2 GB); ");
+    printf("--c (%s bytes of parameters)", mlp_cli_count(mlp_export_c_param_bytes(net, false)).s);
+    if (f.c_int8)
+        printf(", --c --int8 (%s)\n", mlp_cli_count(mlp_export_c_param_bytes(net, true)).s);
+    else
+        printf("; not --int8 (a layer of over %d inputs)\n", MLP_EXPORT_C_MAX_INT8_INPUTS);
+}
+
 static int info_main(int argc, char **argv)
 {
     const char *model = NULL;
@@ -102,6 +136,15 @@ static int info_main(int argc, char **argv)
         mlp_json_object(&j, NULL);
         mlp_json_string(&j, "model", model);
         mlp_export_describe(&j, &net, &meta, false);
+        export_formats f = formats_of(&net, &meta);
+        mlp_json_array(&j, "exports");
+        mlp_json_string(&j, NULL, "npy");
+        if (f.onnx)
+            mlp_json_string(&j, NULL, "onnx");
+        mlp_json_string(&j, NULL, "c");
+        if (f.c_int8)
+            mlp_json_string(&j, NULL, "c-int8");
+        mlp_json_end(&j);
         mlp_json_end(&j);
         mlp_net_free(&net);
         return mlp_json_finish(&j, "standard output", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
@@ -109,6 +152,7 @@ static int info_main(int argc, char **argv)
 
     print_network(model, &net, &meta);
     print_training(&net, &meta, model);
+    print_exports(&net, &meta);
     mlp_net_free(&net);
     return 0;
 }

@@ -802,6 +802,57 @@ static void test_odd_models(void **state)
     mlp_net_free(&net);
 }
 
+/* info lists the formats a model can be exported in: all of them, with the ONNX file's exact
+ * size; a model with a layer too wide for int8 sums, without --int8. */
+static void test_info_lists_exports(void **state)
+{
+    fixture *f = *state;
+    char onnx[4096], wide_model[4096], want[128];
+    tu_path(onnx, f->c.dir, "m.onnx");
+    assert_int_equal(tu_cli_run(&f->c, "info %s", f->model[0]), 0);
+    const char *line = strstr(f->c.out, "\nexports      --npy; --onnx (");
+    assert_non_null(line);
+    assert_non_null(strstr(line, ", --c --int8 ("));
+    assert_int_equal(tu_cli_run(&f->c, "export %s --onnx %s", f->model[0], onnx), 0);
+    struct stat st;
+    assert_int_equal(stat(onnx, &st), 0);
+    /* the size as mlp_cli_count prints it: digits in threes */
+    char digits[32], grouped[48] = "";
+    snprintf(digits, sizeof digits, "%lld", (long long)st.st_size);
+    for (size_t i = 0, n = strlen(digits); i < n; i++) {
+        size_t len = strlen(grouped);
+        grouped[len] = digits[i];
+        grouped[len + 1] = '\0';
+        if ((n - 1 - i) % 3 == 0 && i + 1 < n)
+            strcat(grouped, ",");
+    }
+    snprintf(want, sizeof want, "--onnx (%s bytes)", grouped);
+    assert_int_equal(tu_cli_run(&f->c, "info %s", f->model[0]), 0);
+    assert_non_null(strstr(f->c.out, want));
+    assert_int_equal(tu_cli_run(&f->c, "info %s --json", f->model[0]), 0);
+    assert_non_null(strstr(f->c.out, "\"exports\":[\"npy\",\"onnx\",\"c\",\"c-int8\"]"));
+
+    mlp_net net, wide;
+    mlp_model_meta meta;
+    mlp_error err;
+    assert_int_equal(mlp_model_load(f->model[0], &net, 1, &meta, &err), MLP_OK);
+    const size_t sizes[2] = {MLP_EXPORT_C_MAX_INT8_INPUTS + 1, 2};
+    assert_int_equal(mlp_net_init(&wide, sizes, 2, MLP_ACT_RELU, net.cost, 1, NULL, NULL, &err),
+                     MLP_OK);
+    mlp_net_init_params(&wide, 1);
+    meta.rows = 1;
+    meta.cols = (uint32_t)sizes[0];
+    meta.has_state = 0;
+    tu_path(wide_model, f->c.dir, "wide.bin");
+    assert_int_equal(mlp_model_save(wide_model, &wide, &meta, &err), MLP_OK);
+    assert_int_equal(tu_cli_run(&f->c, "info %s --json", wide_model), 0);
+    assert_non_null(strstr(f->c.out, "\"exports\":[\"npy\",\"onnx\",\"c\"]"));
+    assert_int_equal(tu_cli_run(&f->c, "info %s", wide_model), 0);
+    assert_non_null(strstr(f->c.out, "; not --int8 (a layer of over 66311 inputs)"));
+    mlp_net_free(&wide);
+    mlp_net_free(&net);
+}
+
 /* ---------------------------------------------------------------- a microcontroller */
 
 /* The default 784-16-16-10 network's export, float and int8, compiled for a Cortex-M4
@@ -865,6 +916,7 @@ int main(void)
         cmocka_unit_test(test_targets_refused),
         cmocka_unit_test(test_npy_and_c_together),
         cmocka_unit_test(test_odd_models),
+        cmocka_unit_test(test_info_lists_exports),
         cmocka_unit_test(test_cortex_m4),
     };
     return cmocka_run_group_tests_name("export_c", tests, setup, teardown);
