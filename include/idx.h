@@ -3,7 +3,9 @@
  *
  * Header, big-endian: two zero bytes, a type byte (only 0x08, unsigned byte, is accepted),
  * the number of dimensions, then one uint32 per dimension. Images have three dimensions
- * (count, rows, cols), labels one (count). Everything is checked against the file's real
+ * (count, rows, cols), labels one (count). QMNIST's label files are read as labels too: type
+ * 0x0c (big-endian int32) and two dimensions (count, columns), the class in the first
+ * column, which must be 0 to 255. Everything is checked against the file's real
  * length before any allocation, so a hostile header cannot make us allocate or read wildly.
  * Gzipped files (MNIST's and Fashion-MNIST's distribution format) are read directly: their
  * decompressed length stands for the file length (see inflate.h). Before one is

@@ -23,6 +23,9 @@
 
 #define IDX_MAGIC_IMAGES 0x00000803u /* unsigned bytes, 3 dimensions */
 #define IDX_MAGIC_LABELS 0x00000801u /* unsigned bytes, 1 dimension */
+/* QMNIST's label files: signed 32-bit integers, 2 dimensions (images, columns), the class in
+ * the first column (then the writer, the NIST set and so on); read as labels too */
+#define IDX_MAGIC_QMNIST 0x00000c02u
 
 /* An open IDX file whose header has been read and checked: a plain file, read as it goes,
  * or a gzip file, decompressed into mem by idx_fill(). */
@@ -33,8 +36,9 @@ typedef struct {
     unsigned char *mem; /* (len) a gzip file's decompressed contents, or NULL */
     size_t len, pos;    /* the (decompressed) file's length, bytes read so far */
     size_t dims[3];
-    size_t n_values; /* product of dims: the bytes that follow the header */
-    size_t want_len; /* header + n_values: the (decompressed) length the file must have */
+    size_t n_values; /* product of dims: the values that follow the header */
+    size_t elem;     /* bytes per value: 1, or 4 for QMNIST's labels */
+    size_t want_len; /* header + elem * n_values: the (decompressed) length the file must have */
 } idx_file;
 
 static const char *const idx_names[4][2] = {
@@ -158,9 +162,11 @@ static mlp_status check_length(const idx_file *x, const char *path, mlp_error *e
  * length is only known once it is decompressed, by idx_fill(). */
 static mlp_status idx_open(idx_file *x, const char *path, uint32_t magic, mlp_error *err)
 {
-    const size_t ndim = magic & 0xff;
+    size_t ndim = magic & 0xff;
     unsigned char hdr[4 + 4 * 3];
-    const size_t hdr_len = 4 + 4 * ndim;
+    size_t hdr_len = 4 + 4 * ndim;
+    /* a label file may be QMNIST's, whose header is longer */
+    const size_t head = magic == IDX_MAGIC_LABELS ? 4 + 4 * 2 : hdr_len;
     struct stat st;
 
     x->f = mlp_open_input(path, err);
@@ -174,17 +180,25 @@ static mlp_status idx_open(idx_file *x, const char *path, uint32_t magic, mlp_er
     /* gzip or not is decided by the content, whatever the name says */
     unsigned char magic2[2];
     if (x->len >= 2 && fread(magic2, 1, 2, x->f) == 2 && mlp_inflate_is_gzip(magic2, 2)) {
-        mlp_status gst = gunzip_head(x, path, hdr_len, err);
+        mlp_status gst = gunzip_head(x, path, head, err);
         if (gst != MLP_OK)
             return gst;
     } else if (fseek(x->f, 0, SEEK_SET) != 0) {
         return mlp_fail(err, MLP_EIO, "%s: %s", path, strerror(errno));
     }
     const char *has = x->mem ? "decompresses to" : "file is";
-    if (!idx_read(x, hdr, hdr_len))
+    if (!idx_read(x, hdr, 4))
         return mlp_fail(err, MLP_EFORMAT, "%s: truncated header (%s %zu bytes)", path, has, x->len);
-
     uint32_t got = mlp_get_u32be(hdr);
+    x->elem = 1;
+    if (magic == IDX_MAGIC_LABELS && got == IDX_MAGIC_QMNIST) {
+        magic = got;
+        ndim = 2;
+        hdr_len = 4 + 4 * ndim;
+        x->elem = 4;
+    }
+    if (!idx_read(x, hdr + 4, hdr_len - 4))
+        return mlp_fail(err, MLP_EFORMAT, "%s: truncated header (%s %zu bytes)", path, has, x->len);
     if (got != magic) {
         const char *want = magic == IDX_MAGIC_IMAGES ? "images" : "labels";
         if ((got >> 8) == 0x08 && (got & 0xff) != ndim)
@@ -206,7 +220,8 @@ static mlp_status idx_open(idx_file *x, const char *path, uint32_t magic, mlp_er
         if (!mlp_mul_size(x->n_values, x->dims[i], &x->n_values))
             return mlp_fail(err, MLP_EFORMAT, "%s: dimensions overflow", path);
     }
-    if (!mlp_add_size(x->n_values, hdr_len, &x->want_len))
+    if (!mlp_mul_size(x->n_values, x->elem, &x->want_len) ||
+        !mlp_add_size(x->want_len, hdr_len, &x->want_len))
         return mlp_fail(err, MLP_EFORMAT, "%s: dimensions overflow", path);
     return x->gz ? MLP_OK : check_length(x, path, err);
 }
@@ -292,6 +307,30 @@ out:
     return st;
 }
 
+/* y (dims[0]) = the first column of a QMNIST label file's (dims[0], dims[1]) big-endian
+ * int32 values, each a class from 0 to 255. Read in chunks, never whole. */
+static mlp_status read_qmnist_labels(idx_file *x, uint8_t *y, const char *path, mlp_error *err)
+{
+    unsigned char buf[4 << 12];
+    for (size_t done = 0; done < x->n_values;) {
+        size_t want = x->n_values - done < sizeof buf / 4 ? x->n_values - done : sizeof buf / 4;
+        if (!idx_read(x, buf, 4 * want))
+            return mlp_fail(err, MLP_EIO, "%s: read error", path);
+        for (size_t i = 0; i < want; i++) {
+            size_t at = done + i;
+            if (at % x->dims[1])
+                continue;
+            uint32_t v = mlp_get_u32be(buf + 4 * i);
+            if (v > 255)
+                return mlp_fail(err, MLP_EFORMAT, "%s: image %zu: label %ld is not 0 to 255",
+                                path, at / x->dims[1], (long)(int32_t)v);
+            y[at / x->dims[1]] = (uint8_t)v;
+        }
+        done += want;
+    }
+    return MLP_OK;
+}
+
 static mlp_status read_labels(mlp_set *s, const char *path, mlp_error *err)
 {
     idx_file x = {0};
@@ -302,14 +341,16 @@ static mlp_status read_labels(mlp_set *s, const char *path, mlp_error *err)
         st = mlp_fail(err, MLP_EFORMAT, "%s: %zu labels for %zu images", path, x.dims[0], s->n);
         goto out;
     }
-    if ((st = idx_fill(&x, path, x.n_values, "labels", err)) != MLP_OK)
+    if ((st = idx_fill(&x, path, x.dims[0], "labels", err)) != MLP_OK)
         goto out;
-    s->y = malloc(x.n_values);
+    s->y = malloc(x.dims[0]);
     if (!s->y) {
-        st = mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu labels", path, x.n_values);
+        st = mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu labels", path, x.dims[0]);
         goto out;
     }
-    if (!idx_read(&x, s->y, x.n_values))
+    if (x.elem == 4)
+        st = read_qmnist_labels(&x, s->y, path, err);
+    else if (!idx_read(&x, s->y, x.n_values))
         st = mlp_fail(err, MLP_EIO, "%s: read error", path);
 out:
     idx_close(&x);

@@ -584,6 +584,65 @@ static void test_label_count_must_match(void **state)
     expect_fail(f, "train-labels-idx1-ubyte", "2 labels for 3 images");
 }
 
+/* A QMNIST label file: magic 0x00000c02, (n, 8) big-endian int32, the class first, then
+ * values that are no class (QMNIST's writer ids, its NIST indices). */
+static void put_be(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+static void write_qmnist_labels(const char *path, uint32_t n, const uint8_t *y, int32_t first)
+{
+    size_t len = 12 + 4 * 8 * (size_t)n;
+    unsigned char *b = calloc(1, len);
+    put_be(b, 0x00000c02u);
+    put_be(b + 4, n);
+    put_be(b + 8, 8);
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t k = 0; k < 8; k++)
+            put_be(b + 12 + 4 * (8 * i + k),
+                          k ? 60000u + 1000u * i + k : (uint32_t)(i ? y[i] : first));
+    tu_write_file(path, b, len);
+    free(b);
+}
+
+/* QMNIST's label files are read as labels, plain or gzipped: the first column is the class;
+ * a first column outside 0..255 is refused, naming the image. */
+static void test_qmnist_labels(void **state)
+{
+    fixture *f = *state;
+    char p[4096];
+    write_valid(f->dir);
+    tu_path(p, f->dir, "t10k-labels-idx1-ubyte");
+    write_qmnist_labels(p, 2, test_y, test_y[0]);
+    for (int gz = 0; gz < 2; gz++) {
+        mlp_data d = {0};
+        mlp_error err;
+        assert_int_equal(mlp_idx_load(&d, f->dir, &err), MLP_OK);
+        assert_int_equal(d.test.n, 2);
+        assert_memory_equal(d.test.y, test_y, 2);
+        mlp_data_free(&d);
+        if (!gz)
+            tu_gzip_in_place(p);
+    }
+    tu_path(p, f->dir, "t10k-labels-idx1-ubyte.gz"); /* the plain one became it */
+    remove(p);
+    tu_path(p, f->dir, "t10k-labels-idx1-ubyte");
+    write_qmnist_labels(p, 2, test_y, 256);
+    expect_fail(f, "t10k-labels-idx1-ubyte", "image 0: label 256 is not 0 to 255");
+    write_qmnist_labels(p, 2, test_y, -1);
+    expect_fail(f, "t10k-labels-idx1-ubyte", "label -1");
+    write_qmnist_labels(p, 3, test_y, 1);
+    expect_fail(f, "t10k-labels-idx1-ubyte", "3 labels for 2 images");
+    /* its length is held to 4 bytes a value */
+    size_t n;
+    unsigned char *b = tu_read_file(p, &n);
+    tu_write_file(p, b, n - 1);
+    free(b);
+    expect_fail(f, "t10k-labels-idx1-ubyte", "header describes");
+}
+
 static void test_train_and_test_sizes_must_agree(void **state)
 {
     fixture *f = *state;
@@ -667,6 +726,7 @@ int main(void)
         T(test_huge_dimensions_refused_before_allocation),
         T(test_length_must_match_exactly),
         T(test_label_count_must_match),
+        T(test_qmnist_labels),
         T(test_train_and_test_sizes_must_agree),
         T(test_test_label_beyond_training_classes),
         T(test_single_class_refused),
