@@ -1,6 +1,6 @@
 /*
  * inflate: gzip (RFC 1952) and deflate (RFC 1951) decompression of a buffer held in memory,
- * so that gzipped IDX files can be read without gunzip and without zlib.
+ * so that gzipped IDX files and PNG images can be read without gunzip and without zlib.
  *
  * Everything in the input is untrusted. Every code length, repeat count, match length and
  * distance is checked before it is used; a match may not reach back before the start of
@@ -9,8 +9,9 @@
  * hostile file cannot make us allocate more than its real contents need. Each gzip member
  * is checked against its trailer: CRC-32 and length (ISIZE, modulo 2^32).
  *
- * Not supported, because no IDX file needs them: preset dictionaries (zlib format only)
- * and streaming. Decompression is all at once, into one buffer the caller frees.
+ * Not supported, because neither IDX nor PNG needs them: preset dictionaries (zlib format
+ * only; PNG forbids them) and streaming. Decompression is all at once, into one buffer the
+ * caller frees. The zlib wrapper of PNG's image data (RFC 1950) is png_read.c's.
  */
 #ifndef MLP_INFLATE_H
 #define MLP_INFLATE_H
@@ -53,5 +54,14 @@ mlp_status mlp_inflate_gzip_prefix(const unsigned char *in, size_t in_len, size_
  * what follows it is not looked at. */
 mlp_status mlp_inflate(const unsigned char *in, size_t in_len, size_t max_out, const char *name,
                        unsigned char **out, size_t *out_len, size_t *in_used, mlp_error *err);
+
+/* The same, but decoding stops as soon as n bytes have come out, as mlp_inflate_gzip_prefix
+ * does: a PNG reader that knows how long the image data must be (len) asks for len + 1
+ * bytes. If the whole output is shorter than n, everything was checked and *in_used is as
+ * above; otherwise *out holds the first n bytes, the rest is neither decoded nor checked,
+ * and *in_used is 0. The buffer never grows past n bytes. */
+mlp_status mlp_inflate_prefix(const unsigned char *in, size_t in_len, size_t n, const char *name,
+                              unsigned char **out, size_t *out_len, size_t *in_used,
+                              mlp_error *err);
 
 #endif

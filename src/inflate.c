@@ -487,6 +487,17 @@ mlp_status mlp_inflate(const unsigned char *in, size_t in_len, size_t max_out, c
     return finish(&s, st, out, out_len);
 }
 
+mlp_status mlp_inflate_prefix(const unsigned char *in, size_t in_len, size_t n, const char *name,
+                              unsigned char **out, size_t *out_len, size_t *in_used, mlp_error *err)
+{
+    inflater s;
+    start(&s, in, in_len, n, name, err);
+    s.stop = n;
+    mlp_status st = inflate_stream(&s);
+    *in_used = st == MLP_OK && !s.stopped ? s.in_pos : 0;
+    return finish(&s, st, out, out_len);
+}
+
 bool mlp_inflate_is_gzip(const unsigned char *in, size_t in_len)
 {
     return in_len >= 2 && in[0] == 0x1f && in[1] == 0x8b;

@@ -1,7 +1,7 @@
 /*
- * png: the PNG container, a zlib stream of stored deflate blocks, and Adler-32. The encoder
- * computes the exact size first (with checked arithmetic), allocates once and fills the
- * buffer front to back.
+ * png: the writer (the reader is png_read.c): the PNG container, a zlib stream of stored
+ * deflate blocks, and Adler-32, which the reader checks too. The encoder computes the exact
+ * size first (with checked arithmetic), allocates once and fills the buffer front to back.
  */
 #include "png.h"
 #include "output.h"

@@ -389,6 +389,42 @@ static void test_prefix_stops_early_or_checks_everything(void **state)
     free(want);
 }
 
+static void test_raw_prefix(void **state)
+{
+    (void)state;
+    /* gz_far's deflate stream, after its 10-byte header; its last byte cut off */
+    const unsigned char *raw = gz_far + 10;
+    const size_t raw_len = sizeof gz_far - 18;
+    unsigned char *out;
+    size_t n, used, want_len;
+    mlp_error err;
+    unsigned char *want = far_contents(&want_len);
+    /* stopping early: the first k bytes, the buffer no larger, the end of the stream unseen */
+    for (size_t k = 1; k <= 30001; k += 10000) {
+        assert_int_equal(mlp_inflate_prefix(raw, raw_len - 1, k, "x", &out, &n, &used, &err),
+                         MLP_OK);
+        assert_int_equal(n, k);
+        assert_int_equal(used, 0);
+        assert_memory_equal(out, want, k);
+#ifdef __GLIBC__
+        assert_true(malloc_usable_size(out) < k + 64);
+#endif
+        free(out);
+    }
+    /* one byte more than there is: the whole stream, checked, and where it ends */
+    assert_int_equal(mlp_inflate_prefix(raw, raw_len, want_len + 1, "x", &out, &n, &used, &err),
+                     MLP_OK);
+    assert_int_equal(n, want_len);
+    assert_int_equal(used, raw_len);
+    assert_memory_equal(out, want, want_len);
+    free(out);
+    assert_int_equal(mlp_inflate_prefix(raw, raw_len - 1, want_len + 1, "x", &out, &n, &used, &err),
+                     MLP_EFORMAT);
+    assert_non_null(strstr(err.msg, "truncated"));
+    assert_null(out);
+    free(want);
+}
+
 /* ---------------------------------------------------------------- hand-built streams */
 
 typedef struct {
@@ -821,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_trailer_checks),
         cmocka_unit_test(test_output_cap),
         cmocka_unit_test(test_prefix_stops_early_or_checks_everything),
+        cmocka_unit_test(test_raw_prefix),
         cmocka_unit_test(test_fixed_blocks_by_hand),
         cmocka_unit_test(test_dynamic_blocks_by_hand),
         cmocka_unit_test(test_output_limit_on_expanding_stream),
