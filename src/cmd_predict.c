@@ -12,6 +12,7 @@
 #include "net.h"
 #include "output.h"
 #include "pgm.h"
+#include "png.h"
 #include "prepare.h"
 #include "term.h"
 
@@ -161,15 +162,41 @@ static int parse(int argc, char **argv, predict_opts *o)
 
 /* ---------------------------------------------------------------- one picture */
 
-/* Reads path as PGM (PNG and the other formats are named in its refusal). */
-static mlp_status read_picture(mlp_pgm *img, const char *path, mlp_error *err)
+/* A picture as read: grey values in [0, 1], 0 black; px is freed with free(). */
+typedef struct {
+    size_t width, height;
+    float *px;    /* (height, width) */
+    char how[32]; /* "PNG", or "PGM, maxval N" */
+} picture;
+
+/* Reads path as PNG when it starts with PNG's signature, else as PGM (whose refusal names
+ * the other formats). */
+static mlp_status read_picture(picture *p, const char *path, mlp_error *err)
 {
-    return mlp_pgm_load(img, path, err);
+    unsigned char sig[8] = {0};
+    FILE *f = mlp_open_input(path, err);
+    if (!f)
+        return MLP_EIO;
+    size_t got = fread(sig, 1, sizeof sig, f);
+    fclose(f);
+    *p = (picture){0};
+    if (got == sizeof sig && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8)) {
+        mlp_png_image png;
+        mlp_status s = mlp_png_load(&png, path, err);
+        p->width = png.width, p->height = png.height, p->px = png.px;
+        snprintf(p->how, sizeof p->how, "PNG");
+        return s;
+    }
+    mlp_pgm pgm;
+    mlp_status s = mlp_pgm_load(&pgm, path, err);
+    p->width = pgm.width, p->height = pgm.height, p->px = pgm.px;
+    snprintf(p->how, sizeof p->how, "PGM, maxval %u", pgm.maxval);
+    return s;
 }
 
 /* The model's input x (rows * cols) from the picture: prepared with --center, else taken as
  * it is (inverted with --invert) when it has the model's size. */
-static int to_input(const predict_opts *o, const mlp_model_meta *m, const mlp_pgm *img,
+static int to_input(const predict_opts *o, const mlp_model_meta *m, const picture *img,
                     const char *path, float *x)
 {
     mlp_error err;
@@ -195,7 +222,7 @@ static int to_input(const predict_opts *o, const mlp_model_meta *m, const mlp_pg
 
 /* The whole report of a single picture: the class, then every class's score with a bar. */
 static void print_scores(const predict_opts *o, const mlp_net *net, const mlp_model_meta *m,
-                         const float *x, const mlp_pgm *img, const char *path)
+                         const float *x, const picture *img, const char *path)
 {
     const size_t n = (size_t)m->rows * m->cols;
     const float *out = net->a[net->n_layers];
@@ -203,7 +230,7 @@ static void print_scores(const predict_opts *o, const mlp_net *net, const mlp_mo
     double mean = 0.0;
     for (size_t i = 0; i < n; i++)
         mean += (double)x[i] / (double)n;
-    printf("image %s: %zux%zu, maxval %u%s\n", path, img->width, img->height, img->maxval,
+    printf("image %s: %zux%zu, %s%s\n", path, img->width, img->height, img->how,
            o->center   ? ", prepared as MNIST's digits"
            : o->invert ? ", inverted"
                        : "");
@@ -239,7 +266,7 @@ static int classify(const predict_opts *o, mlp_net *net, const mlp_model_meta *m
     }
     int rc = 0;
     for (size_t i = 0; i < o->n_files && rc == 0; i++) {
-        mlp_pgm img = {0};
+        picture img = {0};
         mlp_error err;
         const char *path = o->files[i];
         if (read_picture(&img, path, &err) != MLP_OK)
@@ -260,7 +287,7 @@ static int classify(const predict_opts *o, mlp_net *net, const mlp_model_meta *m
                     mlp_cli_image(x, m->rows, m->cols, o->ascii);
             }
         }
-        mlp_pgm_free(&img);
+        free(img.px);
     }
     free(x);
     return rc;

@@ -105,7 +105,7 @@ static mlp_status check_magic(const unsigned char *data, size_t len, const char 
         const char *what = other_format(data, len);
         if (what)
             return mlp_fail(err, MLP_EFORMAT,
-                            "%s: %s, not a PGM; convert it to a greyscale PGM (P2 or P5) first",
+                            "%s: %s, not a PGM; convert it to PNG or to a greyscale PGM (P2 or P5)",
                             name, what);
         return mlp_fail(err, MLP_EFORMAT,
                         "%s: not a PGM image (a greyscale PGM starts with 'P2' or 'P5')", name);

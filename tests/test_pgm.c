@@ -241,10 +241,13 @@ static void test_predict_command(void **state)
     assert_int_equal(tu_count_lines(err), 1);
     assert_non_null(strstr(err, "13x12"));
     assert_non_null(strstr(err, "12x12"));
-    tu_write_file(big, "\x89PNG\r\n\x1a\n....", 12);
+    tu_write_file(big, "\x89PNG\r\n\x1a\n....", 12); /* read as a PNG, whatever its name */
     assert_int_equal(tu_cli_run(&c, "predict %s %s", model, big), 1);
     assert_int_equal(tu_count_lines(err), 1);
-    assert_non_null(strstr(err, "PNG"));
+    assert_non_null(strstr(err, "truncated"));
+    tu_write_file(big, "\xff\xd8\xff\xe0", 4);
+    assert_int_equal(tu_cli_run(&c, "predict %s %s", model, big), 1);
+    assert_non_null(strstr(err, "a JPEG image, not a PGM; convert it to PNG"));
     assert_int_equal(tu_cli_run(&c, "predict %s", model), 2);
     assert_non_null(strstr(err, "missing IMAGE"));
     assert_int_equal(tu_cli_run(&c, "predict %s %s --bogus", model, p5), 2);

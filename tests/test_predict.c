@@ -10,6 +10,7 @@
 #include "model.h"
 #include "net.h"
 #include "pgm.h"
+#include "png.h"
 #include "prepare.h"
 
 #include <stdio.h>
@@ -127,6 +128,34 @@ static void test_files_and_directories(void **state)
     assert_non_null(strstr(f->c.out, want));
 }
 
+/* A PNG (RGB, each pixel's three samples the grey value) is read as the same picture as the
+ * PGM: the same class and score; a directory mixes them in name order. */
+static void test_png_reads_as_the_pgm(void **state)
+{
+    fixture *f = *state;
+    char pgm[4096], png[4096], dir[4096];
+    uint8_t rgb[3 * 144];
+    mlp_error e;
+    tu_path(dir, f->c.dir, "mixed");
+    assert_int_equal(mkdir(dir, 0777), 0);
+    tu_path(pgm, dir, "a.pgm");
+    tu_path(png, dir, "b.png");
+    write_image(f, 11, pgm);
+    for (size_t k = 0; k < 144; k++)
+        rgb[3 * k] = rgb[3 * k + 1] = rgb[3 * k + 2] =
+            (uint8_t)(f->test.x[11 * 144 + k] * 255.0f + 0.5f);
+    assert_int_equal(mlp_png_save(png, rgb, 12, 12, 3, &e), MLP_OK);
+    assert_int_equal(tu_cli_run(&f->c, "predict %s %s", f->model, dir), 0);
+    char a[256], b[256];
+    assert_int_equal(sscanf(f->c.out, "%*s class %255[^\n]\n%*s class %255[^\n]", a, b), 2);
+    assert_string_equal(a, b);
+    char want[64];
+    snprintf(want, sizeof want, "class %zu  ", saved_class(f, 11));
+    assert_non_null(strstr(f->c.out, want));
+    assert_int_equal(tu_cli_run(&f->c, "predict %s %s", f->model, png), 0);
+    assert_non_null(strstr(f->c.out, "12x12, PNG"));
+}
+
 static void test_center_prepares_a_larger_picture(void **state)
 {
     fixture *f = *state;
@@ -193,6 +222,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_files_and_directories),
+        T(test_png_reads_as_the_pgm),
         T(test_center_prepares_a_larger_picture),
         T(test_refusals),
     };
