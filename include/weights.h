@@ -25,7 +25,13 @@ typedef struct {
     size_t scale;      /* pixels per weight, 1 or more */
     size_t gap;        /* pixels between tiles on the sheet, and around it */
     bool grey;
+    bool transpose;    /* draw each tile transposed, (cols, rows): for a model trained on images
+                        * stored transposed (EMNIST) without --transpose */
 } mlp_weights_style;
+
+/* A tile's size in pixels under s: (rows, cols) times the scale, swapped when transposed. */
+size_t mlp_weights_tile_width(const mlp_weights_style *s);
+size_t mlp_weights_tile_height(const mlp_weights_style *s);
 
 typedef struct {
     size_t width, height, channels; /* channels: 1 (grey) or 3 (colour) */

@@ -31,12 +31,14 @@ static const char *const help =
     "  --format NAME    png (default), or pnm: PPM files (PGM with --grey)\n"
     "  --grey, --gray   grey instead of colour: mid-grey 0, white positive, black negative\n"
     "  --scale N        pixels per weight (default: 4; the sheet uses less if it would be\n"
-    "                   wider than 4096 pixels)\n";
+    "                   wider than 4096 pixels)\n"
+    "  --transpose      draw each picture transposed: for a model trained on images stored\n"
+    "                   transposed (EMNIST) without train's --transpose\n";
 
 typedef struct {
     const char *model, *out;
     int format; /* 0 png, 1 pnm */
-    bool grey;
+    bool grey, transpose;
     size_t scale;
 } wt_opts;
 
@@ -60,6 +62,8 @@ static int parse(int argc, char **argv, wt_opts *o)
             rc = mlp_cli_size(&a, 1, 64, &o->scale);
         } else if (!strcmp(s, "--grey") || !strcmp(s, "--gray")) {
             o->grey = true;
+        } else if (!strcmp(s, "--transpose")) {
+            o->transpose = true;
         } else {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
         }
@@ -167,7 +171,7 @@ static int write_sheet(mlp_weights_image *img, const mlp_net *net, const names *
     size_t across = 1;
     while (across * across < nm->n)
         across++;
-    while (style.scale > 1 && across * (style.cols * style.scale + style.gap) > 4096)
+    while (style.scale > 1 && across * (mlp_weights_tile_width(&style) + style.gap) > 4096)
         style.scale--;
     name_picture(path, cap, nm, nm->n);
     if (mlp_weights_sheet(img, net, &style, &err) != MLP_OK ||
@@ -177,9 +181,10 @@ static int write_sheet(mlp_weights_image *img, const mlp_net *net, const names *
 }
 
 static void print_summary(const wt_opts *o, const mlp_model_meta *meta, const names *nm,
-                          const char *sheet, const mlp_weights_image *img)
+                          const mlp_weights_style *style, const char *sheet,
+                          const mlp_weights_image *img)
 {
-    size_t tiles_w = meta->cols * o->scale, tiles_h = meta->rows * o->scale;
+    size_t tiles_w = mlp_weights_tile_width(style), tiles_h = mlp_weights_tile_height(style);
     printf("%s: %zu first-layer neurons of %ux%u weights\n", o->model, nm->n, (unsigned)meta->rows,
            (unsigned)meta->cols);
     printf("wrote %.*s/neuron-%0*d.%s to neuron-%0*zu.%s (%zux%zu each) and %s (%zux%zu, %zu x "
@@ -206,11 +211,12 @@ static int weights_main(int argc, char **argv)
         return mlp_cli_fail(&err);
     const names nm = names_of(&o, net.sizes[1]);
     mlp_weights_style style = {
-        .rows = meta.rows, .cols = meta.cols, .scale = o.scale, .gap = 2, .grey = o.grey};
+        .rows = meta.rows, .cols = meta.cols, .scale = o.scale, .gap = 2, .grey = o.grey,
+        .transpose = o.transpose};
     if ((rc = make_dir(o.out)) == 0 && (rc = plan_pictures(&plan, o.model, &nm)) == 0 &&
         (rc = write_tiles(&img, &net, &nm, &style, o.format)) == 0 &&
         (rc = write_sheet(&img, &net, &nm, style, o.format, path, sizeof path)) == 0)
-        print_summary(&o, &meta, &nm, path, &img);
+        print_summary(&o, &meta, &nm, &style, path, &img);
     mlp_output_plan_free(&plan);
     mlp_weights_free(&img);
     mlp_net_free(&net);

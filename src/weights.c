@@ -45,6 +45,16 @@ static mlp_status check_style(const mlp_net *net, const mlp_weights_style *s, ml
     return MLP_OK;
 }
 
+size_t mlp_weights_tile_width(const mlp_weights_style *s)
+{
+    return (s->transpose ? s->rows : s->cols) * s->scale;
+}
+
+size_t mlp_weights_tile_height(const mlp_weights_style *s)
+{
+    return (s->transpose ? s->cols : s->rows) * s->scale;
+}
+
 /* Draws neuron j's tile with its top left corner at (x0, y0) of img. */
 static void draw_tile(mlp_weights_image *img, const mlp_net *net, size_t j,
                       const mlp_weights_style *s, size_t x0, size_t y0)
@@ -54,9 +64,11 @@ static void draw_tile(mlp_weights_image *img, const mlp_net *net, size_t j,
     double big = 0.0;
     for (size_t k = 0; k < in; k++)
         big = fmax(big, fabs((double)w[k]));
-    for (size_t r = 0; r < s->rows * s->scale; r++) {
-        for (size_t c = 0; c < s->cols * s->scale; c++) {
-            double v = big > 0.0 ? (double)w[(r / s->scale) * s->cols + c / s->scale] / big : 0.0;
+    for (size_t r = 0; r < mlp_weights_tile_height(s); r++) {
+        for (size_t c = 0; c < mlp_weights_tile_width(s); c++) {
+            size_t y = r / s->scale, x = c / s->scale; /* of the tile, in weights */
+            size_t k = s->transpose ? x * s->cols + y : y * s->cols + x;
+            double v = big > 0.0 ? (double)w[k] / big : 0.0;
             colour(img->px + ((y0 + r) * img->width + x0 + c) * img->channels, v, s->grey);
         }
     }
@@ -71,7 +83,8 @@ mlp_status mlp_weights_tile(mlp_weights_image *img, const mlp_net *net, size_t j
         return st;
     if (j >= net->sizes[1])
         return mlp_fail(err, MLP_EARG, "no neuron %zu in a layer of %zu", j, net->sizes[1]);
-    if ((st = alloc_image(img, s->cols * s->scale, s->rows * s->scale, s->grey, err)) != MLP_OK)
+    if ((st = alloc_image(img, mlp_weights_tile_width(s), mlp_weights_tile_height(s), s->grey,
+                          err)) != MLP_OK)
         return st;
     draw_tile(img, net, j, s, 0, 0);
     return MLP_OK;
@@ -84,7 +97,7 @@ mlp_status mlp_weights_sheet(mlp_weights_image *img, const mlp_net *net, const m
     memset(img, 0, sizeof *img);
     if (st != MLP_OK)
         return st;
-    const size_t n = net->sizes[1], tw = s->cols * s->scale, th = s->rows * s->scale;
+    const size_t n = net->sizes[1], tw = mlp_weights_tile_width(s), th = mlp_weights_tile_height(s);
     size_t gc = 1;
     while (gc * gc < n)
         gc++; /* the smallest square grid that holds n tiles: n <= MLP_MAX_WIDTH */

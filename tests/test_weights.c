@@ -69,6 +69,30 @@ static void test_tile_colours(void **state)
     mlp_net_free(&net);
 }
 
+/* A transposed tile of 1x4 inputs is 4 tall and 1 wide; its pixels are the weights in the
+ * order of the untransposed one's, grey: 1, -1, 0, 0.5 -> white, black, mid-grey, 3/4. */
+static void test_transposed_tile(void **state)
+{
+    (void)state;
+    mlp_net net;
+    mlp_error err;
+    mlp_weights_image img;
+    hand_net(&net);
+    mlp_weights_style s = {.rows = 1, .cols = 4, .scale = 1, .grey = true, .transpose = true};
+    assert_int_equal(mlp_weights_tile(&img, &net, 0, &s, &err), MLP_OK);
+    assert_true(img.width == 1 && img.height == 4);
+    const uint8_t want[4] = {255, 0, 128, 191};
+    assert_memory_equal(img.px, want, 4);
+    mlp_weights_free(&img);
+    /* 2x2 transposed: the off-diagonal weights swap places */
+    s.rows = s.cols = 2;
+    assert_int_equal(mlp_weights_tile(&img, &net, 0, &s, &err), MLP_OK);
+    const uint8_t swapped[4] = {255, 128, 0, 191};
+    assert_memory_equal(img.px, swapped, 4);
+    mlp_weights_free(&img);
+    mlp_net_free(&net);
+}
+
 static void test_sheet_layout(void **state)
 {
     (void)state;
@@ -152,6 +176,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tile_colours),
+        cmocka_unit_test(test_transposed_tile),
         cmocka_unit_test(test_sheet_layout),
         cmocka_unit_test(test_weights_command),
     };
