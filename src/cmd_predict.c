@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "commands.h"
+#include "idx.h"
 #include "json.h"
 #include "model.h"
 #include "net.h"
@@ -43,13 +44,16 @@ static const char *const help =
     "  --show       draw each picture as the model sees it (after --center)\n"
     "  --ascii      draw with plain ASCII instead of Unicode shades and bars\n"
     "  --csv FILE   also write the results to FILE: file,class,score\n"
-    "  --json       print one JSON object instead of the lines\n";
+    "  --json       print one JSON object instead of the lines\n"
+    "  --transpose  transpose each picture (after --center) before classifying it: for a\n"
+    "               model trained on images stored transposed (EMNIST) without train's\n"
+    "               --transpose; one trained with it takes upright pictures as they are\n";
 
 typedef struct {
     const char *model, *csv;
     char **files; /* (n_files) the pictures, directories expanded; owned */
     size_t n_files;
-    bool center, invert, show, ascii, json;
+    bool center, invert, show, ascii, json, transpose;
 } predict_opts;
 
 /* What each picture was classified as, for --csv and --json. */
@@ -140,6 +144,8 @@ static int parse(int argc, char **argv, predict_opts *o)
             o->ascii = true;
         else if (!strcmp(s, "--json"))
             o->json = true;
+        else if (!strcmp(s, "--transpose"))
+            o->transpose = true;
         else if (mlp_cli_flag(&a, "--csv"))
             rc = mlp_cli_string(&a, &o->csv);
         else if (mlp_cli_is_flag(s))
@@ -200,23 +206,27 @@ static int to_input(const predict_opts *o, const mlp_model_meta *m, const pictur
                     const char *path, float *x)
 {
     mlp_error err;
-    const size_t n = (size_t)m->rows * m->cols;
+    /* the upright field: the model's, or with --transpose its transpose */
+    const size_t rows = o->transpose ? m->cols : m->rows, cols = o->transpose ? m->rows : m->cols;
+    mlp_set one = {.n = 1, .rows = rows, .cols = cols, .dim = rows * cols, .x = x};
     if (o->center) {
-        if (mlp_prepare_digit(img->px, img->height, img->width, x, m->rows, m->cols, NULL, &err) ==
-            MLP_OK)
-            return 0;
-        fprintf(stderr, "mlp: %s: %s\n", path, err.msg);
-        return MLP_EXIT_DATA;
-    }
-    if (img->width != m->cols || img->height != m->rows) {
+        if (mlp_prepare_digit(img->px, img->height, img->width, x, rows, cols, NULL, &err) !=
+            MLP_OK) {
+            fprintf(stderr, "mlp: %s: %s\n", path, err.msg);
+            return MLP_EXIT_DATA;
+        }
+    } else if (img->width != cols || img->height != rows) {
         fprintf(stderr,
-                "mlp: %s: the picture is %zux%zu, the model %s takes %ux%u; give --center to "
+                "mlp: %s: the picture is %zux%zu, the model %s takes %zux%zu; give --center to "
                 "prepare it as MNIST's digits were, or resize it\n",
-                path, img->width, img->height, o->model, (unsigned)m->cols, (unsigned)m->rows);
+                path, img->width, img->height, o->model, cols, rows);
         return MLP_EXIT_DATA;
+    } else {
+        for (size_t i = 0; i < one.dim; i++)
+            x[i] = o->invert ? 1.0f - img->px[i] : img->px[i];
     }
-    for (size_t i = 0; i < n; i++)
-        x[i] = o->invert ? 1.0f - img->px[i] : img->px[i];
+    if (o->transpose && mlp_idx_set_transpose(&one, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
     return 0;
 }
 

@@ -156,6 +156,32 @@ static void test_png_reads_as_the_pgm(void **state)
     assert_non_null(strstr(f->c.out, "12x12, PNG"));
 }
 
+/* --transpose turns each picture before classifying it: a test image's transpose gets the
+ * test image's class and score. */
+static void test_transpose(void **state)
+{
+    fixture *f = *state;
+    char path[4096], want[64];
+    uint8_t px[144];
+    mlp_error e;
+    for (size_t y = 0; y < 12; y++)
+        for (size_t x = 0; x < 12; x++)
+            px[x * 12 + y] = (uint8_t)(f->test.x[13 * 144 + y * 12 + x] * 255.0f + 0.5f);
+    tu_path(path, f->c.dir, "sideways.pgm");
+    assert_int_equal(mlp_pgm_save(path, px, 12, 12, 1, &e), MLP_OK);
+    assert_int_equal(tu_cli_run(&f->c, "predict %s %s --transpose", f->model, path), 0);
+    snprintf(want, sizeof want, "class %zu\n", saved_class(f, 13));
+    assert_non_null(strstr(f->c.out, want));
+    char upright[4096];
+    tu_path(upright, f->c.dir, "upright.pgm");
+    write_image(f, 13, upright);
+    assert_int_equal(tu_cli_run(&f->c, "predict %s %s", f->model, upright), 0);
+    char a[TU_CLI_CAP];
+    snprintf(a, sizeof a, "%s", strstr(f->c.out, "class "));
+    assert_int_equal(tu_cli_run(&f->c, "predict %s %s --transpose", f->model, path), 0);
+    assert_string_equal(strstr(f->c.out, "class "), a);
+}
+
 static void test_center_prepares_a_larger_picture(void **state)
 {
     fixture *f = *state;
@@ -223,6 +249,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_files_and_directories),
         T(test_png_reads_as_the_pgm),
+        T(test_transpose),
         T(test_center_prepares_a_larger_picture),
         T(test_refusals),
     };
