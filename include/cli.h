@@ -6,6 +6,7 @@
 #ifndef MLP_CLI_H
 #define MLP_CLI_H
 
+#include "csv.h"
 #include "idx.h"
 #include "net.h"
 #include "util.h"
@@ -72,6 +73,19 @@ bool mlp_cli_data_flag(mlp_args *a, mlp_idx_files *files, bool test_only, int *r
 /* Appends " --train-images PATH" and so on for each path files names explicitly, quoted
  * for the shell when needed, to the string in buf (cap bytes in all). */
 void mlp_cli_data_flags(char *buf, size_t cap, const mlp_idx_files *files);
+
+/* The flags that name a CSV data set: --train-csv PATH, --test-csv PATH, --test-split N and
+ * --shape RxC (only --test-csv when test_only). As mlp_cli_data_flag(): if the current
+ * argument is one of them, stores its value in csv, sets *rc and returns true. */
+bool mlp_cli_csv_flag(mlp_args *a, mlp_csv_files *csv, bool test_only, int *rc);
+
+/* Appends " --train-csv PATH" and so on for what csv holds, as mlp_cli_data_flags() does. */
+void mlp_cli_csv_flags(char *buf, size_t cap, const mlp_csv_files *csv);
+
+/* True if the argument in DIR's place names a CSV file rather than a directory of IDX
+ * files: a regular file (symlinks followed), or a name ending in .csv or .csv.gz that does
+ * not exist, so that the error names it as the file it was meant to be. */
+bool mlp_cli_csv_path(const char *arg);
 
 /* s as one shell word: unchanged if it only holds characters the shell leaves alone, else
  * in single quotes (a quote inside becoming '\''), so printed command lines can be run. */

@@ -80,6 +80,10 @@ mlp_status mlp_idx_load_test(mlp_set *s, const char *dir, mlp_error *err);
  * MLP_ENOMEM, changing nothing, if the scratch image cannot be allocated. */
 mlp_status mlp_idx_set_transpose(mlp_set *s, mlp_error *err);
 
+/* x[i] = px[i] / 255 for n pixels, as every reader of data sets converts them (correctly
+ * rounded, so x * 255 rounds back to the byte): the one place that decides the scale. */
+void mlp_idx_pixels(float *x, const uint8_t *px, size_t n);
+
 /* Largest label + 1; 0 for an empty set. */
 size_t mlp_idx_set_classes(const mlp_set *s);
 

@@ -18,6 +18,7 @@
 #define MLP_OPTIONS_H
 
 #include "cli.h"
+#include "csv.h"
 #include "idx.h"
 #include "net.h"
 #include "sgd.h"
@@ -39,6 +40,8 @@ size_t mlp_opt_count(const char *const *names);
 typedef struct {
     const char *dir, *out, *kernels, *resume;
     mlp_idx_files data;     /* files named by --train-images and the like; the rest from dir */
+    mlp_csv_files csv;      /* --train-csv (or a CSV file for DIR) and the like: in place of
+                             * the IDX files when csv.train is set */
     const char *log, *plot; /* NULL: none */
     bool quiet;             /* no progress bar */
     size_t hidden[MLP_MAX_LAYERS], n_hidden;

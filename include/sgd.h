@@ -133,6 +133,13 @@ void mlp_sgd_step(mlp_net *net, float *vel, const mlp_sgd_opts *opt, float lr);
  * the order depends on the generator's state alone) */
 void mlp_sgd_shuffle(size_t *order, size_t n, uint64_t *rng);
 
+/* Moves n of set's rows (0 < n < set->n) into held, which must be zeroed: the test set of a
+ * data set that has none (a lone CSV file). The rows are chosen by the seed as the validation
+ * rows are, the first n of a permutation drawn from a stream of their own ("test"), so that
+ * --val then chooses among the rest independently. Both sets keep their rows in the order they
+ * had; set's pixels are moved down in place, and only held's are allocated. */
+mlp_status mlp_sgd_hold_out(mlp_set *held, mlp_set *set, size_t n, uint64_t seed, mlp_error *err);
+
 /* Puts s in state `state` (from a checkpoint): redraws the order of the epoch under way. */
 void mlp_sgd_restore(mlp_sgd *s, const mlp_sgd_state *state);
 

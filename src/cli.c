@@ -1,6 +1,7 @@
 /*
  * cli: argument parsing and printing helpers shared by the command-line files.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
 #include "term.h"
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 int mlp_cli_usage(const char *cmd, const char *fmt, ...)
 {
@@ -275,6 +278,81 @@ bool mlp_cli_data_flag(mlp_args *a, mlp_idx_files *files, bool test_only, int *r
         }
     }
     return false;
+}
+
+/* --shape RxC: rows and cols, each of 1 to MLP_CSV_MAX_PIXELS, and no more pixels than that */
+static int parse_shape(mlp_args *a, mlp_csv_files *csv)
+{
+    const char *v = mlp_cli_value(a);
+    if (!v)
+        return mlp_cli_usage(a->cmd, "%s needs a value", a->flag);
+    const char *x = strchr(v, 'x');
+    if (!x)
+        return mlp_cli_usage(a->cmd, "%s: '%s' is not ROWSxCOLS (as 28x28)", a->flag, v);
+    size_t rows, cols;
+    int rc = mlp_cli_parse_size(a->cmd, "--shape rows", v, (size_t)(x - v), 1, MLP_CSV_MAX_PIXELS,
+                                &rows);
+    if (rc == 0)
+        rc = mlp_cli_parse_size(a->cmd, "--shape cols", x + 1, strlen(x + 1), 1, MLP_CSV_MAX_PIXELS,
+                                &cols);
+    if (rc == 0 && rows * cols > MLP_CSV_MAX_PIXELS) /* each at most 2^20: no overflow */
+        return mlp_cli_usage(a->cmd, "%s %s: %zu pixels, more than the %u a CSV row may hold",
+                             a->flag, v, rows * cols, MLP_CSV_MAX_PIXELS);
+    if (rc == 0) {
+        csv->rows = rows;
+        csv->cols = cols;
+    }
+    return rc;
+}
+
+bool mlp_cli_csv_flag(mlp_args *a, mlp_csv_files *csv, bool test_only, int *rc)
+{
+    if (mlp_cli_flag(a, "--test-csv"))
+        *rc = mlp_cli_string(a, &csv->test);
+    else if (test_only)
+        return false;
+    else if (mlp_cli_flag(a, "--train-csv"))
+        *rc = mlp_cli_string(a, &csv->train);
+    else if (mlp_cli_flag(a, "--test-split"))
+        *rc = mlp_cli_size(a, 1, UINT32_MAX, &csv->test_split);
+    else if (mlp_cli_flag(a, "--shape"))
+        *rc = parse_shape(a, csv);
+    else
+        return false;
+    return true;
+}
+
+void mlp_cli_csv_flags(char *buf, size_t cap, const mlp_csv_files *csv)
+{
+    const char *flag[2] = {"--train-csv", "--test-csv"}, *path[2] = {csv->train, csv->test};
+    char word[4096 + 64];
+    for (int k = 0; k < 2; k++) {
+        size_t len = strlen(buf);
+        if (!path[k] || len >= cap)
+            continue;
+        mlp_cli_quote(word, sizeof word, path[k]);
+        snprintf(buf + len, cap - len, " %s %s", flag[k], word);
+    }
+    size_t len = strlen(buf);
+    if (csv->test_split && len < cap)
+        len += (size_t)snprintf(buf + len, cap - len, " --test-split %zu", csv->test_split);
+    if (csv->rows && len < cap)
+        snprintf(buf + len, cap - len, " --shape %zux%zu", csv->rows, csv->cols);
+}
+
+/* True if s ends with end, in any case. */
+static bool ends_with(const char *s, const char *end)
+{
+    size_t n = strlen(s), m = strlen(end);
+    return n >= m && strcasecmp(s + n - m, end) == 0;
+}
+
+bool mlp_cli_csv_path(const char *arg)
+{
+    struct stat st;
+    if (stat(arg, &st) == 0)
+        return S_ISREG(st.st_mode);
+    return ends_with(arg, ".csv") || ends_with(arg, ".csv.gz");
 }
 
 void mlp_cli_quote(char *buf, size_t cap, const char *s)

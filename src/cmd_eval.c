@@ -1,9 +1,10 @@
 /*
- * cmd_eval: `mlp eval MODEL [DIR]`: accuracy, confusion matrix, per-class precision and
- * recall on DIR's test set.
+ * cmd_eval: `mlp eval MODEL [DIR | FILE.csv]`: accuracy, confusion matrix, per-class
+ * precision and recall on DIR's test set or a labeled CSV file.
  */
 #include "cli.h"
 #include "commands.h"
+#include "csv.h"
 #include "eval.h"
 #include "idx.h"
 #include "json.h"
@@ -15,17 +16,20 @@
 #include <string.h>
 
 static const char *const eval_help =
-    "usage: mlp eval MODEL [DIR] [--test-images PATH] [--test-labels PATH] [--transpose]\n"
-    "                [--json]\n"
+    "usage: mlp eval MODEL [DIR | FILE.csv] [--test-images PATH] [--test-labels PATH]\n"
+    "                [--test-csv PATH] [--transpose] [--json]\n"
     "\n"
     "Evaluates MODEL on DIR's test files, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte\n"
-    "or their .gz (default DIR: data): accuracy, mean cost, the confusion matrix (rows: true\n"
-    "class, columns: predicted class), the most frequent mistakes, and each class's images,\n"
-    "precision, recall and F1. Classes with neither test images nor predictions are left out;\n"
-    "a matrix wider than 100 columns is printed in parts.\n"
+    "or their .gz (default DIR: data), or on a labeled CSV file: accuracy, mean cost, the\n"
+    "confusion matrix (rows: true class, columns: predicted class), the most frequent\n"
+    "mistakes, and each class's images, precision, recall and F1. Classes with neither test\n"
+    "images nor predictions are left out; a matrix wider than 100 columns is printed in parts.\n"
     "\n"
     "  --test-images PATH  the test images, instead of DIR's (any name; gzipped or not)\n"
     "  --test-labels PATH  the test labels, instead of DIR's\n"
+    "  --test-csv PATH     the test set as a labeled CSV file instead (as train reads\n"
+    "                      them), of the model's image size and classes; a file in DIR's\n"
+    "                      place is one\n"
     "  --transpose         the files store their images transposed (EMNIST): turn them\n"
     "                      upright (a model trained with --transpose does it untold)\n"
     "  --json              print one JSON object instead: accuracy, mean cost, confusion\n"
@@ -194,12 +198,85 @@ static int print_eval_json(const char *model, const char *ipath, const char *lpa
     return mlp_json_finish(&j, "standard output", &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
 }
 
-static int eval_main(int argc, char **argv)
+/* What eval is told. */
+typedef struct {
+    const char *model;
+    mlp_idx_files files; /* the IDX test files: DIR's, or named by flags */
+    mlp_csv_files csv;   /* csv.test: a CSV test set instead */
+    bool json, transpose;
+} eval_args;
+
+static int parse_eval(int argc, char **argv, eval_args *e)
 {
     mlp_args a = {.cmd = "eval", .argc = argc, .argv = argv};
-    const char *model = NULL;
-    mlp_idx_files files = {.dir = "data"};
-    bool have_dir = false, json = false, transpose = false;
+    const char *place = NULL; /* the argument in DIR's place */
+    int rc = 0;
+    for (a.i = 0; a.i < argc && rc == 0; a.i++) {
+        const char *s = argv[a.i];
+        if (!mlp_cli_is_flag(s)) {
+            if (e->model && place)
+                return mlp_cli_usage(a.cmd, "unexpected argument '%s'", s);
+            *(e->model ? &place : &e->model) = s;
+        } else if (!strcmp(s, "--json")) {
+            e->json = true;
+        } else if (!strcmp(s, "--transpose")) {
+            e->transpose = true;
+        } else if (!mlp_cli_data_flag(&a, &e->files, true, &rc) &&
+                   !mlp_cli_csv_flag(&a, &e->csv, true, &rc)) {
+            return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
+        }
+    }
+    if (rc != 0)
+        return rc;
+    if (!e->model)
+        return mlp_cli_usage(a.cmd, "missing MODEL");
+    if (place && e->csv.test)
+        return mlp_cli_usage(a.cmd, "'%s' and --test-csv: name the test set once", place);
+    if (place && mlp_cli_csv_path(place))
+        e->csv.test = place;
+    else if (place)
+        e->files.dir = place;
+    if (e->csv.test && (e->files.path[MLP_IDX_TEST_IMAGES] || e->files.path[MLP_IDX_TEST_LABELS]))
+        return mlp_cli_usage(a.cmd,
+                             "%s and a CSV test set: the test set is IDX files or a CSV "
+                             "file, not both",
+                             e->files.path[MLP_IDX_TEST_IMAGES] ? "--test-images"
+                                                                : "--test-labels");
+    return 0;
+}
+
+/* Reads the test set into test; ipath and lpath (4096 bytes each) get the files read. A CSV
+ * must have the model's image size (transposed, when the set is) and labels below its class
+ * count. A set stored transposed is turned upright. */
+static int load_test(mlp_set *test, char *ipath, char *lpath, const eval_args *e,
+                     const mlp_net *net, const mlp_model_meta *meta)
+{
+    mlp_error err;
+    mlp_status st;
+    const bool turn = e->transpose || meta->opt.transpose;
+    if (e->csv.test) {
+        mlp_csv_opts o = {.labels = MLP_CSV_LABELED,
+                          .rows = turn ? meta->cols : meta->rows,
+                          .cols = turn ? meta->rows : meta->cols,
+                          .classes = net->sizes[net->n_layers],
+                          .classes_of = "the model's"};
+        snprintf(ipath, 4096, "%s", e->csv.test);
+        snprintf(lpath, 4096, "%s", e->csv.test);
+        st = mlp_csv_load(test, NULL, e->csv.test, &o, &err);
+    } else if ((st = mlp_idx_resolve(ipath, 4096, &e->files, MLP_IDX_TEST_IMAGES, &err)) ==
+                   MLP_OK &&
+               (st = mlp_idx_resolve(lpath, 4096, &e->files, MLP_IDX_TEST_LABELS, &err)) ==
+                   MLP_OK) {
+        st = mlp_idx_load_set(test, ipath, lpath, &err);
+    }
+    if (st == MLP_OK && turn)
+        st = mlp_idx_set_transpose(test, &err);
+    return st == MLP_OK ? 0 : mlp_cli_fail(&err);
+}
+
+static int eval_main(int argc, char **argv)
+{
+    eval_args e = {.files = {.dir = "data"}};
     char ipath[4096], lpath[4096];
     mlp_net net = {0};
     mlp_model_meta meta;
@@ -207,70 +284,40 @@ static int eval_main(int argc, char **argv)
     mlp_eval_result ev = {0};
     mlp_error err;
     eval_times t;
-    int rc = 0;
-
-    for (a.i = 0; a.i < argc && rc == 0; a.i++) {
-        const char *s = argv[a.i];
-        if (!mlp_cli_is_flag(s)) {
-            if (model && have_dir)
-                return mlp_cli_usage(a.cmd, "unexpected argument '%s'", s);
-            if (!model) {
-                model = s;
-            } else {
-                files.dir = s;
-                have_dir = true;
-            }
-        } else if (!strcmp(s, "--json")) {
-            json = true;
-        } else if (!strcmp(s, "--transpose")) {
-            transpose = true;
-        } else if (!mlp_cli_data_flag(&a, &files, true, &rc)) {
-            return mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
-        }
-    }
+    int rc = parse_eval(argc, argv, &e);
     if (rc != 0)
         return rc;
-    if (!model)
-        return mlp_cli_usage(a.cmd, "missing MODEL");
 
     double t0 = mlp_now();
-    if (mlp_model_load(model, &net, MLP_EVAL_BATCH, &meta, &err) != MLP_OK)
+    if (mlp_model_load(e.model, &net, MLP_EVAL_BATCH, &meta, &err) != MLP_OK)
         return mlp_cli_fail(&err);
     double t1 = mlp_now();
-    if (mlp_idx_resolve(ipath, sizeof ipath, &files, MLP_IDX_TEST_IMAGES, &err) != MLP_OK ||
-        mlp_idx_resolve(lpath, sizeof lpath, &files, MLP_IDX_TEST_LABELS, &err) != MLP_OK ||
-        mlp_idx_load_set(&test, ipath, lpath, &err) != MLP_OK) {
-        rc = mlp_cli_fail(&err);
+    if ((rc = load_test(&test, ipath, lpath, &e, &net, &meta)) != 0)
         goto out;
-    }
-    if ((transpose || meta.opt.transpose) && mlp_idx_set_transpose(&test, &err) != MLP_OK) {
-        rc = mlp_cli_fail(&err);
-        goto out;
-    }
     double t2 = mlp_now();
     if (test.rows != meta.rows || test.cols != meta.cols) {
-        fprintf(stderr, "mlp: %s: model takes %ux%u images, %s has %zux%zu\n", model,
+        fprintf(stderr, "mlp: %s: model takes %ux%u images, %s has %zux%zu\n", e.model,
                 (unsigned)meta.rows, (unsigned)meta.cols, ipath, test.rows, test.cols);
         rc = MLP_EXIT_DATA;
         goto out;
     }
     if (mlp_eval(&net, &test, &ev, &err) != MLP_OK) {
-        fprintf(stderr, "mlp: %s on %s: %s\n", model, lpath, err.msg);
+        fprintf(stderr, "mlp: %s on %s: %s\n", e.model, lpath, err.msg);
         rc = MLP_EXIT_DATA;
         goto out;
     }
     t = (eval_times){t1 - t0, t2 - t1, mlp_now() - t2};
-    if (json) {
-        rc = print_eval_json(model, ipath, lpath, &net, &ev, &t);
+    if (e.json) {
+        rc = print_eval_json(e.model, ipath, lpath, &net, &ev, &t);
         goto out;
     }
     char layout[256];
     mlp_cli_layout(layout, sizeof layout, &net);
-    printf("model %s: %s, %s hidden, %s cost\n", model, layout, mlp_act_name(net.act),
+    printf("model %s: %s, %s hidden, %s cost\n", e.model, layout, mlp_act_name(net.act),
            mlp_cost_name(net.cost));
-    printf("data %s: %zu test images\n",
-           files.path[MLP_IDX_TEST_IMAGES] || files.path[MLP_IDX_TEST_LABELS] ? ipath : files.dir,
-           test.n);
+    bool named =
+        e.csv.test || e.files.path[MLP_IDX_TEST_IMAGES] || e.files.path[MLP_IDX_TEST_LABELS];
+    printf("data %s: %zu test images\n", named ? ipath : e.files.dir, test.n);
     print_eval(&ev);
 out:
     mlp_eval_free(&ev);
@@ -280,5 +327,5 @@ out:
 }
 
 const mlp_command mlp_cmd_eval = {
-    "eval",    "MODEL [DIR]", "evaluate MODEL on DIR's test files (default: data)",
-    eval_help, eval_main,     NULL};
+    "eval",    "MODEL [DIR|CSV]", "evaluate MODEL on DIR's test files (default: data) or a CSV",
+    eval_help, eval_main,         NULL};

@@ -1,18 +1,20 @@
 /*
- * cmd_train: `mlp train [DIR] [FLAGS]`. Resolves the options (a preset, then the flags
- * given; every flag is a row of the table below, which also drives the help, the record of
- * the run and the resume check), loads the data, builds the network (or restores it from a
- * checkpoint with --resume), runs the epochs (sgd.c), prints one line per epoch and saves a
- * checkpoint after every epoch (what a checkpoint holds, and how a run is put back in its state,
- * is checkpoint.c's). With --val, the saved model is the one of the epoch with the best
- * validation accuracy. SIGINT, SIGTERM or SIGHUP finishes the mini-batch under way, saves a
- * checkpoint and says how to resume; a second signal ends the program at once. Every file
- * goes through output.c, which checks the outputs against the inputs before any work.
+ * cmd_train: `mlp train [DIR | FILE.csv] [FLAGS]`. Resolves the options (a preset, then the
+ * flags given; every flag is a row of the table below, which also drives the help, the record
+ * of the run and the resume check), loads the data (IDX files, or CSV files), builds the
+ * network (or restores it from a checkpoint with --resume), runs the epochs (sgd.c), prints
+ * one line per epoch and saves a checkpoint after every epoch (what a checkpoint holds, and
+ * how a run is put back in its state, is checkpoint.c's). With --val, the saved model is the
+ * one of the epoch with the best validation accuracy. SIGINT, SIGTERM or SIGHUP finishes the
+ * mini-batch under way, saves a checkpoint and says how to resume; a second signal ends the
+ * program at once. Every file goes through output.c, which checks the outputs against the
+ * inputs before any work.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "checkpoint.h"
 #include "cli.h"
 #include "commands.h"
+#include "csv.h"
 #include "eval.h"
 #include "idx.h"
 #include "model.h"
@@ -34,7 +36,7 @@
 #include <unistd.h>
 
 static const char *const help =
-    "usage: mlp train [DIR] [FLAGS]\n"
+    "usage: mlp train [DIR | FILE.csv] [FLAGS]\n"
     "\n"
     "Trains a network by backpropagation and averaged mini-batch gradient descent, prints one\n"
     "line per epoch (mean training cost, training accuracy, validation and test accuracy,\n"
@@ -48,10 +50,18 @@ static const char *const help_tail =
     "  --train-labels PATH the training labels; their largest value + 1 is the class count\n"
     "  --test-images PATH  the test images\n"
     "  --test-labels PATH  the test labels\n"
+    "  --train-csv PATH    the training set as CSV instead, one image a line: a label and\n"
+    "                      the pixels (0 to 255), with or without a header naming a label\n"
+    "                      column (Kaggle's train.csv, mnist_train.csv); gzipped or not\n"
+    "  --test-csv PATH     the test set as CSV; without it, --test-split\n"
+    "  --test-split N      hold N images of the training CSV out as the test set, chosen\n"
+    "                      by the seed (default: a tenth); --val then chooses among the rest\n"
+    "  --shape RxC         the CSV images' rows and columns (default: square)\n"
     "\n"
     "DIR (default: data) holds the files not given by a flag: train-images-idx3-ubyte,\n"
     "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, or the same\n"
-    "names with '.idx3'/'.idx1', each of them plain or gzipped (.gz).\n"
+    "names with '.idx3'/'.idx1', each of them plain or gzipped (.gz). A file in DIR's place\n"
+    "is a training CSV: 'mlp train train.csv' is 'mlp train --train-csv train.csv'.\n"
     "\n"
     "Augmentation and dropout touch training images only; the test set never chooses anything.\n"
     "The model is saved atomically after every epoch. Ctrl-C, SIGTERM or SIGHUP saves after\n"
@@ -193,24 +203,57 @@ static int parse_flags(int argc, char **argv, train_opts *g, given_flags *given,
                        const char **preset_name)
 {
     mlp_args a = {.cmd = "train", .argc = argc, .argv = argv};
-    bool have_dir = false;
+    const char *place = NULL; /* the argument in DIR's place */
     int rc = 0;
     for (a.i = 0; a.i < argc && rc == 0; a.i++) {
         const char *arg = argv[a.i];
         const mlp_option *f;
         if (!mlp_cli_is_flag(arg)) {
-            if (have_dir)
+            if (place)
                 return mlp_cli_usage(a.cmd, "unexpected argument '%s'", arg);
-            g->dir = arg;
-            have_dir = true;
+            place = arg;
         } else if ((f = find_flag(&a))) {
             rc = read_flag(&a, f, g, preset_name);
             given->on[f - mlp_options] = true;
-        } else if (!mlp_cli_data_flag(&a, &g->data, false, &rc)) {
+        } else if (!mlp_cli_data_flag(&a, &g->data, false, &rc) &&
+                   !mlp_cli_csv_flag(&a, &g->csv, false, &rc)) {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", arg);
         }
     }
-    return rc;
+    if (rc != 0 || !place)
+        return rc;
+    if (g->csv.train)
+        return mlp_cli_usage(a.cmd, "'%s' and --train-csv: name the training set once", place);
+    if (mlp_cli_csv_path(place))
+        g->csv.train = place;
+    else
+        g->dir = place;
+    return 0;
+}
+
+/* The data flags must name one data set: IDX files (DIR and --train-images and the like) or
+ * CSV files (--train-csv and the like), not parts of both. */
+static int check_data_flags(const train_opts *g)
+{
+    static const char *const idx_flags[4] = {"--train-images", "--train-labels", "--test-images",
+                                             "--test-labels"};
+    const mlp_csv_files *c = &g->csv;
+    const char *csv_flag = c->test ? "--test-csv" : c->test_split ? "--test-split" : "--shape";
+    for (int k = 0; k < 4; k++)
+        if (g->data.path[k] && c->train)
+            return mlp_cli_usage("train",
+                                 "%s and a training CSV: a data set is IDX files or CSV "
+                                 "files, not both",
+                                 idx_flags[k]);
+    if (!c->train && (c->test || c->test_split || c->rows))
+        return mlp_cli_usage("train",
+                             "%s needs a training CSV (--train-csv PATH, or the file "
+                             "in DIR's place)",
+                             csv_flag);
+    if (c->test && c->test_split)
+        return mlp_cli_usage("train", "--test-split and --test-csv: the test set is either held "
+                                      "out of the training CSV or a file of its own");
+    return 0;
 }
 
 /* The options of a run: the preset's, overridden by the flags given, then the defaults that
@@ -221,6 +264,8 @@ static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
     const char *name = NULL;
     *given = (given_flags){{false}};
     int rc = parse_flags(argc, argv, &g, given, &name);
+    if (rc == 0)
+        rc = check_data_flags(&g);
     if (rc != 0)
         return rc;
     if (name && g.resume)
@@ -231,6 +276,7 @@ static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
     o->dir = g.dir;
     o->data = g.data;
     o->data.dir = g.dir;
+    o->csv = g.csv;
     for (size_t k = 0; k < MLP_OPTIONS; k++) /* a preset's value stays unless the flag is given */
         if (given->on[k] || !mlp_options[k].preset)
             memcpy((char *)o + mlp_options[k].at, (const char *)&g + mlp_options[k].at, mlp_options[k].size);
@@ -294,22 +340,33 @@ static void cmd_path(cmdline *c, const char *flag, const char *path)
     cmd_add(c, "%s%s%s", flag, *flag ? " " : "", word);
 }
 
-/* " --train-images PATH" and so on, for the files the command line named */
-static void cmd_data(cmdline *c, const mlp_idx_files *files)
+/* " --train-images PATH" and so on, for the files the command line named; for a CSV data
+ * set, " --train-csv PATH" and the rest of its flags */
+static void cmd_data(cmdline *c, const train_opts *o)
 {
     char text[4 * 4 * (4096 + 64)] = "";
-    mlp_cli_data_flags(text, sizeof text, files);
+    if (o->csv.train)
+        mlp_cli_csv_flags(text, sizeof text, &o->csv);
+    else
+        mlp_cli_data_flags(text, sizeof text, &o->data);
     cmd_add(c, "%s", text);
+}
+
+/* "mlp train DIR" or, for a CSV data set (whose files come with cmd_data), "mlp train" */
+static void cmd_train(cmdline *c, const train_opts *o)
+{
+    cmd_add(c, "mlp train%s", o->csv.train ? "" : " ");
+    if (!o->csv.train)
+        cmd_path(c, "", o->dir);
 }
 
 /* "mlp train DIR --resume PATH [data flags]": the command that continues the run in
  * PATH on the same data */
 static void cmd_resume(cmdline *c, const train_opts *o, const char *path)
 {
-    cmd_add(c, "mlp train ");
-    cmd_path(c, "", o->dir);
+    cmd_train(c, o);
     cmd_path(c, " --resume", path);
-    cmd_data(c, &o->data);
+    cmd_data(c, o);
 }
 
 /* " FLAG VALUE" as the record spells it, a path quoted for the shell */
@@ -330,12 +387,11 @@ static void cmd_flag(cmdline *c, const mlp_option *f, const train_opts *o)
  * flags in the order of their rec, each when its `when` says. */
 static void format_cmdline(cmdline *c, const train_opts *o)
 {
-    cmd_add(c, "mlp train ");
-    cmd_path(c, "", o->dir);
+    cmd_train(c, o);
     for (const mlp_option *f = next_recorded(0); f; f = next_recorded(f->rec))
         if (mlp_option_shown(f, o))
             cmd_flag(c, f, o);
-    cmd_data(c, &o->data);
+    cmd_data(c, o);
 }
 
 /* The command line of a resumed run: the checkpoint's, which reproduces the whole run when
@@ -368,9 +424,13 @@ static int plan_files(mlp_output_plan *p, const train_opts *o)
     mlp_status st = MLP_OK;
     if (o->resume)
         st = mlp_output_input(p, "--resume", o->resume, MLP_OUTPUT_REPLACEABLE, &err);
-    for (int k = 0; k < 4 && st == MLP_OK; k++)
+    for (int k = 0; k < 4 && st == MLP_OK && !o->csv.train; k++)
         if (mlp_idx_resolve(path, sizeof path, &o->data, (mlp_idx_file)k, &ignored) == MLP_OK)
             st = mlp_output_input(p, data_what[k], path, 0, &err); /* a missing one: later */
+    if (st == MLP_OK && o->csv.train)
+        st = mlp_output_input(p, "the training CSV", o->csv.train, 0, &err);
+    if (st == MLP_OK && o->csv.test)
+        st = mlp_output_input(p, "the test CSV", o->csv.test, 0, &err);
     if (st == MLP_OK)
         st = mlp_output_target(p, "--out", o->out, MLP_OUTPUT_REPLACES | MLP_OUTPUT_HOLD, &err);
     if (st == MLP_OK && o->log)
@@ -560,6 +620,15 @@ static int stopped(train_run *r, int sig)
     return 128 + sig;
 }
 
+/* The data set's name, for the plan and for messages: the training CSV, the training images
+ * when they are named, or DIR. */
+static const char *data_name(const train_opts *o)
+{
+    if (o->csv.train)
+        return o->csv.train;
+    return o->data.path[MLP_IDX_TRAIN_IMAGES] ? o->data.path[MLP_IDX_TRAIN_IMAGES] : o->dir;
+}
+
 /* What is about to be trained: the network and the data, then the options of the table's
  * sections as the table phrases them (the same words as `mlp info`). */
 static void print_plan(const train_run *r)
@@ -569,14 +638,13 @@ static void print_plan(const train_run *r)
     mlp_cli_layout(layout, sizeof layout, &r->net);
     printf("network %s, %s hidden, %s cost, %zu parameters\n", layout, mlp_act_name(r->net.act),
            mlp_cost_name(r->net.cost), r->net.n_params);
-    printf("data %s: %zu training",
-           o->data.path[MLP_IDX_TRAIN_IMAGES] ? o->data.path[MLP_IDX_TRAIN_IMAGES] : o->dir,
-           r->data.train.n - o->sgd.val);
+    printf("data %s: %zu training", data_name(o), r->data.train.n - o->sgd.val);
     if (o->sgd.val)
         printf(" (and %zu held out for validation)", o->sgd.val);
     mlp_options_say(said, sizeof said, "data", o);
-    printf(" and %zu test images of %zux%zu, %zu classes%s%s\n", r->data.test.n,
-           r->data.train.rows, r->data.train.cols, r->data.n_classes, said[0] ? ", " : "", said);
+    printf(" and %zu test images%s of %zux%zu, %zu classes%s%s\n", r->data.test.n,
+           o->csv.train && !o->csv.test ? " (held out by the seed)" : "", r->data.train.rows,
+           r->data.train.cols, r->data.n_classes, said[0] ? ", " : "", said);
     static const char *const sections[] = {"gradient descent", "regularisation", "running"};
     for (size_t k = 0; k < 3; k++) {
         mlp_options_say(said, sizeof said, sections[k], o);
@@ -610,7 +678,7 @@ static int open_run(train_run *r, int argc, char **argv)
     return resume_opts(&r->o, &g, &given, &r->net, &r->saved);
 }
 
-/* The record of the run for the model file, composed before any work so that one too long
+/* The record of the run for the model file, composed before training so that one too long
  * for the file is refused rather than cut short. */
 static int record_run(train_run *r)
 {
@@ -629,17 +697,41 @@ static int record_run(train_run *r)
     return 0;
 }
 
+/* Reads the IDX files or the CSV files. Without a test CSV the test set is held out of the
+ * training CSV, and the count goes into the options, so that the record names it. */
+static int read_data(train_run *r)
+{
+    mlp_csv_files *csv = &r->o.csv;
+    mlp_error err;
+    if (!csv->train)
+        return mlp_idx_load_files(&r->data, &r->o.data, &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
+    if (mlp_csv_load_files(&r->data, csv, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    if (csv->test)
+        return 0;
+    size_t n = r->data.train.n;
+    if (!csv->test_split) /* a tenth, as a count: the record spells it out */
+        csv->test_split = n >= 10 ? n / 10 : 1;
+    if (csv->test_split >= n)
+        return mlp_cli_usage("train", "--test-split %zu: %s has only %zu images", csv->test_split,
+                             csv->train, n);
+    if (mlp_sgd_hold_out(&r->data.test, &r->data.train, csv->test_split, r->o.seed, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    return 0;
+}
+
 /* Loads the data and checks it against the options and, resuming, against the checkpoint. */
 static int load_data(train_run *r)
 {
     const train_opts *o = &r->o;
     const mlp_model_meta *saved = &r->saved;
     mlp_error err;
-    if (mlp_idx_load_files(&r->data, &o->data, &err) != MLP_OK)
-        return mlp_cli_fail(&err);
+    int rc = read_data(r);
+    if (rc != 0)
+        return rc;
     if (r->data.n_classes > MLP_MODEL_MAX_CLASSES || r->data.train.rows > UINT32_MAX ||
         r->data.train.cols > UINT32_MAX || r->data.train.n > UINT32_MAX) {
-        fprintf(stderr, "mlp: %s: dataset too large for the model format\n", o->dir);
+        fprintf(stderr, "mlp: %s: dataset too large for the model format\n", data_name(o));
         return MLP_EXIT_DATA;
     }
     if (o->sgd.val >= r->data.train.n)
@@ -667,7 +759,10 @@ static int load_data(train_run *r)
         /* the file that differs, when it was named; else the directory */
         mlp_idx_file which = images_differ ? MLP_IDX_TRAIN_IMAGES : MLP_IDX_TRAIN_LABELS;
         fprintf(stderr, "mlp: %s: not the data %s was trained on (%s)\n",
-                o->data.path[which] ? o->data.path[which] : o->dir, o->resume,
+                o->csv.train          ? o->csv.train
+                : o->data.path[which] ? o->data.path[which]
+                                      : o->dir,
+                o->resume,
                 sizes_differ                     ? "the sizes differ"
                 : images_differ && labels_differ ? "the training images and labels differ"
                 : images_differ                  ? "the training images differ"
@@ -737,7 +832,7 @@ static int open_curves(train_run *r)
     char layout[256], dir[MLP_OUTPUT_MAX_PATH];
     mlp_error err;
     mlp_cli_layout(layout, sizeof layout, &r->net);
-    mlp_cli_quote(dir, sizeof dir, r->o.dir);
+    mlp_cli_quote(dir, sizeof dir, r->o.csv.train ? r->o.csv.train : r->o.dir);
     snprintf(r->title, sizeof r->title, "mlp train %s: %s, %s hidden, %s cost", dir, layout,
              mlp_act_name(r->net.act), mlp_cost_name(r->net.cost));
     if (mlp_plot_run_open(&r->curves, &r->files, r->o.log, r->o.plot, r->title, r->sgd.state.epoch,
@@ -875,9 +970,9 @@ static int train_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int rc = open_run(&r, argc, argv);
     if (rc == 0)
-        rc = record_run(&r);
-    if (rc == 0)
         rc = load_data(&r);
+    if (rc == 0) /* after the data, which settle the count of a CSV's test images */
+        rc = record_run(&r);
     if (rc == 0)
         rc = preflight(&r);
     if (rc == 0)
@@ -901,5 +996,5 @@ static int train_main(int argc, char **argv)
 }
 
 const mlp_command mlp_cmd_train = {
-    "train", "[DIR]",    "train a network on DIR's four IDX files (default: data)",
-    help,    train_main, print_flags};
+    "train", "[DIR|CSV]", "train a network on DIR's four IDX files (default: data), or a CSV",
+    help,    train_main,  print_flags};

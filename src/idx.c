@@ -286,20 +286,15 @@ static mlp_status read_images(mlp_set *s, const char *path, mlp_error *err)
         st = mlp_fail(err, MLP_ENOMEM, "%s: out of memory for %zu pixels", path, x.n_values);
         goto out;
     }
-    /* Convert in chunks: the bytes never need to be held whole. A table of the 256 quotients
-     * is exact (v / 255.0f, correctly rounded) and much faster than a division per pixel. */
+    /* convert in chunks: the bytes never need to be held whole */
     unsigned char buf[1 << 16];
-    float scale[256];
-    for (int v = 0; v < 256; v++)
-        scale[v] = (float)v / 255.0f;
     for (size_t done = 0; done < x.n_values;) {
         size_t want = x.n_values - done < sizeof buf ? x.n_values - done : sizeof buf;
         if (!idx_read(&x, buf, want)) {
             st = mlp_fail(err, MLP_EIO, "%s: read error", path);
             goto out;
         }
-        for (size_t i = 0; i < want; i++)
-            s->x[done + i] = scale[buf[i]];
+        mlp_idx_pixels(s->x + done, buf, want);
         done += want;
     }
 out:
@@ -389,6 +384,17 @@ mlp_status mlp_idx_load_test(mlp_set *s, const char *dir, mlp_error *err)
 {
     const mlp_idx_files files = {.dir = dir};
     return mlp_idx_load_test_files(s, &files, err);
+}
+
+void mlp_idx_pixels(float *x, const uint8_t *px, size_t n)
+{
+    /* A table of the 256 quotients is exact (v / 255.0f, correctly rounded) and much faster
+     * than a division per pixel. */
+    float scale[256];
+    for (int v = 0; v < 256; v++)
+        scale[v] = (float)v / 255.0f;
+    for (size_t i = 0; i < n; i++)
+        x[i] = scale[px[i]];
 }
 
 size_t mlp_idx_set_classes(const mlp_set *s)

@@ -1,7 +1,8 @@
 /*
- * sgd: the validation split, shuffling, the mini-batch loop, augmentation and dropout of
- * training batches, the learning-rate schedule and the gradient-descent step. The gradient
- * itself comes from backprop.c.
+ * sgd: the validation split (and the test set held out of a data set that has none),
+ * shuffling, the mini-batch loop, augmentation and dropout of training batches, the
+ * learning-rate schedule and the gradient-descent step. The gradient itself comes from
+ * backprop.c.
  */
 #include "sgd.h"
 
@@ -138,6 +139,48 @@ void mlp_sgd_shuffle(size_t *order, size_t n, uint64_t *rng)
         order[i - 1] = order[j];
         order[j] = t;
     }
+}
+
+mlp_status mlp_sgd_hold_out(mlp_set *held, mlp_set *set, size_t n, uint64_t seed, mlp_error *err)
+{
+    const size_t all = set->n, dim = set->dim;
+    size_t values;
+    if (n == 0 || n >= all || !set->y || !mlp_mul_size(n, dim, &values))
+        return mlp_fail(err, MLP_EARG, "cannot hold %zu of %zu images out", n, all);
+    size_t *order = mlp_alloc_array(all, sizeof *order);
+    uint8_t *out = calloc(all, 1); /* (all): 1 for a row that goes to held */
+    held->x = mlp_alloc_array(values, sizeof(float));
+    held->y = malloc(n);
+    if (!order || !out || !held->x || !held->y) {
+        free(order);
+        free(out);
+        mlp_idx_set_free(held);
+        return mlp_fail(err, MLP_ENOMEM, "out of memory for %zu test images", n);
+    }
+    uint64_t r = mlp_rng_derive(seed, 0x74657374u, 0); /* "test" */
+    mlp_sgd_shuffle(order, all, &r);
+    for (size_t i = 0; i < n; i++)
+        out[order[i]] = 1;
+    size_t h = 0, k = 0; /* rows of held, rows kept */
+    for (size_t i = 0; i < all; i++) {
+        float *dst = out[i] ? held->x + h * dim : set->x + k * dim;
+        if (dst != set->x + i * dim) /* k < i: the rows do not overlap */
+            memcpy(dst, set->x + i * dim, dim * sizeof(float));
+        if (out[i])
+            held->y[h++] = set->y[i];
+        else
+            set->y[k++] = set->y[i];
+    }
+    free(order);
+    free(out);
+    held->n = n;
+    held->rows = set->rows;
+    held->cols = set->cols;
+    held->dim = dim;
+    set->n = k;
+    float *x = realloc(set->x, k * dim * sizeof(float)); /* shrinks to the rows kept */
+    set->x = x ? x : set->x;
+    return MLP_OK;
 }
 
 void mlp_sgd_gather(mlp_net *net, uint8_t *y, const mlp_set *set, const size_t *idx, size_t B)

@@ -1,4 +1,5 @@
-/* sgd: the step by hand, shuffling, batching with a partial last batch. */
+/* sgd: the step by hand, shuffling, batching with a partial last batch, the validation
+ * split and the held-out test set. */
 #include "testutil.h"
 
 #include "backprop.h"
@@ -192,6 +193,84 @@ static void test_validation_split_and_untouched_data(void **state)
     mlp_data_free(&d);
     tu_rm_rf(dir);
     free(dir);
+}
+
+/* A set whose image i has pixel k = (i * dim + k) / 1e6 and label i % 7: each row is known by
+ * its first pixel. */
+static mlp_set numbered_set(size_t n, size_t dim)
+{
+    mlp_set s = {.n = n, .rows = 1, .cols = dim, .dim = dim};
+    s.x = malloc(n * dim * sizeof(float));
+    s.y = malloc(n);
+    assert_true(s.x && s.y);
+    for (size_t i = 0; i < n * dim; i++)
+        s.x[i] = (float)i / 1e6f;
+    for (size_t i = 0; i < n; i++)
+        s.y[i] = (uint8_t)(i % 7);
+    return s;
+}
+
+/* The row of a numbered set that image i of s is. */
+static size_t row_of(const mlp_set *s, size_t i)
+{
+    return (size_t)lrintf(s->x[i * s->dim] * 1e6f) / s->dim;
+}
+
+/* The test set held out of a lone data set: seeded, disjoint from what is kept, every row
+ * whole and in its order, and chosen apart from the validation rows. */
+static void test_hold_out(void **state)
+{
+    (void)state;
+    enum { N = 200, DIM = 3, HELD = 50 };
+    mlp_error err;
+    mlp_set a = numbered_set(N, DIM), b = numbered_set(N, DIM), c = numbered_set(N, DIM);
+    mlp_set ha = {0}, hb = {0}, hc = {0};
+    assert_int_equal(mlp_sgd_hold_out(&ha, &a, HELD, 9, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_hold_out(&hb, &b, HELD, 9, &err), MLP_OK);
+    assert_int_equal(mlp_sgd_hold_out(&hc, &c, HELD, 10, &err), MLP_OK);
+    assert_int_equal(ha.n, HELD);
+    assert_int_equal(a.n, N - HELD);
+    assert_true(ha.rows == 1 && ha.cols == DIM && ha.dim == DIM);
+    assert_memory_equal(ha.x, hb.x, HELD * DIM * sizeof(float));
+    assert_memory_not_equal(ha.x, hc.x, HELD * DIM * sizeof(float));
+    int seen[N] = {0};
+    const mlp_set *parts[2] = {&ha, &a};
+    for (int p = 0; p < 2; p++) {
+        for (size_t i = 0; i < parts[p]->n; i++) {
+            size_t r = row_of(parts[p], i);
+            assert_true(r < N);
+            seen[r]++;
+            if (i > 0)
+                assert_true(r > row_of(parts[p], i - 1)); /* the order kept */
+            for (size_t k = 0; k < DIM; k++)
+                assert_true(parts[p]->x[i * DIM + k] == (float)(r * DIM + k) / 1e6f);
+            assert_int_equal(parts[p]->y[i], r % 7);
+        }
+    }
+    for (size_t r = 0; r < N; r++)
+        assert_int_equal(seen[r], 1);
+    /* the stream is not the validation split's: --val 50 on the whole set holds others out */
+    size_t order[N];
+    bool as_val[N] = {false}, same = true;
+    uint64_t vr = mlp_rng_derive(9, 0x76616c6964u, 0); /* "valid", as mlp_sgd_init */
+    mlp_sgd_shuffle(order, N, &vr);
+    for (size_t i = 0; i < HELD; i++)
+        as_val[order[i]] = true;
+    for (size_t i = 0; i < HELD; i++)
+        same = same && as_val[row_of(&ha, i)];
+    assert_false(same);
+    /* all or nothing is no hold-out */
+    mlp_set d = numbered_set(4, DIM), hd = {0};
+    assert_int_equal(mlp_sgd_hold_out(&hd, &d, 4, 1, &err), MLP_EARG);
+    assert_int_equal(mlp_sgd_hold_out(&hd, &d, 0, 1, &err), MLP_EARG);
+    assert_null(hd.x);
+    mlp_idx_set_free(&a);
+    mlp_idx_set_free(&b);
+    mlp_idx_set_free(&c);
+    mlp_idx_set_free(&d);
+    mlp_idx_set_free(&ha);
+    mlp_idx_set_free(&hb);
+    mlp_idx_set_free(&hc);
 }
 
 static void test_shuffle_is_a_seeded_permutation(void **state)
@@ -491,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_step_cosine_and_warmup_schedules),
         cmocka_unit_test(test_nesterov_and_max_norm_by_hand),
         cmocka_unit_test(test_validation_split_and_untouched_data),
+        cmocka_unit_test(test_hold_out),
         cmocka_unit_test(test_shuffle_is_a_seeded_permutation),
         cmocka_unit_test(test_epoch_equals_manual_batches),
         cmocka_unit_test(test_training_lowers_the_cost),

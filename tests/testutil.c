@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,6 +95,22 @@ void tu_gzip_in_place(const char *path)
     tu_write_gzip(gz, b, len);
     assert_int_equal(remove(path), 0);
     free(b);
+}
+
+bool tu_write_sparse(const char *path, const char *head, unsigned long long size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+    bool ok = ftruncate(fd, (off_t)size) == 0;
+    assert_int_equal(close(fd), 0);
+    return ok;
+}
+
+unsigned long long tu_beyond_memory(void)
+{
+    unsigned long long mem = mlp_mem_total(), most = 1ull << 43;
+    return mem > most / 8 ? most : 8 * mem;
 }
 
 static void put_be32(unsigned char *p, uint32_t v)

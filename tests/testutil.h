@@ -33,6 +33,12 @@ void tu_write_gzip(const char *path, const void *data, size_t len);
 /* Replaces the file at path by path.gz (the same contents gzipped as above). */
 void tu_gzip_in_place(const char *path);
 
+/* Writes head, then a hole up to size bytes: a sparse file, whose zeros take no disk. False
+ * if the file system cannot hold a file that large. */
+bool tu_write_sparse(const char *path, const char *head, unsigned long long size);
+/* Eight times this machine's memory (at most 8 TiB): a size no data set of it can fit. */
+unsigned long long tu_beyond_memory(void);
+
 /* IDX files: images (n, rows, cols) and labels (n). */
 void tu_write_idx_images(const char *path, uint32_t n, uint32_t rows, uint32_t cols,
                          const uint8_t *pixels);
