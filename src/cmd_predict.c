@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "commands.h"
+#include "csv.h"
 #include "idx.h"
 #include "json.h"
 #include "model.h"
@@ -33,7 +34,9 @@ static const char *const help =
     "and its score (the softmax probability of a cross-entropy model, the sigmoid output of a\n"
     "quadratic-cost one). A single picture also gets every class's score. Pixels are scaled\n"
     "to [0, 1]; 0 is black. Without --center a picture must be exactly the model's input\n"
-    "size (28x28 for MNIST).\n"
+    "size (28x28 for MNIST). A FILE ending in .csv (or .csv.gz) is a set of images instead,\n"
+    "one a line as train reads them, with or without labels (Kaggle's test.csv): its rows are\n"
+    "classified, and --csv writes Kaggle's submission, ImageId,Label, ids from 1.\n"
     "\n"
     "  --center     prepare each picture as MNIST's digits were: grey, inverted when the\n"
     "               paper is light, cropped to the ink, scaled into 20x20 keeping its aspect\n"
@@ -53,8 +56,34 @@ typedef struct {
     const char *model, *csv;
     char **files; /* (n_files) the pictures, directories expanded; owned */
     size_t n_files;
+    const char *table; /* a CSV file of images instead (Kaggle's test.csv) */
+    mlp_set rows;      /* its images, once read; owned */
     bool center, invert, show, ascii, json, transpose;
 } predict_opts;
+
+/* The number of images to classify: the pictures, or the CSV file's rows. */
+static size_t count(const predict_opts *o)
+{
+    return o->table ? o->rows.n : o->n_files;
+}
+
+/* Image i's name in the report: its file, or "FILE.csv:K" for row K (from 1, Kaggle's
+ * ImageId) of the CSV file. */
+static const char *name_of(const predict_opts *o, size_t i, char *buf, size_t cap)
+{
+    if (!o->table)
+        return o->files[i];
+    snprintf(buf, cap, "%s:%zu", o->table, i + 1);
+    return buf;
+}
+
+/* "x.csv" or "x.csv.gz", in any case */
+static bool is_csv_name(const char *s)
+{
+    size_t n = strlen(s);
+    return (n > 4 && !strcasecmp(s + n - 4, ".csv")) ||
+           (n > 7 && !strcasecmp(s + n - 7, ".csv.gz"));
+}
 
 /* What each picture was classified as, for --csv and --json. */
 typedef struct {
@@ -152,6 +181,12 @@ static int parse(int argc, char **argv, predict_opts *o)
             rc = mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
         else if (!o->model)
             o->model = s;
+        else if (is_csv_name(s) && (o->table || o->n_files))
+            rc = mlp_cli_usage(a.cmd, "%s: a CSV file of images is classified on its own", s);
+        else if (is_csv_name(s))
+            o->table = s;
+        else if (o->table)
+            rc = mlp_cli_usage(a.cmd, "%s: a CSV file of images is classified on its own", s);
         else if (stat(s, &st) == 0 && S_ISDIR(st.st_mode))
             rc = add_dir(o, s);
         else
@@ -159,7 +194,7 @@ static int parse(int argc, char **argv, predict_opts *o)
     }
     if (rc == 0 && !o->model)
         rc = mlp_cli_usage(a.cmd, "missing MODEL and IMAGE");
-    else if (rc == 0 && !o->n_files)
+    else if (rc == 0 && !o->n_files && !o->table)
         rc = mlp_cli_usage(a.cmd, "missing IMAGE (a PGM or PNG file, or a directory of them)");
     else if (rc == 0 && o->center && o->invert)
         rc = mlp_cli_usage(a.cmd, "--invert and --center: --center inverts light paper itself");
@@ -275,20 +310,27 @@ static int classify(const predict_opts *o, mlp_net *net, const mlp_model_meta *m
         return MLP_EXIT_DATA;
     }
     int rc = 0;
-    for (size_t i = 0; i < o->n_files && rc == 0; i++) {
+    const size_t total = count(o);
+    for (size_t i = 0; i < total && rc == 0; i++) {
         picture img = {0};
         mlp_error err;
-        const char *path = o->files[i];
-        if (read_picture(&img, path, &err) != MLP_OK)
-            rc = mlp_cli_fail(&err);
-        else
+        char name[4200];
+        const char *path = name_of(o, i, name, sizeof name);
+        if (o->table) { /* a row of the CSV file, upright */
+            img = (picture){o->rows.cols, o->rows.rows, o->rows.x + i * o->rows.dim, "CSV row"};
             rc = to_input(o, m, &img, path, x);
+            img.px = NULL; /* the set's */
+        } else if (read_picture(&img, path, &err) != MLP_OK) {
+            rc = mlp_cli_fail(&err);
+        } else {
+            rc = to_input(o, m, &img, path, x);
+        }
         if (rc == 0) {
             mlp_net_set_input(net, 0, x);
             mlp_net_forward(net, 1);
             r->cls[i] = mlp_net_predict_row(net, 0);
             memcpy(r->scores + i * K, net->a[net->n_layers], K * sizeof(float));
-            if (!o->json && o->n_files == 1) {
+            if (!o->json && total == 1) {
                 print_scores(o, net, m, x, &img, path);
             } else if (!o->json) {
                 printf("%s  class %zu  %.4f\n", path, r->cls[i],
@@ -313,6 +355,12 @@ static mlp_status write_csv(FILE *f, void *ctx, mlp_error *err)
 {
     const struct table *t = ctx;
     (void)err;
+    if (t->o->table) { /* Kaggle's submission format */
+        fprintf(f, "ImageId,Label\n");
+        for (size_t i = 0; i < t->o->rows.n; i++)
+            fprintf(f, "%zu,%zu\n", i + 1, t->r->cls[i]);
+        return MLP_OK;
+    }
     fprintf(f, "file,class,score\n");
     for (size_t i = 0; i < t->o->n_files; i++) {
         const char *p = t->o->files[i];
@@ -342,9 +390,10 @@ static int write_outputs(const predict_opts *o, const mlp_output_plan *plan, con
         mlp_json_object(&j, NULL);
         mlp_json_string(&j, "model", o->model);
         mlp_json_array(&j, "images");
-        for (size_t i = 0; i < o->n_files; i++) {
+        for (size_t i = 0; i < count(o); i++) {
+            char name[4200];
             mlp_json_object(&j, NULL);
-            mlp_json_string(&j, "file", o->files[i]);
+            mlp_json_string(&j, "file", name_of(o, i, name, sizeof name));
             mlp_json_uint(&j, "class", r->cls[i]);
             mlp_json_float(&j, "score", r->scores[i * K + r->cls[i]]);
             mlp_json_array(&j, "scores");
@@ -367,6 +416,21 @@ static int write_outputs(const predict_opts *o, const mlp_output_plan *plan, con
     return mlp_output_commit(&w, &err) == MLP_OK ? 0 : mlp_cli_fail(&err);
 }
 
+/* The CSV file's images, of the model's size, labeled or not (labels are not used), turned
+ * upright when the model was trained on transposed ones. */
+static int read_table(predict_opts *o, const mlp_model_meta *m)
+{
+    const bool turn = m->opt.transpose;
+    mlp_csv_opts c = {.labels = MLP_CSV_AUTO,
+                      .rows = turn ? m->cols : m->rows,
+                      .cols = turn ? m->rows : m->cols};
+    mlp_error err;
+    if (mlp_csv_load(&o->rows, NULL, o->table, &c, &err) != MLP_OK ||
+        (turn && mlp_idx_set_transpose(&o->rows, &err) != MLP_OK))
+        return mlp_cli_fail(&err);
+    return 0;
+}
+
 /* Every file named before any is read: --csv may be none of the inputs. */
 static int plan_files(mlp_output_plan *p, const predict_opts *o)
 {
@@ -374,6 +438,8 @@ static int plan_files(mlp_output_plan *p, const predict_opts *o)
     mlp_status s = mlp_output_input(p, "MODEL", o->model, 0, &err);
     for (size_t i = 0; s == MLP_OK && i < o->n_files; i++)
         s = mlp_output_input(p, "IMAGE", o->files[i], 0, &err);
+    if (s == MLP_OK && o->table)
+        s = mlp_output_input(p, "the CSV file", o->table, 0, &err);
     if (s == MLP_OK && o->csv)
         s = mlp_output_target(p, "--csv", o->csv, 0, &err);
     return s == MLP_OK ? 0 : mlp_cli_fail(&err);
@@ -392,10 +458,12 @@ static int predict_main(int argc, char **argv)
         rc = plan_files(&plan, &o);
     if (rc == 0 && mlp_model_load(o.model, &net, 1, &meta, &err) != MLP_OK)
         rc = mlp_cli_fail(&err);
+    if (rc == 0 && o.table)
+        rc = read_table(&o, &meta);
     size_t K = rc == 0 ? net.sizes[net.n_layers] : 0;
-    if (rc == 0 && (!(r.cls = mlp_alloc_array(o.n_files, sizeof *r.cls)) ||
-                    !(r.scores = mlp_alloc_array(o.n_files, K * sizeof *r.scores)))) {
-        fprintf(stderr, "mlp: out of memory for %zu results\n", o.n_files);
+    if (rc == 0 && (!(r.cls = mlp_alloc_array(count(&o), sizeof *r.cls)) ||
+                    !(r.scores = mlp_alloc_array(count(&o), K * sizeof *r.scores)))) {
+        fprintf(stderr, "mlp: out of memory for %zu results\n", count(&o));
         rc = MLP_EXIT_DATA;
     }
     if (rc == 0)
@@ -407,6 +475,7 @@ static int predict_main(int argc, char **argv)
     mlp_net_free(&net);
     mlp_output_plan_free(&plan);
     free_files(&o);
+    mlp_idx_set_free(&o.rows);
     return rc;
 }
 

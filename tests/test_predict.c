@@ -216,6 +216,64 @@ static void test_center_prepares_a_larger_picture(void **state)
     assert_non_null(strstr(f->c.out, "prepared as MNIST's digits"));
 }
 
+/* Kaggle's test.csv: a header of pixel columns, a row per image, no labels. --csv writes the
+ * submission, ImageId,Label with ids from 1, each the class of that image; a labeled CSV
+ * (mnist_test.csv, no header) gives the same classes. */
+static void test_kaggle_submission(void **state)
+{
+    fixture *f = *state;
+    char test[4096], labeled[4096], sub[4096], want[64];
+    tu_path(test, f->c.dir, "test.csv");
+    tu_path(labeled, f->c.dir, "mnist_test.csv");
+    tu_path(sub, f->c.dir, "submission.csv");
+    FILE *a = fopen(test, "w"), *b = fopen(labeled, "w");
+    assert_true(a && b);
+    for (size_t k = 0; k < 144; k++)
+        fprintf(a, "%spixel%zu", k ? "," : "", k);
+    fputc('\n', a);
+    for (size_t i = 0; i < 30; i++) {
+        fprintf(b, "%u", f->test.y[i]);
+        for (size_t k = 0; k < 144; k++) {
+            int v = (int)(f->test.x[i * 144 + k] * 255.0f + 0.5f);
+            fprintf(a, "%s%d", k ? "," : "", v);
+            fprintf(b, ",%d", v);
+        }
+        fprintf(a, "\r\n");
+        fputc('\n', b);
+    }
+    assert_int_equal(fclose(a), 0);
+    assert_int_equal(fclose(b), 0);
+    assert_int_equal(tu_cli_run(&f->c, "predict %s %s --csv %s", f->model, test, sub), 0);
+    assert_int_equal(tu_count_lines(f->c.out), 30);
+    snprintf(want, sizeof want, "test.csv:30  class %zu  ", saved_class(f, 29));
+    assert_non_null(strstr(f->c.out, want));
+    size_t len;
+    char *text = (char *)tu_read_file(sub, &len);
+    text = realloc(text, len + 1);
+    text[len] = '\0';
+    char expect[4096] = "ImageId,Label\n";
+    for (size_t i = 0; i < 30; i++)
+        snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "%zu,%zu\n", i + 1,
+                 saved_class(f, i));
+    assert_string_equal(text, expect);
+    free(text);
+    assert_int_equal(tu_cli_run(&f->c, "predict %s %s --csv %s", f->model, labeled, sub), 0);
+    text = (char *)tu_read_file(sub, &len);
+    assert_int_equal(len, strlen(expect));
+    assert_memory_equal(text, expect, len);
+    free(text);
+    /* a CSV of another image size, and a CSV beside a picture: refused */
+    tu_write_file(test, "1,2,3\n", 6);
+    assert_int_equal(tu_cli_run(&f->c, "predict %s %s", f->model, test), 1);
+    assert_int_equal(tu_count_lines(f->c.err), 1);
+    assert_non_null(strstr(f->c.err, "test.csv"));
+    char one[4096];
+    tu_path(one, f->c.dir, "one.pgm");
+    write_image(f, 1, one);
+    assert_int_equal(tu_cli_run(&f->c, "predict %s %s %s", f->model, one, labeled), 2);
+    assert_non_null(strstr(f->c.err, "on its own"));
+}
+
 static void test_refusals(void **state)
 {
     fixture *f = *state;
@@ -251,6 +309,7 @@ int main(void)
         T(test_png_reads_as_the_pgm),
         T(test_transpose),
         T(test_center_prepares_a_larger_picture),
+        T(test_kaggle_submission),
         T(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
