@@ -15,6 +15,8 @@
 
 #include "util.h"
 
+#include <stdint.h>
+
 typedef struct mlp_pool mlp_pool;
 typedef void (*mlp_pool_fn)(void *ctx, size_t t, size_t n);
 
@@ -27,9 +29,19 @@ void mlp_pool_destroy(mlp_pool *pool); /* NULL is fine */
 /* Threads in the pool; 1 for NULL. */
 size_t mlp_pool_size(const mlp_pool *pool);
 
-/* Runs fn on n_use = min(n_use, size) threads (0 means all) and waits for them. With NULL or
- * n_use == 1, it is a plain call fn(ctx, 0, 1). */
-void mlp_pool_run(mlp_pool *pool, size_t n_use, mlp_pool_fn fn, void *ctx);
+/* Runs fn on n_use = min(n_use, size) threads (0 means all) and waits for them, or, when that
+ * has been measured to be faster at this call site, on the caller alone, which then calls
+ * fn(ctx, t, n_use) for every t in order: the same parts, so the same results. key names the
+ * call site and the size of its work (runs of one key must be alike: the same kernel on the
+ * same shape); pool.c says how the choice is made. With NULL or n_use == 1, it is a plain call
+ * fn(ctx, 0, 1). */
+void mlp_pool_run(mlp_pool *pool, uint64_t key, size_t n_use, mlp_pool_fn fn, void *ctx);
+
+/* The same, always on the threads (to measure them). */
+void mlp_pool_run_threads(mlp_pool *pool, size_t n_use, mlp_pool_fn fn, void *ctx);
+
+/* Runs so far on the threads and on the caller alone (runs of one thread not counted). */
+void mlp_pool_counts(const mlp_pool *pool, uint64_t *threads, uint64_t *alone);
 
 /* Number of online CPUs (at least 1). */
 size_t mlp_pool_cpus(void);

@@ -39,10 +39,11 @@ static const char *const help =
     "images per epoch) as a share of the FMA peak a probe measures in the same run, the test\n"
     "accuracy reached, and the peak resident memory.\n"
     "\n"
-    "  --config LIST   comma-separated from A, B, C (default: A,B,C)\n"
+    "  --config LIST   comma-separated from A, B, C, D (default: A,B,C)\n"
     "                  A 784-16-16-10 sigmoid, quadratic cost, batch 10, lr 3\n"
     "                  B 784-100-10 sigmoid, cross-entropy, batch 32, lr 0.1\n"
     "                  C 784-800-800-10 relu, cross-entropy, batch 128, lr 0.05, momentum 0.9\n"
+    "                  D 784-1200-1200-10, the best preset's network, trained as C\n"
     "  --epochs N      epochs per configuration (default: 3)\n"
     "  --threads N     threads (default: online CPUs)\n"
     "  --kernels NAME  auto, avx512, avx2, portable or ref (default: auto)\n"
@@ -63,7 +64,9 @@ static const config configs[] = {
     {'A', {16, 16}, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 10, 3.0f, 0.0f},
     {'B', {100, 0}, 1, MLP_ACT_SIGMOID, MLP_COST_XENT, 32, 0.1f, 0.0f},
     {'C', {800, 800}, 2, MLP_ACT_RELU, MLP_COST_XENT, 128, 0.05f, 0.9f},
+    {'D', {1200, 1200}, 2, MLP_ACT_RELU, MLP_COST_XENT, 128, 0.05f, 0.9f},
 };
+#define N_CONFIGS (sizeof configs / sizeof configs[0])
 
 typedef struct {
     const mlp_kernels *k;
@@ -92,7 +95,7 @@ static void probe_part(void *ctx, size_t t, size_t n)
 static double probe_peak(const mlp_kernels *k, mlp_pool *pool, size_t threads)
 {
     probe_job p = {.k = k, .seconds = 0.3};
-    mlp_pool_run(pool, threads, probe_part, &p);
+    mlp_pool_run_threads(pool, threads, probe_part, &p);
     double total = 0;
     for (size_t t = 0; t < threads; t++)
         total += p.flops[t] / p.secs[t];
@@ -107,10 +110,29 @@ static int cmp_double(const void *a, const void *b)
 
 typedef struct {
     double secs[MAX_EPOCHS], cost[MAX_EPOCHS]; /* (epochs) each epoch's time and mean cost */
+    double threaded[MAX_EPOCHS]; /* (epochs) share of its pool runs on the threads; NaN: 1 */
     double median, acc;
     size_t n_params;
     size_t sizes[4], n_sizes;
 } result;
+
+/* What the pool chose in an epoch, from the share of its runs on the threads (NaN: it ran
+ * none, mlp_kernels_threads() gave every product one thread): "2 threads", "1 thread (the
+ * threads were slower: the cores are busy)", or both, with their shares. */
+static void say_pool(char *out, size_t cap, double threaded, size_t threads)
+{
+    if (threads == 1)
+        snprintf(out, cap, "1 thread");
+    else if (isnan(threaded))
+        snprintf(out, cap, "1 thread (the products are too small to split)");
+    else if (threaded >= 0.9)
+        snprintf(out, cap, "%zu threads", threads);
+    else if (threaded <= 0.1)
+        snprintf(out, cap, "1 thread (the threads were slower: the cores are busy)");
+    else
+        snprintf(out, cap, "%zu threads for %.0f%% of the runs, 1 for the rest", threads,
+                 100.0 * threaded);
+}
 
 static int run_config(const config *c, const mlp_data *data, const mlp_kernels *k, mlp_pool *pool,
                       size_t epochs, bool quiet, result *res)
@@ -153,6 +175,8 @@ static int run_config(const config *c, const mlp_data *data, const mlp_kernels *
     }
     for (size_t e = 0; e < epochs; e++) {
         mlp_epoch_stats es;
+        uint64_t par0, alone0, par1, alone1;
+        mlp_pool_counts(pool, &par0, &alone0);
         double t0 = mlp_now();
         if (mlp_sgd_epoch(&sgd, &net, &data->train, &es, &err) != MLP_OK) {
             rc = mlp_cli_fail(&err);
@@ -160,8 +184,13 @@ static int run_config(const config *c, const mlp_data *data, const mlp_kernels *
         }
         secs[e] = res->secs[e] = mlp_now() - t0;
         res->cost[e] = es.cost;
+        mlp_pool_counts(pool, &par1, &alone1);
+        double runs = (double)(par1 - par0 + alone1 - alone0);
+        res->threaded[e] = runs > 0 ? (double)(par1 - par0) / runs : NAN;
         if (!quiet) {
-            printf("  epoch %zu  %.3f s  cost %.4f\n", e + 1, secs[e], es.cost);
+            char pool_said[96];
+            say_pool(pool_said, sizeof pool_said, res->threaded[e], mlp_pool_size(pool));
+            printf("  epoch %zu  %.3f s  cost %.4f  %s\n", e + 1, secs[e], es.cost, pool_said);
             fflush(stdout);
         }
     }
@@ -210,7 +239,7 @@ static int print_json(const bench_info *b, const result *res, const bool *ran)
     mlp_json_number(&j, "all_threads", b->peak);
     mlp_json_end(&j);
     mlp_json_array(&j, "configs");
-    for (size_t c = 0; c < 3; c++) {
+    for (size_t c = 0; c < N_CONFIGS; c++) {
         if (!ran[c])
             continue;
         const config *cf = &configs[c];
@@ -236,6 +265,10 @@ static int print_json(const bench_info *b, const result *res, const bool *ran)
         mlp_json_array(&j, "epoch_cost");
         for (size_t e = 0; e < b->epochs; e++)
             mlp_json_number(&j, NULL, r->cost[e]);
+        mlp_json_end(&j);
+        mlp_json_array(&j, "epoch_threaded"); /* share of pool runs on the threads; null: 1 */
+        for (size_t e = 0; e < b->epochs; e++)
+            mlp_json_number(&j, NULL, r->threaded[e]);
         mlp_json_end(&j);
         mlp_json_number(&j, "median_seconds", r->median);
         mlp_json_number(&j, "images_per_second", (double)b->n_train / r->median);
@@ -272,8 +305,9 @@ static int parse(int argc, char **argv, bench_opts *o)
         } else if (mlp_cli_flag(&a, "--config")) {
             rc = mlp_cli_string(&a, &o->list);
             for (const char *p = o->list; rc == 0 && *p; p++)
-                if (!strchr("ABC,", *p))
-                    return mlp_cli_usage(a.cmd, "--config: '%s' is not a list of A, B, C", o->list);
+                if (!strchr("ABCD,", *p))
+                    return mlp_cli_usage(a.cmd, "--config: '%s' is not a list of A, B, C, D",
+                                         o->list);
         } else if (mlp_cli_flag(&a, "--epochs")) {
             rc = mlp_cli_size(&a, 1, MAX_EPOCHS, &o->epochs);
         } else if (mlp_cli_flag(&a, "--threads")) {
@@ -295,7 +329,7 @@ static void print_table(const bench_info *b, const result *res, const bool *ran)
     printf("\nconfig  s/epoch  images/s   GFLOP/s  %% of peak  test acc   (median of %zu "
            "epoch%s)\n",
            b->epochs, b->epochs == 1 ? "" : "s");
-    for (size_t c = 0; c < 3; c++) {
+    for (size_t c = 0; c < N_CONFIGS; c++) {
         if (!ran[c])
             continue;
         double gflops = config_gflops(&res[c], b->n_train);
@@ -333,9 +367,9 @@ static int bench_main(int argc, char **argv)
         fflush(stdout);
     }
 
-    result res[3];
-    bool ran[3] = {false, false, false};
-    for (size_t c = 0; c < 3 && rc == 0; c++) {
+    result res[N_CONFIGS];
+    bool ran[N_CONFIGS] = {false};
+    for (size_t c = 0; c < N_CONFIGS && rc == 0; c++) {
         if (!strchr(o.list, configs[c].name))
             continue;
         rc = run_config(&configs[c], &data, k, pool, o.epochs, o.json, &res[c]);

@@ -381,6 +381,18 @@ static void run_part(void *ctx, size_t t, size_t n)
     }
 }
 
+/* The pool's name for a job's call site and shape (pool.h): runs with the same key do the
+ * same work, so the pool compares threads and the caller alone on like runs. */
+static uint64_t site_key(const job *jb, size_t n)
+{
+    const uint64_t prime = 1099511628211u; /* FNV-1a's */
+    uint64_t h = 14695981039346656037u;
+    const uint64_t parts[] = {(uint64_t)jb->op, jb->B, jb->in, jb->out, n};
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+        h = (h ^ parts[k]) * prime;
+    return h;
+}
+
 void mlp_kernels_forward(const mlp_kernels *k, mlp_pool *pool, size_t n, float *y,
                          const float *const *x, const float *W, const float *b, size_t B, size_t in,
                          size_t out, mlp_kact act)
@@ -396,7 +408,7 @@ void mlp_kernels_forward(const mlp_kernels *k, mlp_pool *pool, size_t n, float *
               .out = out,
               .act = act,
               .cols = out};
-    mlp_pool_run(pool, n, run_part, &jb);
+    mlp_pool_run(pool, site_key(&jb, n), n, run_part, &jb);
 }
 
 void mlp_kernels_backward_w(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dW, float *db,
@@ -413,7 +425,7 @@ void mlp_kernels_backward_w(const mlp_kernels *k, mlp_pool *pool, size_t n, floa
               .out = out,
               .act = MLP_KACT_NONE,
               .cols = out};
-    mlp_pool_run(pool, n, run_part, &jb);
+    mlp_pool_run(pool, site_key(&jb, n), n, run_part, &jb);
 }
 
 void mlp_kernels_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dx,
@@ -431,7 +443,7 @@ void mlp_kernels_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, floa
               .out = out,
               .act = act,
               .cols = in};
-    mlp_pool_run(pool, n, run_part, &jb);
+    mlp_pool_run(pool, site_key(&jb, n), n, run_part, &jb);
 }
 
 void mlp_kernels_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v,
@@ -448,5 +460,5 @@ void mlp_kernels_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, 
               .act = MLP_KACT_NONE,
               .step = s,
               .cols = rows};
-    mlp_pool_run(pool, n, run_part, &jb);
+    mlp_pool_run(pool, site_key(&jb, n), n, run_part, &jb);
 }

@@ -34,10 +34,22 @@
  * spinning on would only keep it off the core for a whole time slice (measured: a 2-thread
  * epoch of config B went from 0.18 s to 5.8 s beside a 2-thread training run). */
 #define YIELD_AFTER 1000
-/* Runs go in cycles: PROBE runs with the threads and PROBE on the caller alone, both timed,
- * then EXPLOIT runs the faster way. */
-#define PROBE   256
-#define EXPLOIT 8192
+/* The choice between the threads and the caller alone is made for each call site (a kernel
+ * and its shape: like is compared with like) by a comparison: PAIRS runs each way,
+ * alternating, timed, after WARMUP runs of the site that are left out (first touches of its
+ * buffers, cold caches). The faster way then holds for HOLD_MIN runs, twice as many each
+ * time a comparison confirms it, up to HOLD_MAX runs or about HOLD_SECONDS, whichever comes
+ * first, so that a change of load is seen within seconds. A comparison ends at once when a
+ * run on the threads takes BAIL times the mean of the runs alone: beside busy programs one
+ * such run can cost a time slice, and waiting for PAIRS of them would cost more than the
+ * choice can win. */
+#define SITES        64 /* call sites told apart; more share the last slot */
+#define WARMUP       4
+#define PAIRS        8
+#define HOLD_MIN     64
+#define HOLD_MAX     16384
+#define HOLD_SECONDS 2.0
+#define BAIL         4.0
 
 /* One poll of a wait that has already polled `spins` times: a pause, or, after YIELD_AFTER
  * polls, the core given up. */
@@ -53,6 +65,17 @@ typedef struct {
     mlp_pool *pool;
     size_t index;
 } worker_arg;
+
+/* The state of the choice at one call site (see SITES). */
+typedef struct {
+    uint64_t key;       /* the site; 0 for a slot not yet used */
+    unsigned warm;      /* runs left out so far, up to WARMUP */
+    unsigned compared;  /* runs of the comparison under way; 0 when none is */
+    unsigned left;      /* runs the current choice still holds */
+    unsigned hold;      /* what the last comparison gave it */
+    double t_par, t_alone; /* seconds of the comparison's runs each way */
+    bool alone;         /* the choice: the caller alone */
+} site;
 
 struct mlp_pool {
     size_t n; /* threads in all, the caller included */
@@ -70,9 +93,8 @@ struct mlp_pool {
     atomic_bool stop;
     /* touched by the caller only: the choice between threads and the caller alone, see
      * mlp_pool_run */
-    size_t runs;           /* runs so far in the current cycle */
-    double t_par, t_alone; /* seconds the two probes took */
-    bool alone;            /* the rest of the cycle runs on the caller alone */
+    site sites[SITES];
+    uint64_t runs_par, runs_alone; /* runs each way so far (mlp_pool_counts) */
 };
 
 static void *worker_main(void *p)
@@ -172,7 +194,67 @@ size_t mlp_pool_size(const mlp_pool *pool)
     return pool ? pool->n : 1;
 }
 
-void mlp_pool_run(mlp_pool *pool, size_t n_use, mlp_pool_fn fn, void *ctx)
+/* The slot of site key: its own, a free one, or the last when all are taken. */
+static site *find_site(mlp_pool *pool, uint64_t key)
+{
+    key = key ? key : 1; /* 0 marks a free slot */
+    for (size_t k = 0; k < SITES; k++) {
+        size_t at = (size_t)((key + k) % SITES);
+        if (pool->sites[at].key == key || pool->sites[at].key == 0) {
+            pool->sites[at].key = key;
+            return &pool->sites[at];
+        }
+    }
+    return &pool->sites[SITES - 1];
+}
+
+/* The end of a comparison: the faster way holds (threads keep the benefit of the doubt of
+ * 10%), for longer when it is the way that held before. */
+static void decide(site *s)
+{
+    bool alone = s->t_alone < 0.9 * s->t_par;
+    unsigned hold = alone == s->alone && s->hold ? 2 * s->hold : HOLD_MIN;
+    double per_run = (s->t_par + s->t_alone) / (double)s->compared;
+    if (hold > HOLD_MAX)
+        hold = HOLD_MAX;
+    if (per_run > 0.0 && hold > HOLD_MIN && (double)hold * per_run > HOLD_SECONDS)
+        hold = HOLD_SECONDS / per_run > HOLD_MIN ? (unsigned)(HOLD_SECONDS / per_run) : HOLD_MIN;
+    s->alone = alone;
+    s->hold = s->left = hold;
+    s->compared = 0;
+    s->t_par = s->t_alone = 0.0;
+}
+
+/* Whether this run of site s goes to the caller alone, and whether it is timed. */
+static bool choose(site *s, bool *timed)
+{
+    *timed = false;
+    if (s->warm < WARMUP)
+        return s->warm++ % 2; /* both ways, untimed */
+    if (s->compared == 0 && s->left > 0) {
+        s->left--;
+        return s->alone;
+    }
+    *timed = true; /* a comparison: threads on even runs, alone on odd ones */
+    return s->compared % 2;
+}
+
+static void run_threads(mlp_pool *pool, size_t n_use, mlp_pool_fn fn, void *ctx)
+{
+    size_t n = mlp_pool_size(pool);
+    pool->fn = fn;
+    pool->ctx = ctx;
+    pool->n_use = n_use;
+    atomic_store(&pool->done, 0);
+    publish(pool); /* the seq_cst increment orders the stores above before it */
+    fn(ctx, 0, n_use);
+    /* Every worker checks in, even those with no part, so the next run cannot overtake a
+     * worker still reading this one's fields. */
+    for (unsigned spins = 0; atomic_load(&pool->done) != n - 1; spins++)
+        poll_pause(spins);
+}
+
+void mlp_pool_run(mlp_pool *pool, uint64_t key, size_t n_use, mlp_pool_fn fn, void *ctx)
 {
     size_t n = mlp_pool_size(pool);
     if (n_use == 0 || n_use > n)
@@ -183,38 +265,50 @@ void mlp_pool_run(mlp_pool *pool, size_t n_use, mlp_pool_fn fn, void *ctx)
     }
     /* When other programs keep the cores busy, a worker may be off its core for a whole time
      * slice at every run, and threads make training slower, not faster (measured: 0.18 s an
-     * epoch alone, 5.8 s on two threads beside another training run). So the caller times a
-     * stretch of runs each way now and then and keeps to the faster. Alone, it does every
-     * part itself, in order: the same parts, so the same results, bit for bit. */
-    size_t cycle = pool->runs++;
-    if (pool->runs == 2 * PROBE + EXPLOIT)
-        pool->runs = 0;
-    bool probe_alone = cycle >= PROBE && cycle < 2 * PROBE;
-    double t0 = cycle < 2 * PROBE ? mlp_now() : 0.0;
-    if (probe_alone || (cycle >= 2 * PROBE && pool->alone)) {
+     * epoch alone, 5.8 s on two threads beside another training run). So each site compares
+     * the two ways now and then and keeps to the faster. Alone, the caller does every part
+     * itself, in order: the same parts, so the same results, bit for bit. */
+    site *s = find_site(pool, key);
+    bool timed, alone = choose(s, &timed);
+    double t0 = timed ? mlp_now() : 0.0;
+    if (alone) {
         for (size_t t = 0; t < n_use; t++)
             fn(ctx, t, n_use);
+        pool->runs_alone++;
     } else {
-        pool->fn = fn;
-        pool->ctx = ctx;
-        pool->n_use = n_use;
-        atomic_store(&pool->done, 0);
-        publish(pool); /* the seq_cst increment orders the stores above before it */
-        fn(ctx, 0, n_use);
-        /* Every worker checks in, even those with no part, so the next run cannot overtake
-         * a worker still reading this one's fields. */
-        for (unsigned spins = 0; atomic_load(&pool->done) != n - 1; spins++)
-            poll_pause(spins);
+        run_threads(pool, n_use, fn, ctx);
+        pool->runs_par++;
     }
-    if (cycle < PROBE) {
-        pool->t_par += mlp_now() - t0;
-    } else if (probe_alone) {
-        pool->t_alone += mlp_now() - t0;
-        if (cycle == 2 * PROBE - 1) { /* threads keep the benefit of the doubt */
-            pool->alone = pool->t_alone < 0.9 * pool->t_par;
-            pool->t_par = pool->t_alone = 0.0;
-        }
+    if (!timed)
+        return;
+    double dt = mlp_now() - t0;
+    *(alone ? &s->t_alone : &s->t_par) += dt;
+    s->compared++;
+    unsigned alone_runs = s->compared / 2;
+    if (!alone && alone_runs > 0 && dt > BAIL * s->t_alone / alone_runs) {
+        s->t_par = s->t_alone * 2.0; /* far slower: alone, without waiting for the rest */
+        s->compared = 2 * alone_runs;
+        decide(s);
+    } else if (s->compared == 2 * PAIRS) {
+        decide(s);
     }
+}
+
+void mlp_pool_run_threads(mlp_pool *pool, size_t n_use, mlp_pool_fn fn, void *ctx)
+{
+    size_t n = mlp_pool_size(pool);
+    if (n_use == 0 || n_use > n)
+        n_use = n;
+    if (n_use == 1)
+        fn(ctx, 0, 1);
+    else
+        run_threads(pool, n_use, fn, ctx);
+}
+
+void mlp_pool_counts(const mlp_pool *pool, uint64_t *threads, uint64_t *alone)
+{
+    *threads = pool ? pool->runs_par : 0;
+    *alone = pool ? pool->runs_alone : 0;
 }
 
 size_t mlp_pool_cpus(void)

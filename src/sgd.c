@@ -255,7 +255,7 @@ mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epo
         mlp_sgd_gather(net, s->y, train, s->batch_rows, B);
         if (augment) {
             augment_job j = {s, net, train, B, e};
-            mlp_pool_run(net->pool, 0, augment_part, &j);
+            mlp_pool_run(net->pool, 0x61756700u + B, 0, augment_part, &j); /* "aug", B */
         }
         set_dropout(net, s, e, k, true);
         mlp_net_forward(net, B);

@@ -3,13 +3,16 @@
  * ones included; results bit-for-bit identical whatever the thread count; ranges that write
  * only their own columns; the thread pool itself.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
 #include "kernels.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const size_t Bs[] = {1, 3, 7, 10, 17};
 static const size_t ins[] = {1, 3, 16, 17, 783, 785};
@@ -301,7 +304,7 @@ static void test_pool_runs_every_part_once(void **state)
     for (size_t use = 0; use <= 5; use++) {
         for (int rep = 0; rep < 1000; rep++) {
             pool_probe p = {{0}, {0}};
-            mlp_pool_run(pool, use, mark, &p);
+            mlp_pool_run(pool, use, use, mark, &p);
             size_t n = use == 0 || use > 4 ? 4 : use;
             for (size_t t = 0; t < 8; t++) {
                 assert_int_equal(p.hits[t], t < n ? 1 : 0);
@@ -313,11 +316,57 @@ static void test_pool_runs_every_part_once(void **state)
     mlp_pool_destroy(pool);
     /* without a pool, the caller runs it alone */
     pool_probe p = {{0}, {0}};
-    mlp_pool_run(NULL, 3, mark, &p);
+    mlp_pool_run(NULL, 7, 3, mark, &p);
     assert_int_equal(p.hits[0], 1);
     assert_int_equal(p.hits[1], 0);
     assert_int_equal(mlp_pool_create(&pool, 0, &err), MLP_EARG);
     assert_null(pool);
+}
+
+/* Work whose parts sleep: on a worker thread for worker_ms, on the caller for caller_ms. */
+typedef struct {
+    pthread_t caller;
+    long caller_us, worker_us;
+} sleeper;
+
+static void sleep_part(void *ctx, size_t t, size_t n)
+{
+    const sleeper *s = ctx;
+    (void)t, (void)n;
+    long us = pthread_equal(pthread_self(), s->caller) ? s->caller_us : s->worker_us;
+    struct timespec ts = {0, us * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* The pool's choice follows what is faster at each site: parts that sleep as long anywhere
+ * run on the threads (twice as fast, however busy the machine is); parts that sleep only on
+ * a worker run on the caller alone, and after a few threaded runs at most. Two sites, two
+ * choices, at once. */
+static void test_pool_chooses_the_faster_way(void **state)
+{
+    (void)state;
+    mlp_pool *pool;
+    mlp_error err;
+    uint64_t par, alone, par0, alone0;
+    assert_int_equal(mlp_pool_create(&pool, 2, &err), MLP_OK);
+    sleeper fair = {pthread_self(), 1000, 1000}, slow_worker = {pthread_self(), 0, 3000};
+    for (int k = 0; k < 200; k++)
+        mlp_pool_run(pool, 1, 2, sleep_part, &fair);
+    mlp_pool_counts(pool, &par, &alone);
+    assert_int_equal(par + alone, 200);
+    assert_true(par >= 170); /* the warm-up and the comparisons' runs alone: 2 + 8 + 8 + 8 */
+    for (int k = 0; k < 200; k++) {
+        mlp_pool_run(pool, 2, 2, sleep_part, &slow_worker);
+        mlp_pool_run(pool, 1, 2, sleep_part, &fair);
+    }
+    par0 = par, alone0 = alone;
+    mlp_pool_counts(pool, &par, &alone);
+    assert_int_equal(par + alone - par0 - alone0, 400);
+    /* of the 400: the fair site's ~190 on the threads, the slow one's on the caller but for
+     * the warm-up's two and one a comparison */
+    assert_true(par - par0 >= 170 && par - par0 <= 200 + 12);
+    assert_true(alone - alone0 >= 200 - 12);
+    mlp_pool_destroy(pool);
 }
 
 static void test_kernel_names(void **state)
@@ -340,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_ranges_write_only_their_columns),
         cmocka_unit_test(test_thread_count_does_not_change_a_bit),
         cmocka_unit_test(test_pool_runs_every_part_once),
+        cmocka_unit_test(test_pool_chooses_the_faster_way),
         cmocka_unit_test(test_kernel_names),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
