@@ -633,7 +633,8 @@ static void test_qmnist_labels(void **state)
     expect_fail(f, "t10k-labels-idx1-ubyte", "image 0: label 256 is not 0 to 255");
     write_qmnist_labels(p, 2, test_y, -1);
     expect_fail(f, "t10k-labels-idx1-ubyte", "label -1");
-    write_qmnist_labels(p, 3, test_y, 1);
+    const uint8_t three[3] = {2, 0, 1};
+    write_qmnist_labels(p, 3, three, 1);
     expect_fail(f, "t10k-labels-idx1-ubyte", "3 labels for 2 images");
     /* its length is held to 4 bytes a value */
     size_t n;
