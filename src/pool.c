@@ -230,13 +230,13 @@ static bool choose(site *s, bool *timed)
 {
     *timed = false;
     if (s->warm < WARMUP)
-        return s->warm++ % 2; /* both ways, untimed */
+        return s->warm++ % 2 == 0; /* both ways, alone first, untimed */
     if (s->compared == 0 && s->left > 0) {
         s->left--;
         return s->alone;
     }
-    *timed = true; /* a comparison: threads on even runs, alone on odd ones */
-    return s->compared % 2;
+    *timed = true; /* a comparison: alone on even runs, threads on odd ones */
+    return s->compared % 2 == 0;
 }
 
 static void run_threads(mlp_pool *pool, size_t n_use, mlp_pool_fn fn, void *ctx)
@@ -284,8 +284,8 @@ void mlp_pool_run(mlp_pool *pool, uint64_t key, size_t n_use, mlp_pool_fn fn, vo
     double dt = mlp_now() - t0;
     *(alone ? &s->t_alone : &s->t_par) += dt;
     s->compared++;
-    unsigned alone_runs = s->compared / 2;
-    if (!alone && alone_runs > 0 && dt > BAIL * s->t_alone / alone_runs) {
+    unsigned alone_runs = (s->compared + 1) / 2;
+    if (!alone && dt > BAIL * s->t_alone / alone_runs) {
         s->t_par = s->t_alone * 2.0; /* far slower: alone, without waiting for the rest */
         s->compared = 2 * alone_runs;
         decide(s);
