@@ -39,10 +39,10 @@
  * alternating, timed, after WARMUP runs of the site that are left out (first touches of its
  * buffers, cold caches). The faster way then holds for HOLD_MIN runs, twice as many each
  * time a comparison confirms it, up to HOLD_MAX runs or about HOLD_SECONDS, whichever comes
- * first, so that a change of load is seen within seconds. A comparison ends at once when a
- * run on the threads takes BAIL times the mean of the runs alone: beside busy programs one
- * such run can cost a time slice, and waiting for PAIRS of them would cost more than the
- * choice can win. */
+ * first, so that a change of load is seen within seconds. A run on the threads that takes
+ * BAIL times the mean run alone ends a comparison at once (beside busy programs one such run
+ * can cost a time slice, and waiting for PAIRS of them would cost more than the choice can
+ * win) and, while the threads hold, ends the hold: the threads' runs are timed for that. */
 #define SITES        64 /* call sites told apart; more share the last slot */
 #define WARMUP       4
 #define PAIRS        8
@@ -50,6 +50,7 @@
 #define HOLD_MAX     16384
 #define HOLD_SECONDS 2.0
 #define BAIL         4.0
+#define FAR_HOLD     1024 /* the least hold of the caller alone after such a run */
 
 /* One poll of a wait that has already polled `spins` times: a pause, or, after YIELD_AFTER
  * polls, the core given up. */
@@ -74,6 +75,7 @@ typedef struct {
     unsigned left;      /* runs the current choice still holds */
     unsigned hold;      /* what the last comparison gave it */
     double t_par, t_alone; /* seconds of the comparison's runs each way */
+    double mean_alone;  /* seconds of a run alone, as the last comparison found */
     bool alone;         /* the choice: the caller alone */
 } site;
 
@@ -208,13 +210,19 @@ static site *find_site(mlp_pool *pool, uint64_t key)
     return &pool->sites[SITES - 1];
 }
 
-/* The end of a comparison: the faster way holds (threads keep the benefit of the doubt of
- * 10%), for longer when it is the way that held before. */
-static void decide(site *s)
+/* The end of a comparison: the faster way holds, for longer when it is the way that held
+ * before. The threads must be 10% faster to be chosen: when programs compete for the cores,
+ * their runs vary far more than runs alone, and a lucky comparison costs more than one that
+ * keeps a small gain from them. */
+static void decide(site *s, bool far)
 {
-    bool alone = s->t_alone < 0.9 * s->t_par;
+    bool alone = far || !(s->t_par < 0.9 * s->t_alone);
+    s->mean_alone = s->t_alone / (double)((s->compared + 1) / 2);
     unsigned hold = alone == s->alone && s->hold ? 2 * s->hold : HOLD_MIN;
-    double per_run = (s->t_par + s->t_alone) / (double)s->compared;
+    if (far && hold < FAR_HOLD) /* strong evidence: no need to look again soon */
+        hold = FAR_HOLD;
+    /* seconds a run of the way chosen takes: the hold's length in time */
+    double per_run = alone ? s->mean_alone : s->t_par / (double)(s->compared / 2);
     if (hold > HOLD_MAX)
         hold = HOLD_MAX;
     if (per_run > 0.0 && hold > HOLD_MIN && (double)hold * per_run > HOLD_SECONDS)
@@ -225,17 +233,22 @@ static void decide(site *s)
     s->t_par = s->t_alone = 0.0;
 }
 
-/* Whether this run of site s goes to the caller alone, and whether it is timed. */
-static bool choose(site *s, bool *timed)
+/* What a run of a site is for: the warm-up, the choice that holds (watched when it is the
+ * threads), or a comparison. */
+typedef enum { RUN_UNTIMED, RUN_WATCHED, RUN_COMPARED } run_kind;
+
+/* Whether this run of site s goes to the caller alone, and what the run is for. */
+static bool choose(site *s, run_kind *kind)
 {
-    *timed = false;
+    *kind = RUN_UNTIMED;
     if (s->warm < WARMUP)
-        return s->warm++ % 2 == 0; /* both ways, alone first, untimed */
+        return s->warm++ % 2 == 0; /* both ways, alone first */
     if (s->compared == 0 && s->left > 0) {
         s->left--;
+        *kind = s->alone ? RUN_UNTIMED : RUN_WATCHED;
         return s->alone;
     }
-    *timed = true; /* a comparison: alone on even runs, threads on odd ones */
+    *kind = RUN_COMPARED; /* alone on even runs, threads on odd ones */
     return s->compared % 2 == 0;
 }
 
@@ -269,8 +282,9 @@ void mlp_pool_run(mlp_pool *pool, uint64_t key, size_t n_use, mlp_pool_fn fn, vo
      * the two ways now and then and keeps to the faster. Alone, the caller does every part
      * itself, in order: the same parts, so the same results, bit for bit. */
     site *s = find_site(pool, key);
-    bool timed, alone = choose(s, &timed);
-    double t0 = timed ? mlp_now() : 0.0;
+    run_kind kind;
+    bool alone = choose(s, &kind);
+    double t0 = kind != RUN_UNTIMED ? mlp_now() : 0.0;
     if (alone) {
         for (size_t t = 0; t < n_use; t++)
             fn(ctx, t, n_use);
@@ -279,18 +293,21 @@ void mlp_pool_run(mlp_pool *pool, uint64_t key, size_t n_use, mlp_pool_fn fn, vo
         run_threads(pool, n_use, fn, ctx);
         pool->runs_par++;
     }
-    if (!timed)
+    if (kind == RUN_UNTIMED)
         return;
     double dt = mlp_now() - t0;
+    if (kind == RUN_WATCHED) { /* the threads, held: far slower means the load changed */
+        if (dt > BAIL * s->mean_alone)
+            s->left = 0, s->hold = 0; /* compare again at once, and hold briefly */
+        return;
+    }
     *(alone ? &s->t_alone : &s->t_par) += dt;
     s->compared++;
     unsigned alone_runs = (s->compared + 1) / 2;
     if (!alone && dt > BAIL * s->t_alone / alone_runs) {
-        s->t_par = s->t_alone * 2.0; /* far slower: alone, without waiting for the rest */
-        s->compared = 2 * alone_runs;
-        decide(s);
+        decide(s, true); /* far slower: alone, without waiting for the rest */
     } else if (s->compared == 2 * PAIRS) {
-        decide(s);
+        decide(s, false);
     }
 }
 
