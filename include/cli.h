@@ -86,6 +86,8 @@ void mlp_cli_csv_flags(char *buf, size_t cap, const mlp_csv_files *csv);
  * files: a regular file (symlinks followed), or a name ending in .csv or .csv.gz that does
  * not exist, so that the error names it as the file it was meant to be. */
 bool mlp_cli_csv_path(const char *arg);
+/* True if arg's name ends in .csv or .csv.gz, in any case. */
+bool mlp_cli_csv_name(const char *arg);
 
 /* s as one shell word: unchanged if it only holds characters the shell leaves alone, else
  * in single quotes (a quote inside becoming '\''), so printed command lines can be run. */

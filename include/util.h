@@ -116,6 +116,13 @@ static inline uint32_t mlp_get_u32be(const unsigned char *p)
  * for a writer, a device's data never ends). Every reader of a file the user names uses it. */
 FILE *mlp_open_input(const char *path, mlp_error *err);
 
+/* The whole file at path (opened by mlp_open_input) into a new buffer *buf of *len bytes that
+ * the caller frees, read in growing steps and never past max bytes: a larger file is refused
+ * ("path: larger than N MiB: not an image to classify" when what is "an image to classify").
+ * *buf is NULL after a failure. */
+mlp_status mlp_read_input(const char *path, size_t max, const char *what, unsigned char **buf,
+                          size_t *len, mlp_error *err);
+
 /* Monotonic wall-clock seconds, for timings printed to the user. */
 double mlp_now(void);
 

@@ -347,12 +347,17 @@ static bool ends_with(const char *s, const char *end)
     return n >= m && strcasecmp(s + n - m, end) == 0;
 }
 
+bool mlp_cli_csv_name(const char *arg)
+{
+    return ends_with(arg, ".csv") || ends_with(arg, ".csv.gz");
+}
+
 bool mlp_cli_csv_path(const char *arg)
 {
     struct stat st;
     if (stat(arg, &st) == 0)
         return S_ISREG(st.st_mode);
-    return ends_with(arg, ".csv") || ends_with(arg, ".csv.gz");
+    return mlp_cli_csv_name(arg);
 }
 
 void mlp_cli_quote(char *buf, size_t cap, const char *s)

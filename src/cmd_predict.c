@@ -77,13 +77,7 @@ static const char *name_of(const predict_opts *o, size_t i, char *buf, size_t ca
     return buf;
 }
 
-/* "x.csv" or "x.csv.gz", in any case */
-static bool is_csv_name(const char *s)
-{
-    size_t n = strlen(s);
-    return (n > 4 && !strcasecmp(s + n - 4, ".csv")) ||
-           (n > 7 && !strcasecmp(s + n - 7, ".csv.gz"));
-}
+
 
 /* What each picture was classified as, for --csv and --json. */
 typedef struct {
@@ -181,9 +175,9 @@ static int parse(int argc, char **argv, predict_opts *o)
             rc = mlp_cli_usage(a.cmd, "unknown flag '%s'", s);
         else if (!o->model)
             o->model = s;
-        else if (is_csv_name(s) && (o->table || o->n_files))
+        else if (mlp_cli_csv_name(s) && (o->table || o->n_files))
             rc = mlp_cli_usage(a.cmd, "%s: a CSV file of images is classified on its own", s);
-        else if (is_csv_name(s))
+        else if (mlp_cli_csv_name(s))
             o->table = s;
         else if (o->table)
             rc = mlp_cli_usage(a.cmd, "%s: a CSV file of images is classified on its own", s);

@@ -227,42 +227,13 @@ mlp_status mlp_pgm_parse(mlp_pgm *img, const unsigned char *data, size_t len, co
 
 mlp_status mlp_pgm_load(mlp_pgm *img, const char *path, mlp_error *err)
 {
-    unsigned char *buf = NULL;
-    size_t len = 0, cap = 0;
-    mlp_status st = MLP_OK;
+    unsigned char *buf;
+    size_t len;
     memset(img, 0, sizeof *img);
-    FILE *f = mlp_open_input(path, err);
-    if (!f)
-        return MLP_EIO;
-    /* read what is there, in growing steps, never past the limit */
-    for (;;) {
-        if (len == cap) {
-            if (cap >= MLP_PGM_MAX_BYTES) {
-                st = mlp_fail(err, MLP_EFORMAT, "%s: larger than %u MiB: not an image to classify",
-                              path, MLP_PGM_MAX_BYTES >> 20);
-                goto out;
-            }
-            size_t ncap = cap ? 2 * cap : 1 << 16;
-            unsigned char *nb = realloc(buf, ncap);
-            if (!nb) {
-                st = mlp_fail(err, MLP_ENOMEM, "%s: out of memory", path);
-                goto out;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        st = mlp_fail(err, MLP_EIO, "%s: read error", path);
-        goto out;
-    }
-    st = mlp_pgm_parse(img, buf, len, path, err);
-out:
-    fclose(f);
+    mlp_status st =
+        mlp_read_input(path, MLP_PGM_MAX_BYTES, "an image to classify", &buf, &len, err);
+    if (st == MLP_OK)
+        st = mlp_pgm_parse(img, buf, len, path, err);
     free(buf);
     return st;
 }

@@ -652,54 +652,13 @@ out:
     return st;
 }
 
-/* The whole file at path into *buf (*len bytes), in growing steps, never more than
- * MLP_PNG_MAX_BYTES. */
-static mlp_status read_file(const char *path, unsigned char **buf, size_t *len, mlp_error *err)
-{
-    size_t cap = 0;
-    mlp_status st = MLP_OK;
-    *buf = NULL;
-    *len = 0;
-    FILE *f = mlp_open_input(path, err);
-    if (!f)
-        return MLP_EIO;
-    for (;;) {
-        if (*len == cap) {
-            if (cap >= MLP_PNG_MAX_BYTES) {
-                st = mlp_fail(err, MLP_EFORMAT, "%s: larger than %u MiB: not an image to classify",
-                              path, MLP_PNG_MAX_BYTES >> 20);
-                break;
-            }
-            size_t ncap = cap ? 2 * cap : 1 << 16;
-            unsigned char *nb = realloc(*buf, ncap);
-            if (!nb) {
-                st = mlp_fail(err, MLP_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            *buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(*buf + *len, 1, cap - *len, f);
-        *len += got;
-        if (got == 0)
-            break;
-    }
-    if (st == MLP_OK && ferror(f))
-        st = mlp_fail(err, MLP_EIO, "%s: read error", path);
-    fclose(f);
-    if (st != MLP_OK) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return st;
-}
-
 mlp_status mlp_png_load(mlp_png_image *img, const char *path, mlp_error *err)
 {
     unsigned char *buf;
     size_t len;
     memset(img, 0, sizeof *img);
-    mlp_status st = read_file(path, &buf, &len, err);
+    mlp_status st =
+        mlp_read_input(path, MLP_PNG_MAX_BYTES, "an image to classify", &buf, &len, err);
     if (st != MLP_OK)
         return st;
     st = mlp_png_decode(img, buf, len, path, err);

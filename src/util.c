@@ -210,3 +210,45 @@ FILE *mlp_open_input(const char *path, mlp_error *err)
     }
     return f;
 }
+
+mlp_status mlp_read_input(const char *path, size_t max, const char *what, unsigned char **buf,
+                          size_t *len, mlp_error *err)
+{
+    size_t cap = 0;
+    mlp_status st = MLP_OK;
+    *buf = NULL;
+    *len = 0;
+    FILE *f = mlp_open_input(path, err);
+    if (!f)
+        return MLP_EIO;
+    for (;;) {
+        if (*len == cap) {
+            if (cap >= max) {
+                st = mlp_fail(err, MLP_EFORMAT, "%s: larger than %zu MiB: not %s", path, max >> 20,
+                              what);
+                break;
+            }
+            size_t ncap = cap ? 2 * cap : 1 << 16;
+            ncap = ncap < max ? ncap : max;
+            unsigned char *nb = realloc(*buf, ncap);
+            if (!nb) {
+                st = mlp_fail(err, MLP_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            *buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(*buf + *len, 1, cap - *len, f);
+        *len += got;
+        if (got == 0)
+            break;
+    }
+    if (st == MLP_OK && ferror(f))
+        st = mlp_fail(err, MLP_EIO, "%s: read error", path);
+    fclose(f);
+    if (st != MLP_OK) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return st;
+}
