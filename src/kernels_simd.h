@@ -97,51 +97,58 @@ TARGET INLINE void SFX(store_part)(float *p, vf v, size_t n)
 /* ------------------------------------------------------------------ forward */
 
 /* y[i+ii][j+jj] = sum_k x[i+ii][k] W[j+jj][k] for ii < it, jj < jt (it <= FWD_IT, jt <= FWD_JT).
- * Inlined with constant it, jt for full tiles, so the accumulators live in registers. */
+ * The loops always run over a whole FWD_IT x FWD_JT tile, so that the accumulators live in
+ * registers: an edge tile repeats its last row of x and of W to fill the tile and stores
+ * only its own it x jt results. */
 TARGET INLINE void SFX(fwd_tile)(float *y, const float *const *x, const float *W, size_t in,
                                  size_t out, size_t i, size_t j, size_t it, size_t jt)
 {
-    vf acc[FWD_IT][FWD_JT] = {{{0}}};
-    const float *xr[FWD_IT] = {0}, *wr[FWD_JT] = {0};
+    vf acc[FWD_IT][FWD_JT];
+    const float *xr[FWD_IT], *wr[FWD_JT];
     UNROLL
-    for (size_t a = 0; a < it; a++)
-        xr[a] = x[i + a];
+    for (size_t a = 0; a < FWD_IT; a++) {
+        xr[a] = x[i + (a < it ? a : it - 1)];
+        UNROLL
+        for (size_t c = 0; c < FWD_JT; c++)
+            acc[a][c] = vzero();
+    }
     UNROLL
-    for (size_t c = 0; c < jt; c++)
-        wr[c] = W + (j + c) * in;
+    for (size_t c = 0; c < FWD_JT; c++)
+        wr[c] = W + (j + (c < jt ? c : jt - 1)) * in;
     size_t k = 0;
     for (; k + V <= in; k += V) {
-        vf wv[FWD_JT] = {{0}};
+        vf wv[FWD_JT];
         UNROLL
-        for (size_t c = 0; c < jt; c++)
+        for (size_t c = 0; c < FWD_JT; c++)
             wv[c] = vload(wr[c] + k);
         UNROLL
-        for (size_t a = 0; a < it; a++) {
+        for (size_t a = 0; a < FWD_IT; a++) {
             vf xv = vload(xr[a] + k);
             UNROLL
-            for (size_t c = 0; c < jt; c++)
+            for (size_t c = 0; c < FWD_JT; c++)
                 acc[a][c] = vfma(xv, wv[c], acc[a][c]);
         }
     }
     if (k < in) {
         size_t n = in - k;
-        vf wv[FWD_JT] = {{0}};
+        vf wv[FWD_JT];
         UNROLL
-        for (size_t c = 0; c < jt; c++)
+        for (size_t c = 0; c < FWD_JT; c++)
             wv[c] = vloadn(wr[c] + k, n);
         UNROLL
-        for (size_t a = 0; a < it; a++) {
+        for (size_t a = 0; a < FWD_IT; a++) {
             vf xv = vloadn(xr[a] + k, n);
             UNROLL
-            for (size_t c = 0; c < jt; c++)
+            for (size_t c = 0; c < FWD_JT; c++)
                 acc[a][c] = vfma(xv, wv[c], acc[a][c]);
         }
     }
     UNROLL
-    for (size_t a = 0; a < it; a++) {
+    for (size_t a = 0; a < FWD_IT; a++) {
         UNROLL
-        for (size_t c = 0; c < jt; c++)
-            y[(i + a) * out + j + c] = vhsum(acc[a][c]);
+        for (size_t c = 0; c < FWD_JT; c++)
+            if (a < it && c < jt)
+                y[(i + a) * out + j + c] = vhsum(acc[a][c]);
     }
 }
 
@@ -173,33 +180,48 @@ TARGET static void SFX(forward)(float *y, const float *const *x, const float *W,
 
 /* ------------------------------------------------------------------ backward: weights */
 
-/* dW[j+jj][k..] = sum_i dy[i][j+jj] x[i][k..] over kv vectors from column k; the last vector
- * holds `last` valid lanes (V when full). */
+/* dW[j+jj][k..] = sum_i dy[i][j+jj] x[i][k..] for jj < jt, over kv vectors from column k; the
+ * last vector holds `last` valid lanes (V when full). As in fwd_tile the loops run over a
+ * whole BW_JT x BW_KV tile: an edge tile repeats its last column of dy and its last vector of
+ * x, and stores only its own. */
 TARGET INLINE void SFX(bw_tile)(float *dW, const float *dy, const float *const *x, size_t B,
                                 size_t in, size_t out, size_t j, size_t k, size_t jt, size_t kv,
                                 size_t last)
 {
-    vf acc[BW_JT][BW_KV] = {{{0}}};
+    vf acc[BW_JT][BW_KV];
+    size_t col[BW_JT], off[BW_KV], lanes[BW_KV];
+    UNROLL
+    for (size_t c = 0; c < BW_JT; c++) {
+        col[c] = j + (c < jt ? c : jt - 1);
+        UNROLL
+        for (size_t v = 0; v < BW_KV; v++)
+            acc[c][v] = vzero();
+    }
+    UNROLL
+    for (size_t v = 0; v < BW_KV; v++) {
+        off[v] = k + (v < kv ? v : kv - 1) * V;
+        lanes[v] = v + 1 < kv ? V : last;
+    }
     for (size_t i = 0; i < B; i++) {
-        const float *xr = x[i] + k;
-        vf xv[BW_KV] = {{0}};
+        vf xv[BW_KV];
         UNROLL
-        for (size_t v = 0; v < kv; v++)
-            xv[v] = SFX(load_part)(xr + v * V, v + 1 < kv ? V : last);
+        for (size_t v = 0; v < BW_KV; v++)
+            xv[v] = SFX(load_part)(x[i] + off[v], lanes[v]);
         UNROLL
-        for (size_t c = 0; c < jt; c++) {
-            vf g = vset1(dy[i * out + j + c]);
+        for (size_t c = 0; c < BW_JT; c++) {
+            vf g = vset1(dy[i * out + col[c]]);
             UNROLL
-            for (size_t v = 0; v < kv; v++)
+            for (size_t v = 0; v < BW_KV; v++)
                 acc[c][v] = vfma(g, xv[v], acc[c][v]);
         }
     }
     UNROLL
-    for (size_t c = 0; c < jt; c++) {
-        float *d = dW + (j + c) * in + k;
+    for (size_t c = 0; c < BW_JT; c++) {
+        float *d = dW + (j + c) * in;
         UNROLL
-        for (size_t v = 0; v < kv; v++)
-            SFX(store_part)(d + v * V, acc[c][v], v + 1 < kv ? V : last);
+        for (size_t v = 0; v < BW_KV; v++)
+            if (c < jt && v < kv)
+                SFX(store_part)(d + off[v], acc[c][v], lanes[v]);
     }
 }
 
@@ -236,46 +258,54 @@ TARGET static void SFX(backward_w)(float *dW, float *db, const float *dy, const 
 
 /* ------------------------------------------------------------------ backward: inputs */
 
-/* dx[i+ii][k..] (+)= sum_{j in [j0, j1)} dy[i+ii][j] W[j][k..]; `first` starts from zero,
- * otherwise from what the previous block stored; `final` applies the activation slope. */
+/* dx[i+ii][k..] (+)= sum_{j in [j0, j1)} dy[i+ii][j] W[j][k..] for ii < it, over kv vectors
+ * from column k, the last with `last` valid lanes; `first` starts from zero, otherwise from
+ * what the previous block stored; `final` applies the activation slope. As in fwd_tile the
+ * loops run over a whole BX_IT x BX_KV tile: an edge tile repeats its last row and its last
+ * vector, and stores only its own. */
 TARGET INLINE void SFX(bx_tile)(float *dx, const float *dy, const float *W, const float *a,
                                 size_t in, size_t out, size_t i, size_t k, size_t it, size_t kv,
                                 size_t last, size_t j0, size_t j1, bool first, bool final,
                                 mlp_kact act)
 {
-    vf acc[BX_IT][BX_KV] = {{{0}}};
+    vf acc[BX_IT][BX_KV];
+    size_t row[BX_IT], off[BX_KV], lanes[BX_KV];
     UNROLL
-    for (size_t r = 0; r < it; r++) {
-        float *d = dx + (i + r) * in + k;
+    for (size_t v = 0; v < BX_KV; v++) {
+        off[v] = k + (v < kv ? v : kv - 1) * V;
+        lanes[v] = v + 1 < kv ? V : last;
+    }
+    UNROLL
+    for (size_t r = 0; r < BX_IT; r++) {
+        row[r] = i + (r < it ? r : it - 1);
         UNROLL
-        for (size_t v = 0; v < kv; v++)
-            acc[r][v] = first ? vzero() : SFX(load_part)(d + v * V, v + 1 < kv ? V : last);
+        for (size_t v = 0; v < BX_KV; v++)
+            acc[r][v] = first ? vzero() : SFX(load_part)(dx + row[r] * in + off[v], lanes[v]);
     }
     for (size_t j = j0; j < j1; j++) {
-        const float *wr = W + j * in + k;
-        vf wv[BX_KV] = {{0}};
+        const float *wr = W + j * in;
+        vf wv[BX_KV];
         UNROLL
-        for (size_t v = 0; v < kv; v++)
-            wv[v] = SFX(load_part)(wr + v * V, v + 1 < kv ? V : last);
+        for (size_t v = 0; v < BX_KV; v++)
+            wv[v] = SFX(load_part)(wr + off[v], lanes[v]);
         UNROLL
-        for (size_t r = 0; r < it; r++) {
-            vf g = vset1(dy[(i + r) * out + j]);
+        for (size_t r = 0; r < BX_IT; r++) {
+            vf g = vset1(dy[row[r] * out + j]);
             UNROLL
-            for (size_t v = 0; v < kv; v++)
+            for (size_t v = 0; v < BX_KV; v++)
                 acc[r][v] = vfma(g, wv[v], acc[r][v]);
         }
     }
     UNROLL
-    for (size_t r = 0; r < it; r++) {
-        float *d = dx + (i + r) * in + k;
-        const float *ar = a + (i + r) * in + k;
+    for (size_t r = 0; r < BX_IT; r++) {
         UNROLL
-        for (size_t v = 0; v < kv; v++) {
-            size_t n = v + 1 < kv ? V : last;
+        for (size_t v = 0; v < BX_KV; v++) {
+            if (r >= it || v >= kv)
+                continue;
             vf s = acc[r][v];
             if (final && act != MLP_KACT_NONE)
-                s = SFX(vslope)(s, SFX(load_part)(ar + v * V, n), act);
-            SFX(store_part)(d + v * V, s, n);
+                s = SFX(vslope)(s, SFX(load_part)(a + row[r] * in + off[v], lanes[v]), act);
+            SFX(store_part)(dx + row[r] * in + off[v], s, lanes[v]);
         }
     }
 }
