@@ -39,10 +39,11 @@
  * alternating, timed, after WARMUP runs of the site that are left out (first touches of its
  * buffers, cold caches). The faster way then holds for HOLD_MIN runs, twice as many each
  * time a comparison confirms it, up to HOLD_MAX runs or about HOLD_SECONDS, whichever comes
- * first, so that a change of load is seen within seconds. A run on the threads that takes
- * BAIL times the mean run alone ends a comparison at once (beside busy programs one such run
- * can cost a time slice, and waiting for PAIRS of them would cost more than the choice can
- * win) and, while the threads hold, ends the hold: the threads' runs are timed for that. */
+ * first, so that a change of load is seen within seconds. A second run on the threads that
+ * takes BAIL times the mean run alone ends a comparison at once (beside busy programs each
+ * such run can cost a time slice, and waiting for PAIRS of them would cost more than the
+ * choice can win; one alone may be a program passing by) and, while the threads hold, one
+ * ends the hold: the threads' runs are timed for that. */
 #define SITES        64 /* call sites told apart; more share the last slot */
 #define WARMUP       4
 #define PAIRS        8
@@ -50,7 +51,7 @@
 #define HOLD_MAX     16384
 #define HOLD_SECONDS 2.0
 #define BAIL         4.0
-#define FAR_HOLD     1024 /* the least hold of the caller alone after such a run */
+#define FAR_HOLD     1024 /* the least hold of the caller alone after such runs */
 
 /* One poll of a wait that has already polled `spins` times: a pause, or, after YIELD_AFTER
  * polls, the core given up. */
@@ -74,7 +75,9 @@ typedef struct {
     unsigned compared;  /* runs of the comparison under way; 0 when none is */
     unsigned left;      /* runs the current choice still holds */
     unsigned hold;      /* what the last comparison gave it */
-    double t_par, t_alone; /* seconds of the comparison's runs each way */
+    double par[PAIRS], solo[PAIRS]; /* seconds of the comparison's runs each way */
+    double t_alone;     /* their sum alone, so far */
+    unsigned strikes;   /* threaded runs of the comparison BAIL times slower than alone */
     double mean_alone;  /* seconds of a run alone, as the last comparison found */
     bool alone;         /* the choice: the caller alone */
 } site;
@@ -129,14 +132,16 @@ static void *worker_main(void *p)
     }
 }
 
-static void publish(mlp_pool *pool)
+/* Starts a run; true when it had to wake a sleeping worker. */
+static bool publish(mlp_pool *pool)
 {
     atomic_fetch_add(&pool->gen, 1);
-    if (atomic_load(&pool->sleepers) > 0) {
-        pthread_mutex_lock(&pool->lock);
-        pthread_cond_broadcast(&pool->wake);
-        pthread_mutex_unlock(&pool->lock);
-    }
+    if (atomic_load(&pool->sleepers) == 0)
+        return false;
+    pthread_mutex_lock(&pool->lock);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    return true;
 }
 
 mlp_status mlp_pool_create(mlp_pool **out, size_t n, mlp_error *err)
@@ -210,27 +215,44 @@ static site *find_site(mlp_pool *pool, uint64_t key)
     return &pool->sites[SITES - 1];
 }
 
+/* The median of n <= PAIRS run times (the mean of the middle two for even n). */
+static double median(const double *t, size_t n)
+{
+    double v[PAIRS];
+    for (size_t i = 0; i < n; i++) { /* insertion sort of a copy */
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > t[i]; j--)
+            v[j] = v[j - 1];
+        v[j] = t[i];
+    }
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 /* The end of a comparison: the faster way holds, for longer when it is the way that held
- * before. The threads must be 10% faster to be chosen: when programs compete for the cores,
- * their runs vary far more than runs alone, and a lucky comparison costs more than one that
- * keeps a small gain from them. */
+ * before. The ways are compared by their median runs, so that one run that lost its core to
+ * a passing program (a time slice: milliseconds, beside runs of tens of microseconds) does
+ * not decide. The threads must be 10% faster to be chosen: when programs compete for the
+ * cores, their runs vary far more than runs alone, and a lucky comparison costs more than
+ * one that keeps a small gain from them. */
 static void decide(site *s, bool far)
 {
-    bool alone = far || !(s->t_par < 0.9 * s->t_alone);
-    s->mean_alone = s->t_alone / (double)((s->compared + 1) / 2);
+    size_t pairs = s->compared / 2;
+    double med_par = far ? 0.0 : median(s->par, pairs), med_alone = median(s->solo, pairs);
+    bool alone = far || !(med_par < 0.9 * med_alone);
+    s->mean_alone = far ? s->t_alone / (double)((s->compared + 1) / 2) : med_alone;
     unsigned hold = alone == s->alone && s->hold ? 2 * s->hold : HOLD_MIN;
     if (far && hold < FAR_HOLD) /* strong evidence: no need to look again soon */
         hold = FAR_HOLD;
     /* seconds a run of the way chosen takes: the hold's length in time */
-    double per_run = alone ? s->mean_alone : s->t_par / (double)(s->compared / 2);
+    double per_run = alone ? s->mean_alone : med_par;
     if (hold > HOLD_MAX)
         hold = HOLD_MAX;
     if (per_run > 0.0 && hold > HOLD_MIN && (double)hold * per_run > HOLD_SECONDS)
         hold = HOLD_SECONDS / per_run > HOLD_MIN ? (unsigned)(HOLD_SECONDS / per_run) : HOLD_MIN;
     s->alone = alone;
     s->hold = s->left = hold;
-    s->compared = 0;
-    s->t_par = s->t_alone = 0.0;
+    s->compared = s->strikes = 0;
+    s->t_alone = 0.0;
 }
 
 /* What a run of a site is for: the warm-up, the choice that holds (watched when it is the
@@ -252,19 +274,21 @@ static bool choose(site *s, run_kind *kind)
     return s->compared % 2 == 0;
 }
 
-static void run_threads(mlp_pool *pool, size_t n_use, mlp_pool_fn fn, void *ctx)
+/* A run on the threads; true when a worker had to be woken for it. */
+static bool run_threads(mlp_pool *pool, size_t n_use, mlp_pool_fn fn, void *ctx)
 {
     size_t n = mlp_pool_size(pool);
     pool->fn = fn;
     pool->ctx = ctx;
     pool->n_use = n_use;
     atomic_store(&pool->done, 0);
-    publish(pool); /* the seq_cst increment orders the stores above before it */
+    bool woke = publish(pool); /* the seq_cst increment orders the stores above before it */
     fn(ctx, 0, n_use);
     /* Every worker checks in, even those with no part, so the next run cannot overtake a
      * worker still reading this one's fields. */
     for (unsigned spins = 0; atomic_load(&pool->done) != n - 1; spins++)
         poll_pause(spins);
+    return woke;
 }
 
 void mlp_pool_run(mlp_pool *pool, uint64_t key, size_t n_use, mlp_pool_fn fn, void *ctx)
@@ -283,17 +307,22 @@ void mlp_pool_run(mlp_pool *pool, uint64_t key, size_t n_use, mlp_pool_fn fn, vo
      * itself, in order: the same parts, so the same results, bit for bit. */
     site *s = find_site(pool, key);
     run_kind kind;
-    bool alone = choose(s, &kind);
+    bool alone = choose(s, &kind), woke = false;
     double t0 = kind != RUN_UNTIMED ? mlp_now() : 0.0;
     if (alone) {
         for (size_t t = 0; t < n_use; t++)
             fn(ctx, t, n_use);
         pool->runs_alone++;
     } else {
-        run_threads(pool, n_use, fn, ctx);
+        woke = run_threads(pool, n_use, fn, ctx);
         pool->runs_par++;
     }
-    if (kind == RUN_UNTIMED)
+    /* A run that had to wake a worker timed the wake-up (in a virtual machine, the host
+     * scheduling the idle core again: up to hundreds of microseconds), not the threads: it
+     * does not count, and the next run of the site takes its place. Counted, it made a
+     * site that had held the caller alone long enough for the worker to fall asleep find
+     * the threads far slower at every check, and stay alone for good. */
+    if (kind == RUN_UNTIMED || woke)
         return;
     double dt = mlp_now() - t0;
     if (kind == RUN_WATCHED) { /* the threads, held: far slower means the load changed */
@@ -301,11 +330,13 @@ void mlp_pool_run(mlp_pool *pool, uint64_t key, size_t n_use, mlp_pool_fn fn, vo
             s->left = 0, s->hold = 0; /* compare again at once, and hold briefly */
         return;
     }
-    *(alone ? &s->t_alone : &s->t_par) += dt;
+    *(alone ? &s->solo[s->compared / 2] : &s->par[s->compared / 2]) = dt;
+    if (alone)
+        s->t_alone += dt;
     s->compared++;
     unsigned alone_runs = (s->compared + 1) / 2;
-    if (!alone && dt > BAIL * s->t_alone / alone_runs) {
-        decide(s, true); /* far slower: alone, without waiting for the rest */
+    if (!alone && dt > BAIL * s->t_alone / alone_runs && ++s->strikes == 2) {
+        decide(s, true); /* far slower twice: alone, without waiting for the rest */
     } else if (s->compared == 2 * PAIRS) {
         decide(s, false);
     }
