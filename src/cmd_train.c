@@ -256,8 +256,81 @@ static int check_data_flags(const train_opts *g)
     return 0;
 }
 
+/* The first of the flags at offsets ats[0..n) that was given, or NULL. */
+static const char *first_given(const given_flags *given, const size_t *ats, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < MLP_OPTIONS; k++)
+            if (mlp_options[k].size && mlp_options[k].at == ats[i] && given->on[k])
+                return mlp_options[k].flag;
+    return NULL;
+}
+
+/* Adam's and AdamW's defaults, PyTorch's: a preset tuned for SGD gives them neither its rate
+ * nor its L2 nor its momentum, unless the flags do (and --momentum is refused). */
+static int adam_defaults(mlp_sgd_opts *s, const mlp_sgd_opts *preset, const given_flags *given)
+{
+    static const size_t sgd_only[] = {offsetof(train_opts, sgd.momentum),
+                                      offsetof(train_opts, sgd.nesterov)};
+    const char *flag;
+    if (s->optimizer == MLP_STEP_SGD)
+        return 0;
+    if ((flag = first_given(given, sgd_only, 2)))
+        return mlp_cli_usage("train",
+                             "%s is sgd's; --optimizer %s keeps moments of its own (--beta1, "
+                             "--beta2)",
+                             flag, mlp_opt_name(mlp_opt_optimizer_names, (size_t)s->optimizer));
+    if (preset->optimizer == MLP_STEP_SGD) {
+        if (!given_at(given, offsetof(train_opts, sgd.lr)))
+            s->lr = 1e-3f;
+        if (!given_at(given, offsetof(train_opts, sgd.l2)))
+            s->l2 = 0.0f;
+        s->momentum = 0.0f;
+        s->nesterov = false;
+    }
+    if (s->beta1 == 0.0f && !given_at(given, offsetof(train_opts, sgd.beta1)))
+        s->beta1 = 0.9f;
+    if (s->beta2 == 0.0f && !given_at(given, offsetof(train_opts, sgd.beta2)))
+        s->beta2 = 0.999f;
+    if (s->eps == 0.0f)
+        s->eps = 1e-8f;
+    if (s->optimizer == MLP_STEP_ADAMW && s->weight_decay == 0.0f &&
+        !given_at(given, offsetof(train_opts, sgd.weight_decay)))
+        s->weight_decay = 1e-2f;
+    return 0;
+}
+
+/* The flags that need another option, refused with the flag named before any data is read:
+ * Adam's flags without Adam, --weight-decay without AdamW (--l2 with it), --patience without
+ * --val, label smoothing without cross-entropy. */
+static int check_combinations(const train_opts *o, const given_flags *given)
+{
+    static const size_t adam_only[] = {offsetof(train_opts, sgd.beta1),
+                                       offsetof(train_opts, sgd.beta2),
+                                       offsetof(train_opts, sgd.eps)};
+    static const size_t decay[] = {offsetof(train_opts, sgd.weight_decay)};
+    static const size_t l2[] = {offsetof(train_opts, sgd.l2)};
+    const mlp_sgd_opts *s = &o->sgd;
+    const char *flag;
+    if (s->optimizer == MLP_STEP_SGD && (flag = first_given(given, adam_only, 3)))
+        return mlp_cli_usage("train", "%s needs --optimizer adam or adamw", flag);
+    if (s->optimizer != MLP_STEP_ADAMW && first_given(given, decay, 1))
+        return mlp_cli_usage("train", "--weight-decay needs --optimizer adamw (with %s, --l2 is "
+                                      "the weight decay)",
+                             mlp_opt_name(mlp_opt_optimizer_names, (size_t)s->optimizer));
+    if (s->optimizer == MLP_STEP_ADAMW && first_given(given, l2, 1))
+        return mlp_cli_usage("train", "--l2 with --optimizer adamw: AdamW decays the weights by "
+                                      "--weight-decay");
+    if (s->patience && !s->val)
+        return mlp_cli_usage("train", "--patience needs --val: it stops on the validation "
+                                      "accuracy");
+    if (s->label_smoothing > 0.0f && o->cost != MLP_COST_XENT)
+        return mlp_cli_usage("train", "--label-smoothing needs --cost xent");
+    return 0;
+}
+
 /* The options of a run: the preset's, overridden by the flags given, then the defaults that
- * depend on other options. */
+ * depend on other options (Adam's among them: adam_defaults). */
 static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
 {
     train_opts g = {.dir = "data", .out = "model.bin", .kernels = "auto", .seed = 1};
@@ -286,6 +359,8 @@ static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
         s->lr = p->lr_xent;
     if (xent && p->l2_xent > 0.0f && !given_at(given, offsetof(train_opts, sgd.l2)))
         s->l2 = p->l2_xent;
+    if (!g.resume && (rc = adam_defaults(s, &p->o.sgd, given)) != 0)
+        return rc;
     if (!given_at(given, offsetof(train_opts, sgd.lr_end)) && p->o.sgd.lr_end == 0.0f)
         s->lr_end = s->lr / 50.0f;
     if (s->lr_step == 0)
@@ -294,6 +369,8 @@ static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
         s->lr_gamma = 0.1f;
     if (s->nesterov && s->momentum == 0.0f)
         return mlp_cli_usage("train", "--nesterov needs --momentum");
+    if (!g.resume && (rc = check_combinations(o, given)) != 0)
+        return rc;
     if (g.resume && !given_at(given, offsetof(train_opts, out)))
         o->out = g.resume; /* keep the checkpoint up to date */
     return 0;
@@ -441,14 +518,14 @@ static int plan_files(mlp_output_plan *p, const train_opts *o)
 }
 
 /* Refuses a training run that cannot fit in memory, with the figure, before allocating it. */
-static int check_memory(const size_t *sizes, size_t n_sizes, size_t max_batch, bool momentum,
+static int check_memory(const size_t *sizes, size_t n_sizes, size_t max_batch, size_t arrays,
                         const mlp_data *data)
 {
     size_t net_bytes, params, total;
     mlp_error err;
     if (!mlp_net_bytes(sizes, n_sizes, max_batch, &net_bytes) ||
         !mlp_net_count_params(sizes, n_sizes, &params) ||
-        !mlp_add_size(net_bytes, momentum ? params * sizeof(float) : 0, &total) ||
+        !mlp_add_size(net_bytes, arrays * params * sizeof(float), &total) ||
         !mlp_add_size(total, (data->train.n + data->test.n) * data->train.dim * sizeof(float),
                       &total)) {
         fprintf(stderr, "mlp: the network is too large for this machine's address space\n");
@@ -459,12 +536,13 @@ static int check_memory(const size_t *sizes, size_t n_sizes, size_t max_batch, b
     return 0;
 }
 
-/* Bytes of the model file for this network (an estimate with room for the header). */
-static size_t model_bytes(const size_t *sizes, size_t n_sizes, bool momentum)
+/* Bytes of the model file for this network and the optimiser's arrays (an estimate with
+ * room for the header). */
+static size_t model_bytes(const size_t *sizes, size_t n_sizes, size_t arrays)
 {
     size_t params = 0;
     mlp_net_count_params(sizes, n_sizes, &params);
-    return 8192 + params * sizeof(float) * (momentum ? 2 : 1);
+    return 8192 + params * sizeof(float) * (1 + arrays);
 }
 
 /* ---------------------------------------------------------------- resuming */
@@ -786,10 +864,11 @@ static size_t max_batch(const train_opts *o)
 /* Memory and disk, before anything large is allocated. */
 static int preflight(train_run *r)
 {
-    bool momentum = r->o.sgd.momentum > 0.0f;
-    size_t bytes = model_bytes(r->sizes, r->n_sizes, momentum) * (r->o.sgd.val ? 2 : 1);
+    /* the optimiser's arrays: velocities or first moments, second moments */
+    size_t arrays = (size_t)mlp_sgd_has_vel(&r->o.sgd) + (size_t)mlp_sgd_has_sq(&r->o.sgd);
+    size_t bytes = model_bytes(r->sizes, r->n_sizes, arrays) * (r->o.sgd.val ? 2 : 1);
     mlp_error err;
-    int rc = check_memory(r->sizes, r->n_sizes, max_batch(&r->o), momentum, &r->data);
+    int rc = check_memory(r->sizes, r->n_sizes, max_batch(&r->o), arrays, &r->data);
     if (rc == 0 && mlp_output_room(&r->files, r->o.out, bytes, &err) != MLP_OK)
         rc = mlp_cli_fail(&err);
     return rc;

@@ -266,7 +266,7 @@ static void test_thread_count_does_not_change_a_bit(void **state)
                 mlp_kernels_backward_x(k, pool, n, q->dx, q->dy, q->W, q->a, B, in, out,
                                        MLP_KACT_TANH);
                 const mlp_step st = {0.5f, 0.01f, 0.0f, 0.05f, false}; /* max-norm clips */
-                mlp_kernels_step(k, pool, n, q->W, NULL, q->dW, out, in, &st);
+                mlp_kernels_step(k, pool, n, q->W, NULL, NULL, q->dW, out, in, &st);
             }
             for (size_t n = 1; n < 3; n++) {
                 assert_memory_equal(p[0].y, p[n].y, B * out * sizeof(float));

@@ -21,13 +21,13 @@ static void test_step_by_hand(void **state)
     const float p[3] = {1.0f, -2.0f, 0.5f}, g[3] = {0.5f, -0.25f, 2.0f};
     memcpy(net.params, p, sizeof p);
     memcpy(net.grads, g, sizeof g);
-    mlp_sgd_step(&net, NULL, &(mlp_sgd_opts){.l2 = 0.0f}, 0.1f);
+    mlp_sgd_step(&net, NULL, NULL, &(mlp_sgd_opts){.l2 = 0.0f}, 0.1f, 1);
     assert_true(fabsf(net.params[0] - 0.95f) < 1e-7f);
     assert_true(fabsf(net.params[1] - -1.975f) < 1e-7f);
     assert_true(fabsf(net.params[2] - 0.3f) < 1e-7f);
     /* with weight decay 0.5: w -= 0.1 * (g + 0.5 w); the bias is not decayed */
     memcpy(net.params, p, sizeof p);
-    mlp_sgd_step(&net, NULL, &(mlp_sgd_opts){.l2 = 0.5f}, 0.1f);
+    mlp_sgd_step(&net, NULL, NULL, &(mlp_sgd_opts){.l2 = 0.5f}, 0.1f, 1);
     assert_true(fabsf(net.params[0] - (1.0f - 0.1f * (0.5f + 0.5f))) < 1e-7f);
     assert_true(fabsf(net.params[1] - (-2.0f - 0.1f * (-0.25f - 1.0f))) < 1e-7f);
     assert_true(fabsf(net.params[2] - 0.3f) < 1e-7f);
@@ -50,10 +50,10 @@ static void test_momentum_by_hand(void **state)
     float vel[2] = {0, 0};
     net.params[0] = net.params[1] = 1.0f;
     net.grads[0] = net.grads[1] = 0.5f;
-    mlp_sgd_step(&net, vel, &(mlp_sgd_opts){.l2 = 0.2f, .momentum = 0.9f}, 0.1f);
+    mlp_sgd_step(&net, vel, NULL, &(mlp_sgd_opts){.l2 = 0.2f, .momentum = 0.9f}, 0.1f, 1);
     assert_true(fabsf(vel[0] - 0.7f) < 1e-6f && fabsf(net.params[0] - 0.93f) < 1e-6f);
     assert_true(fabsf(vel[1] - 0.5f) < 1e-6f && fabsf(net.params[1] - 0.95f) < 1e-6f);
-    mlp_sgd_step(&net, vel, &(mlp_sgd_opts){.l2 = 0.2f, .momentum = 0.9f}, 0.1f);
+    mlp_sgd_step(&net, vel, NULL, &(mlp_sgd_opts){.l2 = 0.2f, .momentum = 0.9f}, 0.1f, 1);
     assert_true(fabsf(vel[0] - 1.316f) < 1e-6f && fabsf(net.params[0] - 0.7984f) < 1e-6f);
     assert_true(fabsf(vel[1] - 0.95f) < 1e-6f && fabsf(net.params[1] - 0.855f) < 1e-6f);
     mlp_net_free(&net);
@@ -111,14 +111,14 @@ static void test_nesterov_and_max_norm_by_hand(void **state)
     memcpy(net.params, p, sizeof p);
     net.grads[0] = net.grads[1] = net.grads[2] = 1.0f;
     mlp_sgd_opts o = {.momentum = 0.5f, .nesterov = true};
-    mlp_sgd_step(&net, vel, &o, 0.1f);
+    mlp_sgd_step(&net, vel, NULL, &o, 0.1f, 1);
     assert_true(fabsf(net.params[0] - 2.85f) < 1e-6f && fabsf(net.params[1] - 3.85f) < 1e-6f);
     assert_true(fabsf(net.params[2] - 0.85f) < 1e-6f && fabsf(vel[0] - 1.0f) < 1e-6f);
     /* max-norm 2: the weights (length ~4.79 after the step) are scaled to length 2, along the
      * same direction; the bias is not constrained */
     memcpy(net.params, p, sizeof p);
     o = (mlp_sgd_opts){.maxnorm = 2.0f};
-    mlp_sgd_step(&net, NULL, &o, 0.1f);
+    mlp_sgd_step(&net, NULL, NULL, &o, 0.1f, 1);
     float len = hypotf(net.params[0], net.params[1]);
     assert_true(fabsf(len - 2.0f) < 1e-5f);
     assert_true(fabsf(net.params[0] / net.params[1] - 2.9f / 3.9f) < 1e-5f);
@@ -345,7 +345,7 @@ static void test_epoch_equals_manual_batches(void **state)
         mlp_net_forward(&b, sizes[k]);
         cost += mlp_net_cost(&b, y, sizes[k]);
         mlp_backprop(&b, y, sizes[k]);
-        mlp_sgd_step(&b, NULL, &o, 0.5f);
+        mlp_sgd_step(&b, NULL, NULL, &o, 0.5f, 1);
     }
     assert_memory_equal(a.params, b.params, a.n_params * sizeof(float));
     assert_true(fabs(st.cost - cost / 7) < 1e-12);
