@@ -155,6 +155,11 @@ bool mlp_sgd_has_sq(const mlp_sgd_opts *opt);
 void mlp_sgd_step(mlp_net *net, float *vel, float *sq, const mlp_sgd_opts *opt, float lr,
                   uint64_t t);
 
+/* True if a run with these options, `done` epochs trained and its best validation accuracy
+ * reached in epoch best (1-based; 0: none yet), stops early: patience epochs in a row, or more,
+ * have passed without a better one before the planned epochs are done. */
+bool mlp_sgd_patience_out(const mlp_sgd_opts *opt, size_t done, size_t best);
+
 /* Scales net->grads (every parameter's, as one vector) down to length max when it is longer,
  * and returns the length it had. The sum of squares runs over the parameters in their order,
  * in double, so the result is the same whatever the thread count. */

@@ -982,7 +982,17 @@ static int report_epoch(train_run *r, const mlp_epoch_stats *es, double dt)
     return 0;
 }
 
-/* The epochs, each reported; a signal saves after the batch under way and stops. */
+/* The line that says a run stopped early, and why. */
+static void say_stopped_early(const train_run *r)
+{
+    printf("stopped early after epoch %zu of %zu: no better validation accuracy in the %zu "
+           "epochs since epoch %zu (--patience %zu)\n",
+           r->sgd.state.epoch, r->o.sgd.epochs, r->sgd.state.epoch - r->best.epoch, r->best.epoch,
+           r->o.sgd.patience);
+}
+
+/* The epochs, each reported; a signal saves after the batch under way and stops; with
+ * --patience, so does a run whose validation accuracy has not improved for that long. */
 static int run_epochs(train_run *r)
 {
     mlp_progress bar;
@@ -1015,6 +1025,10 @@ static int run_epochs(train_run *r)
             return rc;
         if (stop_signal && r->sgd.state.epoch < r->o.sgd.epochs)
             return stopped(r, stop_signal);
+        if (mlp_sgd_patience_out(&r->o.sgd, r->sgd.state.epoch, r->best.epoch)) {
+            say_stopped_early(r);
+            break;
+        }
     }
     if (r->best.params)
         printf("saved %s: epoch %zu, the best on validation (%.2f%%); its test accuracy %.2f%%\n",
@@ -1065,6 +1079,12 @@ static int train_main(int argc, char **argv)
     if (r.sgd.state.epoch >= r.o.sgd.epochs) {
         printf("%s has already trained %zu epochs; nothing to do (--epochs N trains more)\n",
                r.o.resume, r.o.sgd.epochs);
+        return close_run(&r, 0);
+    }
+    if (r.sgd.state.pos == 0 &&
+        mlp_sgd_patience_out(&r.o.sgd, r.sgd.state.epoch, r.best.epoch)) {
+        say_stopped_early(&r);
+        printf("%s: nothing to do\n", r.o.resume);
         return close_run(&r, 0);
     }
     fflush(stdout);

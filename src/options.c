@@ -198,7 +198,7 @@ const mlp_option mlp_options[] = {
              "them each epoch, and save the epoch that did best on them"},
     {"--patience", "N", SIZE(sgd.patience, 1, 100000), TRAINING, .rec = 224,
      .when = MLP_OPT_WHEN_SET,
-     FILE_V(28, 4, "patience"), .says = "stopping after %s epochs without a better validation",
+     FILE_V(28, 4, "patience"), .says = "early stopping, patience %s epochs",
      .help = "with --val: stop after N epochs in a row without a better\n"
              "validation accuracy, keeping the best epoch's parameters\n"
              "(default: off)"},

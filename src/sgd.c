@@ -168,6 +168,11 @@ void mlp_sgd_step(mlp_net *net, float *vel, float *sq, const mlp_sgd_opts *o, fl
     }
 }
 
+bool mlp_sgd_patience_out(const mlp_sgd_opts *o, size_t done, size_t best)
+{
+    return o->patience > 0 && best > 0 && done < o->epochs && done - best >= o->patience;
+}
+
 double mlp_sgd_clip(mlp_net *net, float max)
 {
     double ss = 0.0;
