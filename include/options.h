@@ -39,6 +39,7 @@ size_t mlp_opt_count(const char *const *names);
 /* Everything `mlp train` is told: what a preset holds (hidden, act, cost, sgd), what the
  * run is given besides (seed, kernels, files, threads). */
 typedef struct {
+    const char *cmd; /* the command given the flags ("train", "lr-find"), for its messages */
     const char *dir, *out, *kernels, *resume;
     mlp_idx_files data;     /* files named by --train-images and the like; the rest from dir */
     mlp_csv_files csv;      /* --train-csv (or a CSV file for DIR) and the like: in place of

@@ -85,6 +85,9 @@ typedef struct {
     /* checked after every mini-batch: when non-zero, the epoch stops there (MLP_ESTOP) and
      * mlp_sgd_epoch() continues from that point when called again. NULL for never. */
     const volatile sig_atomic_t *stop;
+    /* the learning rate of batch k (0-based) of the epoch under way, in place of the schedule's
+     * (the range test of lrfind.h); NULL for the schedule */
+    float (*rate)(void *ctx, size_t k);
 } mlp_sgd_hooks;
 
 /* Everything that decides what training does next, besides the parameters and velocities:

@@ -202,7 +202,7 @@ static int read_flag(mlp_args *a, const mlp_option *f, train_opts *g, const char
 static int parse_flags(int argc, char **argv, train_opts *g, given_flags *given,
                        const char **preset_name)
 {
-    mlp_args a = {.cmd = "train", .argc = argc, .argv = argv};
+    mlp_args a = {.cmd = g->cmd, .argc = argc, .argv = argv};
     const char *place = NULL; /* the argument in DIR's place */
     int rc = 0;
     for (a.i = 0; a.i < argc && rc == 0; a.i++) {
@@ -241,17 +241,17 @@ static int check_data_flags(const train_opts *g)
     const char *csv_flag = c->test ? "--test-csv" : c->test_split ? "--test-split" : "--shape";
     for (int k = 0; k < 4; k++)
         if (g->data.path[k] && c->train)
-            return mlp_cli_usage("train",
+            return mlp_cli_usage(g->cmd,
                                  "%s and a training CSV: a data set is IDX files or CSV "
                                  "files, not both",
                                  idx_flags[k]);
     if (!c->train && (c->test || c->test_split || c->rows))
-        return mlp_cli_usage("train",
+        return mlp_cli_usage(g->cmd,
                              "%s needs a training CSV (--train-csv PATH, or the file "
                              "in DIR's place)",
                              csv_flag);
     if (c->test && c->test_split)
-        return mlp_cli_usage("train", "--test-split and --test-csv: the test set is either held "
+        return mlp_cli_usage(g->cmd, "--test-split and --test-csv: the test set is either held "
                                       "out of the training CSV or a file of its own");
     return 0;
 }
@@ -268,7 +268,8 @@ static const char *first_given(const given_flags *given, const size_t *ats, size
 
 /* Adam's and AdamW's defaults, PyTorch's: a preset tuned for SGD gives them neither its rate
  * nor its L2 nor its momentum, unless the flags do (and --momentum is refused). */
-static int adam_defaults(mlp_sgd_opts *s, const mlp_sgd_opts *preset, const given_flags *given)
+static int adam_defaults(const char *cmd, mlp_sgd_opts *s, const mlp_sgd_opts *preset,
+                         const given_flags *given)
 {
     static const size_t sgd_only[] = {offsetof(train_opts, sgd.momentum),
                                       offsetof(train_opts, sgd.nesterov)};
@@ -276,7 +277,7 @@ static int adam_defaults(mlp_sgd_opts *s, const mlp_sgd_opts *preset, const give
     if (s->optimizer == MLP_STEP_SGD)
         return 0;
     if ((flag = first_given(given, sgd_only, 2)))
-        return mlp_cli_usage("train",
+        return mlp_cli_usage(cmd,
                              "%s is sgd's; --optimizer %s keeps moments of its own (--beta1, "
                              "--beta2)",
                              flag, mlp_opt_name(mlp_opt_optimizer_names, (size_t)s->optimizer));
@@ -313,27 +314,27 @@ static int check_combinations(const train_opts *o, const given_flags *given)
     const mlp_sgd_opts *s = &o->sgd;
     const char *flag;
     if (s->optimizer == MLP_STEP_SGD && (flag = first_given(given, adam_only, 3)))
-        return mlp_cli_usage("train", "%s needs --optimizer adam or adamw", flag);
+        return mlp_cli_usage(o->cmd, "%s needs --optimizer adam or adamw", flag);
     if (s->optimizer != MLP_STEP_ADAMW && first_given(given, decay, 1))
-        return mlp_cli_usage("train", "--weight-decay needs --optimizer adamw (with %s, --l2 is "
+        return mlp_cli_usage(o->cmd, "--weight-decay needs --optimizer adamw (with %s, --l2 is "
                                       "the weight decay)",
                              mlp_opt_name(mlp_opt_optimizer_names, (size_t)s->optimizer));
     if (s->optimizer == MLP_STEP_ADAMW && first_given(given, l2, 1))
-        return mlp_cli_usage("train", "--l2 with --optimizer adamw: AdamW decays the weights by "
+        return mlp_cli_usage(o->cmd, "--l2 with --optimizer adamw: AdamW decays the weights by "
                                       "--weight-decay");
     if (s->patience && !s->val)
-        return mlp_cli_usage("train", "--patience needs --val: it stops on the validation "
+        return mlp_cli_usage(o->cmd, "--patience needs --val: it stops on the validation "
                                       "accuracy");
     if (s->label_smoothing > 0.0f && o->cost != MLP_COST_XENT)
-        return mlp_cli_usage("train", "--label-smoothing needs --cost xent");
+        return mlp_cli_usage(o->cmd, "--label-smoothing needs --cost xent");
     return 0;
 }
 
 /* The options of a run: the preset's, overridden by the flags given, then the defaults that
  * depend on other options (Adam's among them: adam_defaults). */
-static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
+static int parse_train(const char *cmd, int argc, char **argv, train_opts *o, given_flags *given)
 {
-    train_opts g = {.dir = "data", .out = "model.bin", .kernels = "auto", .seed = 1};
+    train_opts g = {.cmd = cmd, .dir = "data", .out = "model.bin", .kernels = "auto", .seed = 1};
     const char *name = NULL;
     *given = (given_flags){{false}};
     int rc = parse_flags(argc, argv, &g, given, &name);
@@ -342,10 +343,11 @@ static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
     if (rc != 0)
         return rc;
     if (name && g.resume)
-        return mlp_cli_usage("train", "--preset and --resume: a checkpoint already holds its "
+        return mlp_cli_usage(o->cmd, "--preset and --resume: a checkpoint already holds its "
                                       "options; leave --preset out");
     const mlp_preset *p = mlp_preset_find(name ? name : MLP_PRESET_DEFAULT);
     *o = p->o;
+    o->cmd = cmd;
     o->dir = g.dir;
     o->data = g.data;
     o->data.dir = g.dir;
@@ -359,7 +361,7 @@ static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
         s->lr = p->lr_xent;
     if (xent && p->l2_xent > 0.0f && !given_at(given, offsetof(train_opts, sgd.l2)))
         s->l2 = p->l2_xent;
-    if (!g.resume && (rc = adam_defaults(s, &p->o.sgd, given)) != 0)
+    if (!g.resume && (rc = adam_defaults(o->cmd, s, &p->o.sgd, given)) != 0)
         return rc;
     if (!given_at(given, offsetof(train_opts, sgd.lr_end)) && p->o.sgd.lr_end == 0.0f)
         s->lr_end = s->lr / 50.0f;
@@ -368,7 +370,7 @@ static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
     if (s->lr_gamma == 0.0f)
         s->lr_gamma = 0.1f;
     if (s->nesterov && s->momentum == 0.0f)
-        return mlp_cli_usage("train", "--nesterov needs --momentum");
+        return mlp_cli_usage(o->cmd, "--nesterov needs --momentum");
     if (!g.resume && (rc = check_combinations(o, given)) != 0)
         return rc;
     if (g.resume && !given_at(given, offsetof(train_opts, out)))
@@ -492,7 +494,7 @@ static void resumed_cmdline(cmdline *c, const mlp_model_meta *m, const train_opt
  * output aimed at an input, at another output, at a device or into a missing directory is
  * refused here, and the outputs stay locked until the run ends. --out may be the checkpoint
  * being resumed: it is read whole before the first save replaces it. */
-static int plan_files(mlp_output_plan *p, const train_opts *o)
+static int plan_files(mlp_output_plan *p, const train_opts *o, bool model)
 {
     static const char *const data_what[4] = {"the training images", "the training labels",
                                              "the test images", "the test labels"};
@@ -508,7 +510,7 @@ static int plan_files(mlp_output_plan *p, const train_opts *o)
         st = mlp_output_input(p, "the training CSV", o->csv.train, 0, &err);
     if (st == MLP_OK && o->csv.test)
         st = mlp_output_input(p, "the test CSV", o->csv.test, 0, &err);
-    if (st == MLP_OK)
+    if (st == MLP_OK && model)
         st = mlp_output_target(p, "--out", o->out, MLP_OUTPUT_REPLACES | MLP_OUTPUT_HOLD, &err);
     if (st == MLP_OK && o->log)
         st = mlp_output_target(p, "--log", o->log, MLP_OUTPUT_HOLD, &err);
@@ -597,14 +599,14 @@ static int resume_opts(train_opts *o, const train_opts *g, const given_flags *gi
 
     const char *bad = contradiction(g, given, &c);
     if (bad)
-        return mlp_cli_usage("train",
+        return mlp_cli_usage(o->cmd,
                              "%s contradicts the checkpoint %s; leave it out to resume with the "
                              "saved value, which 'mlp info %s' shows",
                              bad, o->resume, o->resume);
     size_t least = m->sgd.epoch + (m->sgd.pos > 0);
     if (given_at(given, offsetof(train_opts, sgd.epochs))) { /* the one MLP_OPT_GROW */
         if (g->sgd.epochs < least)
-            return mlp_cli_usage("train",
+            return mlp_cli_usage(o->cmd,
                                  "--epochs %zu: the checkpoint %s has already trained %zu epochs",
                                  g->sgd.epochs, o->resume, m->sgd.epoch);
         c.sgd.epochs = g->sgd.epochs;
@@ -649,6 +651,7 @@ typedef struct {
     mlp_eval_result ev;                        /* scratch of the evaluations */
     uint32_t data_crc, images_crc;             /* of the training labels and images (model.h) */
     mlp_checkpoint_best best; /* best-by-validation bookkeeping; params NULL without --val */
+    bool lr_find;             /* lr-find's run: no model file, no record (mlp_train_prepared) */
 } train_run;
 
 /* Saves the model and the training state to o.out: with --val, the parameters of the best
@@ -736,16 +739,16 @@ static void print_plan(const train_run *r)
 
 /* Reads the options, names the files (refusing a bad output before anything is loaded),
  * and with --resume loads the checkpoint and takes its options. */
-static int open_run(train_run *r, int argc, char **argv)
+static int open_run(train_run *r, const char *cmd, int argc, char **argv)
 {
     train_opts g;
     given_flags given;
     mlp_error err;
-    int rc = parse_train(argc, argv, &r->o, &given);
+    int rc = parse_train(cmd, argc, argv, &r->o, &given);
     if (rc != 0)
         return rc;
     g = r->o;
-    if ((rc = plan_files(&r->files, &r->o)) != 0 || !r->o.resume)
+    if ((rc = plan_files(&r->files, &r->o, !r->lr_find)) != 0 || !r->o.resume)
         return rc;
     if (mlp_model_load_state(r->o.resume, &r->net, MLP_EVAL_BATCH, &r->saved, &err) != MLP_OK)
         return mlp_cli_fail(&err);
@@ -766,7 +769,7 @@ static int record_run(train_run *r)
     else
         format_cmdline(&c, &r->o);
     if (c.overflow || c.len > MLP_MODEL_MAX_CMDLINE)
-        return mlp_cli_usage("train",
+        return mlp_cli_usage(r->o.cmd,
                              "the command line to record in the model is %s bytes, more than the "
                              "%d a model file keeps; use shorter paths",
                              c.overflow ? "over 16,000" : mlp_cli_count(c.len).s,
@@ -791,7 +794,7 @@ static int read_data(train_run *r)
     if (!csv->test_split) /* a tenth, as a count: the record spells it out */
         csv->test_split = n >= 10 ? n / 10 : 1;
     if (csv->test_split >= n)
-        return mlp_cli_usage("train", "--test-split %zu: %s has only %zu images", csv->test_split,
+        return mlp_cli_usage(r->o.cmd, "--test-split %zu: %s has only %zu images", csv->test_split,
                              csv->train, n);
     if (mlp_sgd_hold_out(&r->data.test, &r->data.train, csv->test_split, r->o.seed, &err) != MLP_OK)
         return mlp_cli_fail(&err);
@@ -813,7 +816,7 @@ static int load_data(train_run *r)
         return MLP_EXIT_DATA;
     }
     if (o->sgd.val >= r->data.train.n)
-        return mlp_cli_usage("train", "--val %zu: the training set has only %zu images",
+        return mlp_cli_usage(r->o.cmd, "--val %zu: the training set has only %zu images",
                              o->sgd.val, r->data.train.n);
     r->data_crc = mlp_crc32(0, r->data.train.y, r->data.train.n);
     r->images_crc = mlp_model_images_crc(r->data.train.x, r->data.train.n * r->data.train.dim);
@@ -869,7 +872,7 @@ static int preflight(train_run *r)
     size_t bytes = model_bytes(r->sizes, r->n_sizes, arrays) * (r->o.sgd.val ? 2 : 1);
     mlp_error err;
     int rc = check_memory(r->sizes, r->n_sizes, max_batch(&r->o), arrays, &r->data);
-    if (rc == 0 && mlp_output_room(&r->files, r->o.out, bytes, &err) != MLP_OK)
+    if (rc == 0 && !r->lr_find && mlp_output_room(&r->files, r->o.out, bytes, &err) != MLP_OK)
         rc = mlp_cli_fail(&err);
     return rc;
 }
@@ -1054,22 +1057,42 @@ static int close_run(train_run *r, int rc)
     return rc;
 }
 
-static int train_main(int argc, char **argv)
+/* Everything before the first epoch: the options, the files, the data, the record, the
+ * checks of memory and disk, the network and the optimiser. */
+static int prepare(train_run *r, const char *cmd, int argc, char **argv)
 {
-    train_run r = {.best = MLP_CHECKPOINT_BEST_NONE};
     /* a first SIGINT, SIGTERM or SIGHUP stops after the batch under way, saving; a closed
      * stdout is a write error the epoch report sees, not a silent death */
     mlp_output_signals(&stop_signal);
     signal(SIGPIPE, SIG_IGN);
-    int rc = open_run(&r, argc, argv);
+    int rc = open_run(r, cmd, argc, argv);
     if (rc == 0)
-        rc = load_data(&r);
-    if (rc == 0) /* after the data, which settle the count of a CSV's test images */
-        rc = record_run(&r);
+        rc = load_data(r);
+    if (rc == 0 && !r->lr_find) /* after the data, which settle the count of a CSV's test images */
+        rc = record_run(r);
     if (rc == 0)
-        rc = preflight(&r);
+        rc = preflight(r);
     if (rc == 0)
-        rc = build(&r);
+        rc = build(r);
+    return rc;
+}
+
+int mlp_train_prepared(const char *cmd, int argc, char **argv, mlp_train_body body, void *ctx)
+{
+    train_run r = {.best = MLP_CHECKPOINT_BEST_NONE, .lr_find = true};
+    int rc = prepare(&r, cmd, argc, argv);
+    if (rc == 0) {
+        print_plan(&r);
+        fflush(stdout);
+        rc = body(ctx, &r.net, &r.sgd, &r.data.train, &r.o, &r.files, &stop_signal);
+    }
+    return close_run(&r, rc);
+}
+
+static int train_main(int argc, char **argv)
+{
+    train_run r = {.best = MLP_CHECKPOINT_BEST_NONE};
+    int rc = prepare(&r, "train", argc, argv);
     if (rc != 0)
         return close_run(&r, rc);
     print_plan(&r);

@@ -335,7 +335,8 @@ mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epo
         net->smooth = 0.0f; /* evaluation measures the plain cost */
         if (s->opt.clip > 0.0f)
             mlp_sgd_clip(net, s->opt.clip);
-        lr = mlp_sgd_lr(&s->opt, e, (double)(state->pos + B) / (double)s->n);
+        lr = s->hooks.rate ? s->hooks.rate(s->hooks.ctx, k)
+                           : mlp_sgd_lr(&s->opt, e, (double)(state->pos + B) / (double)s->n);
         mlp_sgd_step(net, s->vel, s->sq, &s->opt, lr, state->steps + 1);
         state->steps++;
         state->pos += B;

@@ -641,7 +641,7 @@ static void test_stop_and_resume_mid_epoch(void **state)
 
     volatile sig_atomic_t stop = 0;
     hook_log h = {.stop = &stop, .stop_after = 20};
-    p.sgd[1].hooks = (mlp_sgd_hooks){on_progress, &h, &stop};
+    p.sgd[1].hooks = (mlp_sgd_hooks){on_progress, &h, &stop, NULL};
     assert_int_equal(mlp_sgd_epoch(&p.sgd[1], &p.net[1], &p.d.train, &st2, &err), MLP_ESTOP);
     assert_non_null(strstr(err.msg, "epoch 1"));
     assert_int_equal(p.sgd[1].state.pos, 20);
