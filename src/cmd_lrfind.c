@@ -23,20 +23,45 @@ static const char *const help =
     "a table (--log) and a chart (--plot), and suggests the rate where the smoothed cost\n"
     "falls fastest. Nothing else is saved.\n"
     "\n"
-    "  --from X   the first rate (default: 1e-6)\n"
-    "  --to X     the last rate (default: 10)\n"
-    "  --log PATH the table: batch, lr, cost, smoothed (default: lr-find.tsv)\n"
-    "  --plot PATH the chart, SVG (default: lr-find.svg)\n"
+    "  --from X     the first rate (default: 1e-6)\n"
+    "  --to X       the last rate (default: 10)\n"
+    "  --log PATH   the table: batch, lr, cost, smoothed (default: lr-find.tsv)\n"
+    "  --plot PATH  the chart, SVG (default: lr-find.svg)\n"
     "\n"
-    "Every flag of 'mlp train' but those of the rate, the epochs and the model file (--lr,\n"
-    "--schedule, --lr-end, --lr-step, --lr-gamma, --warmup, --epochs, --patience, --out,\n"
-    "--resume): --preset, --hidden, --optimizer, --batch, --momentum and the rest choose\n"
-    "what is tested.\n";
+    "The flags of 'mlp train' (see 'mlp help train') choose what is tested, all but those of\n"
+    "the rate, the epochs and the model file:\n";
 
 /* train's flags that mean nothing to a single pass at rates of its own, with no model */
 static const char *const refused[] = {"--lr",     "--schedule", "--lr-end",   "--lr-step",
                                       "--lr-gamma", "--warmup", "--epochs",   "--patience",
                                       "--out",    "--resume",   NULL};
+
+static bool is_refused(const char *flag)
+{
+    for (const char *const *f = refused; *f; f++)
+        if (!strcmp(*f, flag))
+            return true;
+    return false;
+}
+
+/* The help after the text above: train's flags that lr-find takes, from the table (--log
+ * and --plot are above), and the data flags. */
+static void print_train_flags(FILE *out)
+{
+    size_t col = 0;
+    for (size_t k = 0; k < MLP_OPTIONS; k++) {
+        const char *flag = mlp_options[k].flag;
+        if (is_refused(flag) || !strcmp(flag, "--log") || !strcmp(flag, "--plot"))
+            continue;
+        if (col + strlen(flag) + 2 > 88) {
+            fputc('\n', out);
+            col = 0;
+        }
+        col += (size_t)fprintf(out, "%s%s,", col ? " " : "  ", flag);
+    }
+    fprintf(out, "\n  and the data flags: --train-images, --train-labels, --test-images, "
+                 "--test-labels,\n  --train-csv, --test-csv, --test-split, --shape.\n");
+}
 
 typedef struct {
     float from, to;
@@ -135,7 +160,7 @@ static int lr_find_main(int argc, char **argv)
             continue;
         }
         for (const char *const *f = refused; *f && rc == 0; f++)
-            if (mlp_cli_flag(&a, *f))
+            if (mlp_cli_flag(&a, *f)) /* is_refused, with --flag=VALUE */
                 rc = mlp_cli_usage(a.cmd,
                                    "%s does not apply: the test is one pass at rates of its "
                                    "own (--from, --to), and saves no model",
@@ -166,4 +191,4 @@ static int lr_find_main(int argc, char **argv)
 
 const mlp_command mlp_cmd_lr_find = {
     "lr-find", "[DIR|CSV]", "the learning-rate range test: the smoothed cost as the rate grows",
-    help,      lr_find_main, NULL};
+    help,      lr_find_main, print_train_flags};
