@@ -8,7 +8,8 @@
  * one of the epoch with the best validation accuracy. SIGINT, SIGTERM or SIGHUP finishes the
  * mini-batch under way, saves a checkpoint and says how to resume; a second signal ends the
  * program at once. Every file goes through output.c, which checks the outputs against the
- * inputs before any work.
+ * inputs before any work. Everything before the first epoch is shared with lr-find, which runs
+ * its range test in place of the epochs (mlp_train_prepared).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "checkpoint.h"
@@ -282,6 +283,10 @@ static int adam_defaults(const char *cmd, mlp_sgd_opts *s, const mlp_sgd_opts *p
                              "--beta2)",
                              flag, mlp_opt_name(mlp_opt_optimizer_names, (size_t)s->optimizer));
     if (preset->optimizer == MLP_STEP_SGD) {
+        /* the preset's schedule kept: a last rate it names falls with the first in proportion */
+        if (!given_at(given, offsetof(train_opts, sgd.lr)) &&
+            !given_at(given, offsetof(train_opts, sgd.lr_end)) && preset->lr_end > 0.0f)
+            s->lr_end = (float)((double)preset->lr_end * 1e-3 / (double)s->lr);
         if (!given_at(given, offsetof(train_opts, sgd.lr)))
             s->lr = 1e-3f;
         if (!given_at(given, offsetof(train_opts, sgd.l2)))
