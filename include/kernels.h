@@ -117,8 +117,8 @@ void mlp_kernels_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, floa
 /* The step on a layer's (rows, row_len) weights or its (rows, 1) biases, split by rows; v is
  * the velocities (or NULL) for SGD, the first moments for Adam, v2 the second moments for
  * Adam (NULL for SGD), each in w's layout. */
-void mlp_kernels_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v,
-                      float *v2, const float *g, size_t rows, size_t row_len, const mlp_step *s);
+void mlp_kernels_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v, float *v2,
+                      const float *g, size_t rows, size_t row_len, const mlp_step *s);
 
 /* The implementations, for kernels.c's table and the tests. */
 extern const mlp_kernels mlp_kernels_ref, mlp_kernels_portable;

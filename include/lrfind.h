@@ -39,13 +39,13 @@ typedef struct {
 } mlp_lrfind_row;
 
 typedef struct {
-    size_t n;                 /* batches run */
-    size_t planned;           /* batches of the whole pass */
-    mlp_lrfind_row *rows;     /* (n) */
-    bool diverged;            /* stopped early: the smoothed cost ran away, or was not finite */
-    bool interrupted;         /* stopped early: *interrupt was raised */
-    size_t best;              /* the row of the lowest smoothed cost */
-    size_t suggested;         /* the row of the steepest descent; SIZE_MAX if too few rows */
+    size_t n;             /* batches run */
+    size_t planned;       /* batches of the whole pass */
+    mlp_lrfind_row *rows; /* (n) */
+    bool diverged;        /* stopped early: the smoothed cost ran away, or was not finite */
+    bool interrupted;     /* stopped early: *interrupt was raised */
+    size_t best;          /* the row of the lowest smoothed cost */
+    size_t suggested;     /* the row of the steepest descent; SIZE_MAX if too few rows */
 } mlp_lrfind_result;
 
 /* Runs the test on net with s (prepared by mlp_sgd_init with train's size and the options

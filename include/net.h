@@ -81,11 +81,12 @@ typedef struct mlp_net {
     const float *const *x[MLP_MAX_LAYERS]; /* the rows layer l's product read in the last
                                             * forward pass: rows[l] or drop.rows[l] */
     mlp_dropout drop;                      /* off (keep 1) unless training sets it */
-    float smooth; /* label smoothing E of the cross-entropy: the targets are (1 - E) on the
-                   * label plus E / K on each of the K classes; 0 (none) unless training
-                   * sets it. mlp_net_cost and backprop use the same targets. */
     const mlp_kernels *kern;               /* the matrix products, given to mlp_net_init */
     mlp_pool *pool;                        /* threads they may use; NULL: the caller's alone */
+    /* Label smoothing E of the cross-entropy: the targets are (1 - E) on the label plus E / K
+     * on each of the K classes; 0 (none) unless training sets it. mlp_net_cost and backprop
+     * use the same targets. */
+    float smooth;
 } mlp_net;
 
 /* Number of parameters of a layout; false (and *n untouched) if it overflows or is invalid. */

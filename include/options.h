@@ -2,8 +2,9 @@
  * options: the options of a training run, each written once, in one table.
  *
  * The names of the activations, costs, schedules and optimisers, in the order of their enums
- * (mlp_act, mlp_cost, mlp_schedule, mlp_step_rule), NULL-terminated as Lua's luaL_checkoption wants its list: the flags
- * read them (cli.c), the record and the reports print them (net.c, export.c, cmd_train.c).
+ * (mlp_act, mlp_cost, mlp_schedule, mlp_step_rule), NULL-terminated as Lua's luaL_checkoption wants
+ * its list: the flags read them (cli.c), the record and the reports print them (net.c, export.c,
+ * cmd_train.c).
  *
  * mlp_options: one row per flag of `mlp train`, in the manner of Redis's static_configs[]:
  * the flag, where its value lives in mlp_train_opts, how it is read (type and range), its
@@ -26,9 +27,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-extern const char *const mlp_opt_act_names[];      /* "sigmoid", "tanh", "relu", NULL */
-extern const char *const mlp_opt_cost_names[];     /* "quadratic", "xent", NULL */
-extern const char *const mlp_opt_schedule_names[]; /* "constant", "linear", "step", "cosine" */
+extern const char *const mlp_opt_act_names[];       /* "sigmoid", "tanh", "relu", NULL */
+extern const char *const mlp_opt_cost_names[];      /* "quadratic", "xent", NULL */
+extern const char *const mlp_opt_schedule_names[];  /* "constant", "linear", "step", "cosine" */
 extern const char *const mlp_opt_optimizer_names[]; /* "sgd", "adam", "adamw", NULL */
 
 /* names[k], or "?" when k is not one of them (a value from an unchecked source) */

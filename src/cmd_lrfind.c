@@ -32,9 +32,9 @@ static const char *const help =
     "the rate, the epochs and the model file:\n";
 
 /* train's flags that mean nothing to a single pass at rates of its own, with no model */
-static const char *const refused[] = {"--lr",     "--schedule", "--lr-end",   "--lr-step",
-                                      "--lr-gamma", "--warmup", "--epochs",   "--patience",
-                                      "--out",    "--resume",   NULL};
+static const char *const refused[] = {"--lr",       "--schedule", "--lr-end", "--lr-step",
+                                      "--lr-gamma", "--warmup",   "--epochs", "--patience",
+                                      "--out",      "--resume",   NULL};
 
 static bool is_refused(const char *flag)
 {
@@ -97,8 +97,9 @@ static mlp_status save_chart(const mlp_output_plan *files, const char *path,
         snprintf(title, sizeof title, "mlp lr-find: %s, batch %zu",
                  mlp_opt_name(mlp_opt_optimizer_names, (size_t)o->sgd.optimizer), o->sgd.batch);
         double mark = r->suggested != SIZE_MAX ? r->rows[r->suggested].lr : NAN;
-        st = mlp_plot_logx_svg_save(files, path, x, y, r->n, mark, title, "learning rate (log scale)",
-                                    "smoothed training cost per image", err);
+        st = mlp_plot_logx_svg_save(files, path, x, y, r->n, mark, title,
+                                    "learning rate (log scale)", "smoothed training cost per image",
+                                    err);
     }
     free(x);
     free(y);
@@ -190,5 +191,5 @@ static int lr_find_main(int argc, char **argv)
 }
 
 const mlp_command mlp_cmd_lr_find = {
-    "lr-find", "[DIR|CSV]", "the learning-rate range test: the smoothed cost as the rate grows",
+    "lr-find", "[DIR|CSV]",  "the learning-rate range test: the smoothed cost as the rate grows",
     help,      lr_find_main, print_train_flags};

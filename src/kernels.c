@@ -154,9 +154,9 @@ static double scalar_probe(size_t iters)
     return 64.0 * (double)iters;
 }
 
-const mlp_kernels mlp_kernels_ref = {"ref",    ref_forward, ref_backward_w, ref_backward_x,
-                                     ref_step, ref_adam,    clip_rows,      scalar_probe,
-                                     1};
+const mlp_kernels mlp_kernels_ref = {"ref",          ref_forward,  ref_backward_w,
+                                     ref_backward_x, ref_step,     ref_adam,
+                                     clip_rows,      scalar_probe, 1};
 
 /* ---------------------------------------------------------------- portable: plain C, blocked
  *
@@ -286,9 +286,9 @@ static void port_adam(float *restrict w, float *restrict v, float *restrict v2,
     }
 }
 
-const mlp_kernels mlp_kernels_portable = {
-    "portable", port_forward, port_backward_w, port_backward_x, port_step,
-    port_adam,  clip_rows,    scalar_probe,    1};
+const mlp_kernels mlp_kernels_portable = {"portable",      port_forward, port_backward_w,
+                                          port_backward_x, port_step,    port_adam,
+                                          clip_rows,       scalar_probe, 1};
 
 /* ---------------------------------------------------------------- choosing an implementation */
 
@@ -367,8 +367,8 @@ typedef struct {
     op_kind op;
     float *y, *dW, *db, *dx, *w, *v, *v2; /* written: y | dW, db | dx | w, v, v2 (v, v2 may
                                            * be NULL) */
-    const float *W, *b, *dy, *a, *g; /* read: W, b | dy | dy, W, a | g */
-    const float *const *x;           /* the layer input's rows: forward, backward_w */
+    const float *W, *b, *dy, *a, *g;      /* read: W, b | dy | dy, W, a | g */
+    const float *const *x;                /* the layer input's rows: forward, backward_w */
     size_t B, in, out;
     mlp_kact act;
     const mlp_step *step;
@@ -482,8 +482,8 @@ void mlp_kernels_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, floa
     mlp_pool_run(pool, site_key(&jb, n), n, run_part, &jb);
 }
 
-void mlp_kernels_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v,
-                      float *v2, const float *g, size_t rows, size_t row_len, const mlp_step *s)
+void mlp_kernels_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v, float *v2,
+                      const float *g, size_t rows, size_t row_len, const mlp_step *s)
 {
     job jb = {.k = k,
               .op = OP_STEP,

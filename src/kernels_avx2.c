@@ -74,9 +74,9 @@ TARGET static inline float hsum_avx2(__m256 v)
 
 #include "kernels_simd.h"
 
-const mlp_kernels mlp_kernels_avx2 = {"avx2",    forward_avx2,   backward_w_avx2, backward_x_avx2,
-                                      step_avx2, adam_avx2,      clip_rows_avx2,  probe_avx2,
-                                      V};
+const mlp_kernels mlp_kernels_avx2 = {"avx2",          forward_avx2, backward_w_avx2,
+                                      backward_x_avx2, step_avx2,    adam_avx2,
+                                      clip_rows_avx2,  probe_avx2,   V};
 
 #else
 

@@ -64,10 +64,9 @@ TARGET static inline float hsum_avx512(__m512 v)
 
 #include "kernels_simd.h"
 
-const mlp_kernels mlp_kernels_avx512 = {
-    "avx512",    forward_avx512,   backward_w_avx512, backward_x_avx512,
-    step_avx512, adam_avx512,      clip_rows_avx512,  probe_avx512,
-    V};
+const mlp_kernels mlp_kernels_avx512 = {"avx512",          forward_avx512, backward_w_avx512,
+                                        backward_x_avx512, step_avx512,    adam_avx512,
+                                        clip_rows_avx512,  probe_avx512,   V};
 
 #else
 

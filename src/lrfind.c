@@ -13,10 +13,10 @@
 typedef struct {
     mlp_lrfind_result *r;
     const mlp_sgd *s;
-    double from, ratio;      /* lr_k = from * ratio^(k / (K - 1)) */
-    double avg, lowest;      /* the exponential average, the lowest smoothed cost */
-    double cost_before;      /* the epoch's cost sum before the batch under way */
-    size_t done_before;      /* rows done before it */
+    double from, ratio; /* lr_k = from * ratio^(k / (K - 1)) */
+    double avg, lowest; /* the exponential average, the lowest smoothed cost */
+    double cost_before; /* the epoch's cost sum before the batch under way */
+    size_t done_before; /* rows done before it */
     const volatile sig_atomic_t *interrupt;
     volatile sig_atomic_t stop;
 } job;

@@ -28,13 +28,13 @@ bool mlp_sgd_opts_valid(const mlp_sgd_opts *o)
                  (o->weight_decay == 0.0f || o->optimizer == MLP_STEP_ADAMW);
     bool extras = o->clip >= 0.0f && isfinite(o->clip) && o->label_smoothing >= 0.0f &&
                   o->label_smoothing < 1.0f && (o->patience == 0 || o->val > 0);
-    return sched && optim && decay && extras && o->batch > 0 && o->batch <= MLP_MAX_BATCH && o->epochs > 0 && o->lr > 0.0f &&
-           isfinite(o->lr) && o->l2 >= 0.0f && o->momentum >= 0.0f && o->momentum < 1.0f &&
-           (!o->nesterov || o->momentum > 0.0f) && o->maxnorm >= 0.0f && o->drop_in >= 0.0f &&
-           o->drop_in < 1.0f && o->drop_hidden >= 0.0f && o->drop_hidden < 1.0f &&
-           a->translate >= 0.0f && a->rotate >= 0.0f && a->scale >= 0.0f && a->scale < 1.0f &&
-           a->elastic_alpha >= 0.0f && isfinite(a->translate) && isfinite(a->rotate) &&
-           isfinite(a->elastic_alpha) &&
+    return sched && optim && decay && extras && o->batch > 0 && o->batch <= MLP_MAX_BATCH &&
+           o->epochs > 0 && o->lr > 0.0f && isfinite(o->lr) && o->l2 >= 0.0f &&
+           o->momentum >= 0.0f && o->momentum < 1.0f && (!o->nesterov || o->momentum > 0.0f) &&
+           o->maxnorm >= 0.0f && o->drop_in >= 0.0f && o->drop_in < 1.0f &&
+           o->drop_hidden >= 0.0f && o->drop_hidden < 1.0f && a->translate >= 0.0f &&
+           a->rotate >= 0.0f && a->scale >= 0.0f && a->scale < 1.0f && a->elastic_alpha >= 0.0f &&
+           isfinite(a->translate) && isfinite(a->rotate) && isfinite(a->elastic_alpha) &&
            (a->elastic_alpha == 0.0f || (a->elastic_sigma > 0.0f && a->elastic_sigma <= 10.0f));
 }
 
@@ -135,14 +135,13 @@ bool mlp_sgd_has_sq(const mlp_sgd_opts *o)
     return o->optimizer != MLP_STEP_SGD;
 }
 
-void mlp_sgd_step(mlp_net *net, float *vel, float *sq, const mlp_sgd_opts *o, float lr,
-                  uint64_t t)
+void mlp_sgd_step(mlp_net *net, float *vel, float *sq, const mlp_sgd_opts *o, float lr, uint64_t t)
 {
     /* Biases are neither decayed nor bounded: they shift a neuron, they do not make the net
      * more complex. Adam's bias corrections in double, as PyTorch computes them in Python. */
     double bc1 = 1.0 - pow(o->beta1, (double)t), bc2 = sqrt(1.0 - pow(o->beta2, (double)t));
-    mlp_step ws = {lr, o->l2, o->momentum, o->maxnorm, o->nesterov, o->optimizer,
-                   o->beta1, o->beta2, o->eps, 1.0f, 0.0f, 1.0f};
+    mlp_step ws = {lr,       o->l2,    o->momentum, o->maxnorm, o->nesterov, o->optimizer,
+                   o->beta1, o->beta2, o->eps,      1.0f,       0.0f,        1.0f};
     if (o->optimizer != MLP_STEP_SGD) {
         ws.mu = 0.0f;
         ws.decay = (float)(1.0 - (double)lr * o->weight_decay);

@@ -149,8 +149,8 @@ static void test_thread_count_does_not_change_the_model(void **state)
     fixture *f = *state;
     static const char *const flags[] = {
         "",
-        "--optimizer adam --beta1 0.8 --beta2 0.99 --eps 1e-6 --l2 1e-3 --clip 0.5 --cost xent "
-        "--label-smoothing 0.1 --val 300 --patience 4",
+        ("--optimizer adam --beta1 0.8 --beta2 0.99 --eps 1e-6 --l2 1e-3 --clip 0.5 --cost xent "
+         "--label-smoothing 0.1 --val 300 --patience 4"),
         "--optimizer adamw --weight-decay 0.05 --clip 2 --cost xent --label-smoothing 0.05",
     };
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)

@@ -206,9 +206,13 @@ static void test_adam_step_matches_reference(void **state)
                 memcpy(q2, q, n * 4);
                 float moved = 0.0f, *w0 = malloc(n * 4);
                 memcpy(w0, w, n * 4);
-                mlp_step st = {.lr = 0.01f, .l2 = rule == MLP_STEP_ADAM ? 0.01f : 0.0f,
-                               .rule = (mlp_step_rule)rule, .beta1 = 0.9f, .beta2 = 0.999f,
-                               .eps = 1e-8f, .decay = rule == MLP_STEP_ADAMW ? 0.999f : 1.0f};
+                mlp_step st = {.lr = 0.01f,
+                               .l2 = rule == MLP_STEP_ADAM ? 0.01f : 0.0f,
+                               .rule = (mlp_step_rule)rule,
+                               .beta1 = 0.9f,
+                               .beta2 = 0.999f,
+                               .eps = 1e-8f,
+                               .decay = rule == MLP_STEP_ADAMW ? 0.999f : 1.0f};
                 for (int t = 1; t <= 3; t++) {
                     st.step = (float)(0.01 / (1.0 - pow(0.9, t)));
                     st.bc2 = (float)sqrt(1.0 - pow(0.999, t));

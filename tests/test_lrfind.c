@@ -48,8 +48,7 @@ static size_t read_rows(const char *path, double *lr, double *smooth, size_t cap
     for (char *line = strchr(text, '\n') + 1; *line && n < cap; line = strchr(line, '\n') + 1) {
         size_t batch;
         double cost;
-        assert_int_equal(sscanf(line, "%zu\t%lf\t%lf\t%lf", &batch, &lr[n], &cost, &smooth[n]),
-                         4);
+        assert_int_equal(sscanf(line, "%zu\t%lf\t%lf\t%lf", &batch, &lr[n], &cost, &smooth[n]), 4);
         assert_int_equal(batch, n + 1);
         n++;
     }
@@ -61,8 +60,9 @@ static void test_table_chart_and_suggestion(void **state)
 {
     fixture *f = *state;
     static double lr[4096], smooth[4096];
-    assert_int_equal(tu_cli_run(&f->c, "lr-find %s --optimizer adam --cost xent --batch 10 "
-                                       "--from 1e-5 --to 1 --log %s --plot %s --quiet",
+    assert_int_equal(tu_cli_run(&f->c,
+                                "lr-find %s --optimizer adam --cost xent --batch 10 "
+                                "--from 1e-5 --to 1 --log %s --plot %s --quiet",
                                 f->c.dir, f->tsv, f->svg),
                      0);
     size_t n = read_rows(f->tsv, lr, smooth, 4096);
@@ -102,8 +102,9 @@ static void test_divergence_stops_the_test(void **state)
 {
     fixture *f = *state;
     static double lr[4096], smooth[4096];
-    assert_int_equal(tu_cli_run(&f->c, "lr-find %s --activation relu --cost xent --batch 10 "
-                                       "--from 1 --to 1e6 --log %s --plot %s --quiet",
+    assert_int_equal(tu_cli_run(&f->c,
+                                "lr-find %s --activation relu --cost xent --batch 10 "
+                                "--from 1 --to 1e6 --log %s --plot %s --quiet",
                                 f->c.dir, f->tsv, f->svg),
                      0);
     size_t n = read_rows(f->tsv, lr, smooth, 4096);
@@ -117,9 +118,11 @@ static void test_bad_flags_refused_before_data(void **state)
     const struct {
         const char *args, *want;
     } cases[] = {
-        {"--from 0", "--from"},       {"--to -1", "--to"},
+        {"--from 0", "--from"},
+        {"--to -1", "--to"},
         {"--from 2 --to 1", "--from 2: it must be below --to"},
-        {"--to nan", "--to"},         {"--lr 0.1", "--lr does not apply"},
+        {"--to nan", "--to"},
+        {"--lr 0.1", "--lr does not apply"},
         {"--epochs 3", "--epochs does not apply"},
         {"--resume m.bin", "--resume does not apply"},
         {"--out m.bin", "--out does not apply"},

@@ -626,10 +626,10 @@ static void cut4(unsigned char *b, size_t *n, size_t off)
 static unsigned char *to_version(const unsigned char *b, size_t n, size_t L, uint32_t version,
                                  size_t *len)
 {
-    const size_t opt = 20 + 4 * (L + 1) + 4 * 2 + 4 * 2;   /* the options block */
-    const size_t cmd = mlp_get_u32(b + opt + 116 + 16);    /* after seed, n_train, accuracy */
+    const size_t opt = 20 + 4 * (L + 1) + 4 * 2 + 4 * 2;     /* the options block */
+    const size_t cmd = mlp_get_u32(b + opt + 116 + 16);      /* after seed, n_train, accuracy */
     const size_t np = mlp_get_u32(b + opt + 116 + 20 + cmd); /* P's low word */
-    const size_t s = opt + 116 + 20 + cmd + 8 + 4 * np;     /* the flag S */
+    const size_t s = opt + 116 + 20 + cmd + 8 + 4 * np;      /* the flag S */
     const bool state = mlp_get_u32(b + s) == 1;
     unsigned char *c = malloc(n);
     memcpy(c, b, n);

@@ -181,13 +181,17 @@ static void test_adam_and_adamw_by_hand(void **state)
                 if (t != 1 && t != 5)
                     continue;
                 for (int i = 0; i < 4; i++) {
-                    const double got[3] = {net.params[i], fm[i], fv[i]}, want[3] = {w[i], m[i], v[i]};
+                    const double got[3] = {net.params[i], fm[i], fv[i]},
+                                 want[3] = {w[i], m[i], v[i]};
                     for (int k = 0; k < 3; k++)
                         if (!(fabs(got[k] - want[k]) <= 1e-5 * fabs(want[k]))) {
                             print_error("%s, case %d, step %d, parameter %d, %s: %.9g, by hand "
                                         "%.9g\n",
-                                        *name, c, t, i, k == 0 ? "w" : k == 1 ? "m" : "v", got[k],
-                                        want[k]);
+                                        *name, c, t, i,
+                                        k == 0   ? "w"
+                                        : k == 1 ? "m"
+                                                 : "v",
+                                        got[k], want[k]);
                             fail();
                         }
                 }

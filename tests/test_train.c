@@ -267,9 +267,12 @@ static void test_resume_refuses_contradictions(void **state)
     const struct {
         const char *flags, *want;
     } cases[] = {
-        {"--lr 0.9", "--lr contradicts"},     {"--hidden 9", "--hidden contradicts"},
-        {"--batch 7", "--batch contradicts"}, {"--cost xent", "--cost contradicts"},
-        {"--seed 4", "--seed contradicts"},   {"--epochs 1", "already trained 2"},
+        {"--lr 0.9", "--lr contradicts"},
+        {"--hidden 9", "--hidden contradicts"},
+        {"--batch 7", "--batch contradicts"},
+        {"--cost xent", "--cost contradicts"},
+        {"--seed 4", "--seed contradicts"},
+        {"--epochs 1", "already trained 2"},
         {"--optimizer adam", "--optimizer contradicts"},
         {"--beta1 0.5", "--beta1 contradicts"},
         {"--clip 1", "--clip contradicts"},
