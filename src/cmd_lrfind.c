@@ -113,6 +113,10 @@ static int run_test(void *ctx, mlp_net *net, mlp_sgd *s, const mlp_set *train,
     const lr_find_opts *lf = ctx;
     mlp_lrfind_result r;
     mlp_error err;
+    printf("range test: in place of the rate and schedule above, rates from %g to %g, one "
+           "pass\n",
+           (double)lf->from, (double)lf->to);
+    fflush(stdout);
     if (mlp_lrfind_run(&r, net, s, train, lf->from, lf->to, stop, &err) != MLP_OK)
         return mlp_cli_fail(&err);
     int rc = 0;

@@ -21,9 +21,11 @@ bool mlp_sgd_opts_valid(const mlp_sgd_opts *o)
                  (o->schedule == MLP_SCHED_STEP && o->lr_step > 0 && o->lr_gamma > 0.0f &&
                   isfinite(o->lr_gamma));
     bool adam = o->optimizer == MLP_STEP_ADAM || o->optimizer == MLP_STEP_ADAMW;
-    bool optim = o->optimizer == MLP_STEP_SGD ||
-                 (adam && o->beta1 >= 0.0f && o->beta1 < 1.0f && o->beta2 >= 0.0f &&
-                  o->beta2 < 1.0f && o->eps > 0.0f && isfinite(o->eps) && o->momentum == 0.0f);
+    /* in range whatever the optimiser, so that a model file holds no NaN in their place */
+    bool moments = o->beta1 >= 0.0f && o->beta1 < 1.0f && o->beta2 >= 0.0f && o->beta2 < 1.0f &&
+                   o->eps >= 0.0f && isfinite(o->eps);
+    bool optim =
+        moments && (o->optimizer == MLP_STEP_SGD || (adam && o->eps > 0.0f && o->momentum == 0.0f));
     bool decay = o->weight_decay >= 0.0f && o->weight_decay <= 1.0f &&
                  (o->weight_decay == 0.0f || o->optimizer == MLP_STEP_ADAMW);
     bool extras = o->clip >= 0.0f && isfinite(o->clip) && o->label_smoothing >= 0.0f &&

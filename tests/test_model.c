@@ -249,6 +249,8 @@ static void test_bad_fields_refused(void **state)
         {128, 2, "settings"},          /* transpose neither 0 nor 1 */
         {132, 3, "settings"},          /* no such optimiser */
         {132, 1, "settings"},          /* adam with momentum */
+        {136, 0x7fc00000, "settings"}, /* beta1 NaN, even unused by SGD */
+        {144, 0xbf800000, "settings"}, /* eps -1 */
         {148, 0x3c23d70a, "settings"}, /* SGD with AdamW's weight decay 0.01 */
         {152, 0xbf800000, "settings"}, /* clip -1 */
         {152, 0x7f800000, "settings"}, /* clip infinite */
