@@ -1,8 +1,9 @@
 /*
  * checkpoint: the mapping between a training run's state and a model file's meta (model.h),
  * both ways. Saving, it says what the file holds: the options, the seed, the data's shape and
- * fingerprints, the optimiser's state, the velocities and, with validation, which parameters
- * go in the file (the best epoch's) and whether the current ones go beside them. Resuming, it
+ * fingerprints, the optimiser's state, its arrays (velocities or Adam's moments) and, with
+ * validation, which parameters go in the file (the best epoch's) and whether the current ones
+ * go beside them. Resuming, it
  * puts a fresh network and optimiser back in that state, bit for bit, so that training goes
  * on as if it had never stopped.
  *

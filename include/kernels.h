@@ -6,8 +6,8 @@
  *   backward_w   dW(out,in) = dy(B,out)^T . x(B,in)      db(out) = sum over rows of dy
  *   backward_x   dx(B,in)  = (dy(B,out) . W(out,in)) * act'(a(B,in))
  *
- * and the gradient-descent update sgd.c asks for (see mlp_step), elementwise, then row by row
- * for the max-norm constraint.
+ * and the update sgd.c asks for (SGD, Adam or AdamW: see mlp_step), elementwise, then row by
+ * row for the max-norm constraint.
  *
  * act' is written with the activation's output a: sigmoid' = a(1-a), tanh' = 1-a^2,
  * relu' = [a > 0]; MLP_KACT_NONE leaves the product as it is. x is given as B row pointers,
@@ -41,13 +41,30 @@ typedef enum {
     MLP_KACT_RELU,
 } mlp_kact;
 
-/* One step's settings. u = g + l2 * w; with a velocity v: v = mu * v + u, then u = v, or
- * with Nesterov momentum u = u + mu * v; finally w -= lr * u. With maxnorm > 0, each row of
- * a weight matrix (one neuron's incoming weights) whose L2 norm exceeds maxnorm is scaled
- * back onto it. */
+/* The update rules of mlp_step, in the order of options.h's mlp_opt_optimizer_names. */
+typedef enum { MLP_STEP_SGD = 0, MLP_STEP_ADAM = 1, MLP_STEP_ADAMW = 2 } mlp_step_rule;
+
+/* One step's settings. SGD: u = g + l2 * w; with a velocity v: v = mu * v + u, then u = v, or
+ * with Nesterov momentum u = u + mu * v; finally w -= lr * u.
+ *
+ * Adam and AdamW, as PyTorch's torch.optim.Adam and AdamW (Kingma and Ba 2015, Loshchilov
+ * and Hutter 2019), with the first moments in v and the second ones in v2:
+ *
+ *     AdamW only:  w *= decay                 decay = 1 - lr * weight decay
+ *     u = g + l2 * w                          (Adam's weight decay; l2 is 0 for AdamW)
+ *     v  = beta1 * v  + (1 - beta1) * u
+ *     v2 = beta2 * v2 + (1 - beta2) * u * u
+ *     w -= step * v / (sqrt(v2) / bc2 + eps)  step = lr / (1 - beta1^t), bc2 = sqrt(1 - beta2^t)
+ *
+ * where t counts the steps taken, this one included; the caller works out decay, step and
+ * bc2 once per step, in double (sgd.c). With maxnorm > 0, each row of a weight matrix (one
+ * neuron's incoming weights) whose L2 norm exceeds maxnorm is then scaled back onto it. */
 typedef struct {
     float lr, l2, mu, maxnorm;
     bool nesterov;
+    mlp_step_rule rule;
+    float beta1, beta2, eps;
+    float decay, step, bc2; /* Adam and AdamW: as above */
 } mlp_step;
 
 /* One implementation. Each function computes the part of its product given by a range of
@@ -62,6 +79,8 @@ typedef struct mlp_kernels {
     void (*backward_x)(float *dx, const float *dy, const float *W, const float *a, size_t B,
                        size_t in, size_t out, mlp_kact act, size_t k0, size_t k1);
     void (*step)(float *w, float *v, const float *g, size_t n, const mlp_step *s);
+    /* Adam and AdamW: v and v2 are the first and second moments, (n) each, never NULL */
+    void (*adam)(float *w, float *v, float *v2, const float *g, size_t n, const mlp_step *s);
     /* rows of w (rows, cols) longer than maxnorm are scaled to length maxnorm */
     void (*clip_rows)(float *w, size_t rows, size_t cols, float maxnorm);
     /* Peak probe for benchmarks: `iters` rounds of independent multiply-adds on registers,
@@ -95,8 +114,10 @@ void mlp_kernels_backward_w(const mlp_kernels *k, mlp_pool *pool, size_t n, floa
 void mlp_kernels_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, float *dx,
                             const float *dy, const float *W, const float *a, size_t B, size_t in,
                             size_t out, mlp_kact act);
-/* The step on a layer's (rows, row_len) weights or its (rows, 1) biases, split by rows */
-void mlp_kernels_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v,
+/* The step on a layer's (rows, row_len) weights or its (rows, 1) biases, split by rows; v is
+ * the velocities (or NULL) for SGD, the first moments for Adam, v2 the second moments for
+ * Adam (NULL for SGD), each in w's layout. */
+void mlp_kernels_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v, float *v2,
                       const float *g, size_t rows, size_t row_len, const mlp_step *s);
 
 /* The implementations, for kernels.c's table and the tests. */

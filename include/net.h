@@ -83,6 +83,10 @@ typedef struct mlp_net {
     mlp_dropout drop;                      /* off (keep 1) unless training sets it */
     const mlp_kernels *kern;               /* the matrix products, given to mlp_net_init */
     mlp_pool *pool;                        /* threads they may use; NULL: the caller's alone */
+    /* Label smoothing E of the cross-entropy: the targets are (1 - E) on the label plus E / K
+     * on each of the K classes; 0 (none) unless training sets it. mlp_net_cost and backprop
+     * use the same targets. */
+    float smooth;
 } mlp_net;
 
 /* Number of parameters of a layout; false (and *n untouched) if it overflows or is invalid. */
@@ -134,7 +138,8 @@ size_t mlp_net_threads(const mlp_net *net, size_t l);
 void mlp_net_forward(mlp_net *net, size_t B);
 
 /* Sum over the B rows of the cost of a[n_layers] against labels y (B). Quadratic:
- * 0.5 * sum_j (a_j - [j == y])^2. Cross-entropy: -ln a_y. */
+ * 0.5 * sum_j (a_j - [j == y])^2. Cross-entropy: -ln a_y, or with label smoothing E
+ * (net->smooth) -sum_j t_j ln a_j, t_j = (1 - E) [j == y] + E / K. */
 double mlp_net_cost(const mlp_net *net, const uint8_t *y, size_t B);
 
 /* Index of the largest output of row i: the predicted class. */

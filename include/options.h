@@ -1,9 +1,10 @@
 /*
  * options: the options of a training run, each written once, in one table.
  *
- * The names of the activations, costs and schedules, in the order of their enums (mlp_act,
- * mlp_cost, mlp_schedule), NULL-terminated as Lua's luaL_checkoption wants its list: the flags
- * read them (cli.c), the record and the reports print them (net.c, export.c, cmd_train.c).
+ * The names of the activations, costs, schedules and optimisers, in the order of their enums
+ * (mlp_act, mlp_cost, mlp_schedule, mlp_step_rule), NULL-terminated as Lua's luaL_checkoption wants
+ * its list: the flags read them (cli.c), the record and the reports print them (net.c, export.c,
+ * cmd_train.c).
  *
  * mlp_options: one row per flag of `mlp train`, in the manner of Redis's static_configs[]:
  * the flag, where its value lives in mlp_train_opts, how it is read (type and range), its
@@ -26,9 +27,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-extern const char *const mlp_opt_act_names[];      /* "sigmoid", "tanh", "relu", NULL */
-extern const char *const mlp_opt_cost_names[];     /* "quadratic", "xent", NULL */
-extern const char *const mlp_opt_schedule_names[]; /* "constant", "linear", "step", "cosine" */
+extern const char *const mlp_opt_act_names[];       /* "sigmoid", "tanh", "relu", NULL */
+extern const char *const mlp_opt_cost_names[];      /* "quadratic", "xent", NULL */
+extern const char *const mlp_opt_schedule_names[];  /* "constant", "linear", "step", "cosine" */
+extern const char *const mlp_opt_optimizer_names[]; /* "sgd", "adam", "adamw", NULL */
 
 /* names[k], or "?" when k is not one of them (a value from an unchecked source) */
 const char *mlp_opt_name(const char *const *names, size_t k);
@@ -38,6 +40,7 @@ size_t mlp_opt_count(const char *const *names);
 /* Everything `mlp train` is told: what a preset holds (hidden, act, cost, sgd), what the
  * run is given besides (seed, kernels, files, threads). */
 typedef struct {
+    const char *cmd; /* the command given the flags ("train", "lr-find"), for its messages */
     const char *dir, *out, *kernels, *resume;
     mlp_idx_files data;     /* files named by --train-images and the like; the rest from dir */
     mlp_csv_files csv;      /* --train-csv (or a CSV file for DIR) and the like: in place of
@@ -74,9 +77,11 @@ typedef enum {
 } mlp_opt_resume;
 
 /* When the record and the reports spell an option out: always (0), when it is not zero or
- * off, or only under some schedules. */
+ * off (a name: not the first of its names), only under some schedules, only with some
+ * optimisers, or a combination (each kind that is given must hold). */
 #define MLP_OPT_WHEN_SET      1u
 #define MLP_OPT_WHEN_SCHED(s) (2u << (s))
+#define MLP_OPT_WHEN_OPTIM(k) (0x100u << (k))
 
 typedef struct {
     const char *flag, *arg;   /* "--lr", "X": the flag and its value in the help */
@@ -101,7 +106,7 @@ typedef struct {
 
 /* The rows, in the order of the help. The sections are the headings of the help: a row with a
  * section starts it, and the rows after it belong to it. */
-#define MLP_OPTIONS 32
+#define MLP_OPTIONS 40
 extern const mlp_option mlp_options[MLP_OPTIONS];
 
 /* The row whose slot is slot (model.c's walk over the file's block), or NULL past the last. */

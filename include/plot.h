@@ -73,6 +73,17 @@ void mlp_plot_svg_write(FILE *f, const mlp_plot_curve *c, const char *title);
 mlp_status mlp_plot_svg_save(const mlp_output_plan *files, const char *path,
                              const mlp_plot_curve *c, const char *title, mlp_error *err);
 
+/* A chart of y against x on a logarithmic x axis, one panel: x[0..n) > 0 (ticks at the powers
+ * of ten), y from 0 (a value that is not finite or below 0 sits on the edge), a dashed line
+ * and a note at mark (NAN: none). The captions are any text, escaped. For the range test's
+ * smoothed cost against the learning rate (mlp lr-find). */
+void mlp_plot_logx_svg_write(FILE *f, const double *x, const double *y, size_t n, double mark,
+                             const char *title, const char *xcaption, const char *ycaption);
+/* The same chart to path, atomically, through the plan files, which must name path. */
+mlp_status mlp_plot_logx_svg_save(const mlp_output_plan *files, const char *path, const double *x,
+                                  const double *y, size_t n, double mark, const char *title,
+                                  const char *xcaption, const char *ycaption, mlp_error *err);
+
 /* What `mlp train --log --plot` keeps: the curve so far, the log being appended to (when
  * log_open) and where the chart goes (or NULL). */
 typedef struct {

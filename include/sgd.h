@@ -11,7 +11,13 @@
  *
  * where l2 (weight decay) pulls weights towards zero. With momentum mu each parameter keeps a
  * velocity v = mu * v + (its gradient term above) and moves by -lr * v (PyTorch's form), or
- * with Nesterov momentum by -lr * (gradient term + mu * v). With a max-norm constraint c,
+ * with Nesterov momentum by -lr * (gradient term + mu * v). In place of that step, Adam and
+ * AdamW (the optimizer option) keep two moments per parameter and follow PyTorch's rules
+ * (kernels.h, mlp_step): Adam adds l2 * w to the gradient as above, AdamW multiplies each weight
+ * by 1 - lr * weight_decay instead. Biases are never decayed. With clip X, the whole gradient
+ * (every parameter's, as one vector) is first scaled down to length X when it is longer. With
+ * label smoothing E (cross-entropy only) the targets are 1 - E + E/K on the label and E/K on
+ * the other classes. With a max-norm constraint c,
  * every neuron's incoming weights are scaled back after the step if their length exceeds c
  * (Srivastava et al. 2014). lr follows the schedule, epoch by epoch:
  *
@@ -61,6 +67,14 @@ typedef struct {
     bool transpose;    /* the data set stores each image transposed (EMNIST): its images are
                         * turned upright as they are read (mlp_idx_set_transpose), for
                         * training and for every later command that reads such a set */
+    mlp_step_rule optimizer; /* SGD (with or without momentum), Adam or AdamW */
+    float beta1, beta2;      /* Adam, AdamW: decay rates of the two moments, in [0, 1) */
+    float eps;               /* Adam, AdamW: added to the root of the second moment, > 0 */
+    float weight_decay;      /* AdamW: each step multiplies the weights by 1 - lr * this */
+    float clip;              /* largest length of the whole gradient; 0: unbounded */
+    float label_smoothing;   /* E in [0, 1): cross-entropy targets smoothed; 0: none */
+    size_t patience;         /* with val: stop after this many epochs without a better
+                              * validation accuracy (the caller stops; sgd only records it) */
 } mlp_sgd_opts;
 
 /* Optional calls into the caller during an epoch. */
@@ -71,6 +85,9 @@ typedef struct {
     /* checked after every mini-batch: when non-zero, the epoch stops there (MLP_ESTOP) and
      * mlp_sgd_epoch() continues from that point when called again. NULL for never. */
     const volatile sig_atomic_t *stop;
+    /* the learning rate of batch k (0-based) of the epoch under way, in place of the schedule's
+     * (the range test of lrfind.h); NULL for the schedule */
+    float (*rate)(void *ctx, size_t k);
 } mlp_sgd_hooks;
 
 /* Everything that decides what training does next, besides the parameters and velocities:
@@ -83,6 +100,7 @@ typedef struct {
     uint64_t epoch_rng; /* the state the epoch under way drew its order from */
     double cost;        /* sum of the costs of the rows done in the epoch under way */
     size_t correct;     /* rows right so far in the epoch under way */
+    uint64_t steps;     /* steps taken since the start: Adam's t, less the step under way */
 } mlp_sgd_state;
 
 typedef struct {
@@ -96,7 +114,10 @@ typedef struct {
     size_t *order;      /* (n): the visiting order of the epoch under way, indices into rows */
     size_t *batch_rows; /* (batch): the set's rows of the batch under way */
     uint8_t *y;         /* (batch): labels of the batch under way */
-    float *vel;         /* (n_params), net's layout: velocities; NULL without momentum */
+    float *vel;         /* (n_params), net's layout: velocities (SGD with momentum) or first
+                         * moments (Adam, AdamW); NULL for SGD without momentum */
+    float *sq;          /* (n_params), net's layout: Adam's and AdamW's second moments; NULL
+                         * for SGD */
     float *scratch;     /* augmentation scratch, one slice per thread; NULL without it */
     size_t scratch_len; /* floats per slice */
     size_t threads;     /* slices: net->pool's size at mlp_sgd_init */
@@ -126,8 +147,26 @@ void mlp_sgd_free(mlp_sgd *s);
 /* The learning rate at fraction frac (0 to 1) of the way through epoch e (1-based). */
 float mlp_sgd_lr(const mlp_sgd_opts *opt, size_t e, double frac);
 
-/* The step for every parameter of net; vel is NULL or (n_params) velocities. */
-void mlp_sgd_step(mlp_net *net, float *vel, const mlp_sgd_opts *opt, float lr);
+/* True if the optimiser keeps a first array per parameter (velocities or first moments),
+ * and a second one (second moments). */
+bool mlp_sgd_has_vel(const mlp_sgd_opts *opt);
+bool mlp_sgd_has_sq(const mlp_sgd_opts *opt);
+
+/* The step for every parameter of net at rate lr; vel and sq as in mlp_sgd (NULL when the
+ * optimiser keeps none), t the number of this step (1 for the first), which Adam's bias
+ * corrections use. */
+void mlp_sgd_step(mlp_net *net, float *vel, float *sq, const mlp_sgd_opts *opt, float lr,
+                  uint64_t t);
+
+/* True if a run with these options, `done` epochs trained and its best validation accuracy
+ * reached in epoch best (1-based; 0: none yet), stops early: patience epochs in a row, or more,
+ * have passed without a better one before the planned epochs are done. */
+bool mlp_sgd_patience_out(const mlp_sgd_opts *opt, size_t done, size_t best);
+
+/* Scales net->grads (every parameter's, as one vector) down to length max when it is longer,
+ * and returns the length it had. The sum of squares runs over the parameters in their order,
+ * in double, so the result is the same whatever the thread count. */
+double mlp_sgd_clip(mlp_net *net, float max);
 
 /* order[0..n) = a permutation of 0..n-1 drawn from rng (Fisher-Yates from the identity, so
  * the order depends on the generator's state alone) */

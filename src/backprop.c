@@ -9,11 +9,14 @@ void mlp_backprop_output_wish(mlp_net *net, const uint8_t *y, size_t B)
 {
     const size_t L = net->n_layers, K = net->sizes[L];
     const float inv_b = 1.0f / (float)B;
+    /* the targets: 1 on the label, or with label smoothing E (cross-entropy only) 1 - E + E/K
+     * there and E/K elsewhere; softmax and cross-entropy make dC/dz = a - target */
+    const float off = net->smooth / (float)K, on = 1.0f - net->smooth + off;
     const float *a = net->a[L];
     float *d = net->wish[L];
     for (size_t i = 0; i < B; i++) {
         for (size_t j = 0; j < K; j++) {
-            float aj = a[i * K + j], want = j == y[i] ? 1.0f : 0.0f;
+            float aj = a[i * K + j], want = j == y[i] ? on : off;
             float g = aj - want;
             if (net->cost == MLP_COST_QUADRATIC)
                 g *= aj * (1.0f - aj); /* sigmoid'(z), written with its output */

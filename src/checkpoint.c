@@ -26,6 +26,7 @@ void mlp_checkpoint_fill(mlp_model_meta *meta, mlp_net *view, const mlp_net *net
     meta->images_crc = images_crc;
     snprintf(meta->kernels, sizeof meta->kernels, "%s", net->kern->name);
     meta->vel = s->vel;
+    meta->sq = s->sq;
     meta->best_val = best->val;
     meta->best_epoch = (uint32_t)best->epoch;
     meta->cur = NULL;
@@ -44,10 +45,12 @@ mlp_status mlp_checkpoint_restore(mlp_net *net, mlp_sgd *s, mlp_checkpoint_best 
     size_t bytes = net->n_params * sizeof(float);
     if (!meta->has_state)
         return mlp_fail(err, MLP_EARG, "the model holds no training state");
-    if (s->vel && !meta->vel)
-        return mlp_fail(err, MLP_EARG, "the checkpoint holds no velocities for the momentum");
+    if ((s->vel && !meta->vel) || (s->sq && !meta->sq))
+        return mlp_fail(err, MLP_EARG, "the checkpoint holds no state for the optimiser");
     if (s->vel)
         memcpy(s->vel, meta->vel, bytes);
+    if (s->sq)
+        memcpy(s->sq, meta->sq, bytes);
     if (best->params) {
         /* with validation the file's own parameters are the best epoch's, and the last
          * epoch's, when they differ, are beside them: training goes on from those */

@@ -69,6 +69,11 @@ static void print_training(const mlp_net *net, const mlp_model_meta *m, const ch
         printf("validation   %zu images held out; these are the parameters of epoch %u, the best "
                "on them (%.2f%%)\n",
                o->val, (unsigned)m->best_epoch, 100.0 * (double)m->best_val);
+    if (m->has_state && !m->sgd.pos && mlp_sgd_patience_out(o, m->sgd.epoch, m->best_epoch))
+        printf("stopped      early after epoch %zu of %zu: no better validation accuracy in the "
+               "%zu epochs since epoch %u (patience %zu)\n",
+               m->sgd.epoch, o->epochs, m->sgd.epoch - m->best_epoch, (unsigned)m->best_epoch,
+               o->patience);
     if (m->test_accuracy >= 0.0f)
         printf("test         %.2f%% accuracy when saved\n", 100.0 * (double)m->test_accuracy);
     printf("command      %s\n", m->cmdline[0] ? m->cmdline : "(not recorded)");

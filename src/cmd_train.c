@@ -8,7 +8,8 @@
  * one of the epoch with the best validation accuracy. SIGINT, SIGTERM or SIGHUP finishes the
  * mini-batch under way, saves a checkpoint and says how to resume; a second signal ends the
  * program at once. Every file goes through output.c, which checks the outputs against the
- * inputs before any work.
+ * inputs before any work. Everything before the first epoch is shared with lr-find, which runs
+ * its range test in place of the epochs (mlp_train_prepared).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "checkpoint.h"
@@ -202,7 +203,7 @@ static int read_flag(mlp_args *a, const mlp_option *f, train_opts *g, const char
 static int parse_flags(int argc, char **argv, train_opts *g, given_flags *given,
                        const char **preset_name)
 {
-    mlp_args a = {.cmd = "train", .argc = argc, .argv = argv};
+    mlp_args a = {.cmd = g->cmd, .argc = argc, .argv = argv};
     const char *place = NULL; /* the argument in DIR's place */
     int rc = 0;
     for (a.i = 0; a.i < argc && rc == 0; a.i++) {
@@ -241,26 +242,104 @@ static int check_data_flags(const train_opts *g)
     const char *csv_flag = c->test ? "--test-csv" : c->test_split ? "--test-split" : "--shape";
     for (int k = 0; k < 4; k++)
         if (g->data.path[k] && c->train)
-            return mlp_cli_usage("train",
+            return mlp_cli_usage(g->cmd,
                                  "%s and a training CSV: a data set is IDX files or CSV "
                                  "files, not both",
                                  idx_flags[k]);
     if (!c->train && (c->test || c->test_split || c->rows))
-        return mlp_cli_usage("train",
+        return mlp_cli_usage(g->cmd,
                              "%s needs a training CSV (--train-csv PATH, or the file "
                              "in DIR's place)",
                              csv_flag);
     if (c->test && c->test_split)
-        return mlp_cli_usage("train", "--test-split and --test-csv: the test set is either held "
+        return mlp_cli_usage(g->cmd, "--test-split and --test-csv: the test set is either held "
                                       "out of the training CSV or a file of its own");
     return 0;
 }
 
-/* The options of a run: the preset's, overridden by the flags given, then the defaults that
- * depend on other options. */
-static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
+/* The first of the flags at offsets ats[0..n) that was given, or NULL. */
+static const char *first_given(const given_flags *given, const size_t *ats, size_t n)
 {
-    train_opts g = {.dir = "data", .out = "model.bin", .kernels = "auto", .seed = 1};
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < MLP_OPTIONS; k++)
+            if (mlp_options[k].size && mlp_options[k].at == ats[i] && given->on[k])
+                return mlp_options[k].flag;
+    return NULL;
+}
+
+/* Adam's and AdamW's defaults, PyTorch's: a preset tuned for SGD gives them neither its rate
+ * nor its L2 nor its momentum, unless the flags do (and --momentum is refused). */
+static int adam_defaults(const char *cmd, mlp_sgd_opts *s, const mlp_sgd_opts *preset,
+                         const given_flags *given)
+{
+    static const size_t sgd_only[] = {offsetof(train_opts, sgd.momentum),
+                                      offsetof(train_opts, sgd.nesterov)};
+    const char *flag;
+    if (s->optimizer == MLP_STEP_SGD)
+        return 0;
+    if ((flag = first_given(given, sgd_only, 2)))
+        return mlp_cli_usage(cmd,
+                             "%s is sgd's; --optimizer %s keeps moments of its own (--beta1, "
+                             "--beta2)",
+                             flag, mlp_opt_name(mlp_opt_optimizer_names, (size_t)s->optimizer));
+    if (preset->optimizer == MLP_STEP_SGD) {
+        /* the preset's schedule kept: a last rate it names falls with the first in proportion */
+        if (!given_at(given, offsetof(train_opts, sgd.lr)) &&
+            !given_at(given, offsetof(train_opts, sgd.lr_end)) && preset->lr_end > 0.0f)
+            s->lr_end = (float)((double)preset->lr_end * 1e-3 / (double)s->lr);
+        if (!given_at(given, offsetof(train_opts, sgd.lr)))
+            s->lr = 1e-3f;
+        if (!given_at(given, offsetof(train_opts, sgd.l2)))
+            s->l2 = 0.0f;
+        s->momentum = 0.0f;
+        s->nesterov = false;
+    }
+    if (s->beta1 == 0.0f && !given_at(given, offsetof(train_opts, sgd.beta1)))
+        s->beta1 = 0.9f;
+    if (s->beta2 == 0.0f && !given_at(given, offsetof(train_opts, sgd.beta2)))
+        s->beta2 = 0.999f;
+    if (s->eps == 0.0f)
+        s->eps = 1e-8f;
+    if (s->optimizer == MLP_STEP_ADAMW && s->weight_decay == 0.0f &&
+        !given_at(given, offsetof(train_opts, sgd.weight_decay)))
+        s->weight_decay = 1e-2f;
+    return 0;
+}
+
+/* The flags that need another option, refused with the flag named before any data is read:
+ * Adam's flags without Adam, --weight-decay without AdamW (--l2 with it), --patience without
+ * --val, label smoothing without cross-entropy. */
+static int check_combinations(const train_opts *o, const given_flags *given)
+{
+    static const size_t adam_only[] = {offsetof(train_opts, sgd.beta1),
+                                       offsetof(train_opts, sgd.beta2),
+                                       offsetof(train_opts, sgd.eps)};
+    static const size_t decay[] = {offsetof(train_opts, sgd.weight_decay)};
+    static const size_t l2[] = {offsetof(train_opts, sgd.l2)};
+    const mlp_sgd_opts *s = &o->sgd;
+    const char *flag;
+    if (s->optimizer == MLP_STEP_SGD && (flag = first_given(given, adam_only, 3)))
+        return mlp_cli_usage(o->cmd, "%s needs --optimizer adam or adamw", flag);
+    if (s->optimizer != MLP_STEP_ADAMW && first_given(given, decay, 1))
+        return mlp_cli_usage(o->cmd, "--weight-decay needs --optimizer adamw (with %s, --l2 is "
+                                      "the weight decay)",
+                             mlp_opt_name(mlp_opt_optimizer_names, (size_t)s->optimizer));
+    if (s->optimizer == MLP_STEP_ADAMW && first_given(given, l2, 1))
+        return mlp_cli_usage(o->cmd, "--l2 with --optimizer adamw: AdamW decays the weights by "
+                                      "--weight-decay");
+    if (s->patience && !s->val)
+        return mlp_cli_usage(o->cmd, "--patience needs --val: it stops on the validation "
+                                      "accuracy");
+    if (s->label_smoothing > 0.0f && o->cost != MLP_COST_XENT)
+        return mlp_cli_usage(o->cmd, "--label-smoothing needs --cost xent");
+    return 0;
+}
+
+/* The options of a run: the preset's, overridden by the flags given, then the defaults that
+ * depend on other options (Adam's among them: adam_defaults). */
+static int parse_train(const char *cmd, int argc, char **argv, train_opts *o, given_flags *given)
+{
+    train_opts g = {.cmd = cmd, .dir = "data", .out = "model.bin", .kernels = "auto", .seed = 1};
     const char *name = NULL;
     *given = (given_flags){{false}};
     int rc = parse_flags(argc, argv, &g, given, &name);
@@ -269,10 +348,11 @@ static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
     if (rc != 0)
         return rc;
     if (name && g.resume)
-        return mlp_cli_usage("train", "--preset and --resume: a checkpoint already holds its "
+        return mlp_cli_usage(o->cmd, "--preset and --resume: a checkpoint already holds its "
                                       "options; leave --preset out");
     const mlp_preset *p = mlp_preset_find(name ? name : MLP_PRESET_DEFAULT);
     *o = p->o;
+    o->cmd = cmd;
     o->dir = g.dir;
     o->data = g.data;
     o->data.dir = g.dir;
@@ -286,6 +366,8 @@ static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
         s->lr = p->lr_xent;
     if (xent && p->l2_xent > 0.0f && !given_at(given, offsetof(train_opts, sgd.l2)))
         s->l2 = p->l2_xent;
+    if (!g.resume && (rc = adam_defaults(o->cmd, s, &p->o.sgd, given)) != 0)
+        return rc;
     if (!given_at(given, offsetof(train_opts, sgd.lr_end)) && p->o.sgd.lr_end == 0.0f)
         s->lr_end = s->lr / 50.0f;
     if (s->lr_step == 0)
@@ -293,7 +375,9 @@ static int parse_train(int argc, char **argv, train_opts *o, given_flags *given)
     if (s->lr_gamma == 0.0f)
         s->lr_gamma = 0.1f;
     if (s->nesterov && s->momentum == 0.0f)
-        return mlp_cli_usage("train", "--nesterov needs --momentum");
+        return mlp_cli_usage(o->cmd, "--nesterov needs --momentum");
+    if (!g.resume && (rc = check_combinations(o, given)) != 0)
+        return rc;
     if (g.resume && !given_at(given, offsetof(train_opts, out)))
         o->out = g.resume; /* keep the checkpoint up to date */
     return 0;
@@ -415,7 +499,7 @@ static void resumed_cmdline(cmdline *c, const mlp_model_meta *m, const train_opt
  * output aimed at an input, at another output, at a device or into a missing directory is
  * refused here, and the outputs stay locked until the run ends. --out may be the checkpoint
  * being resumed: it is read whole before the first save replaces it. */
-static int plan_files(mlp_output_plan *p, const train_opts *o)
+static int plan_files(mlp_output_plan *p, const train_opts *o, bool model)
 {
     static const char *const data_what[4] = {"the training images", "the training labels",
                                              "the test images", "the test labels"};
@@ -431,7 +515,7 @@ static int plan_files(mlp_output_plan *p, const train_opts *o)
         st = mlp_output_input(p, "the training CSV", o->csv.train, 0, &err);
     if (st == MLP_OK && o->csv.test)
         st = mlp_output_input(p, "the test CSV", o->csv.test, 0, &err);
-    if (st == MLP_OK)
+    if (st == MLP_OK && model)
         st = mlp_output_target(p, "--out", o->out, MLP_OUTPUT_REPLACES | MLP_OUTPUT_HOLD, &err);
     if (st == MLP_OK && o->log)
         st = mlp_output_target(p, "--log", o->log, MLP_OUTPUT_HOLD, &err);
@@ -441,14 +525,14 @@ static int plan_files(mlp_output_plan *p, const train_opts *o)
 }
 
 /* Refuses a training run that cannot fit in memory, with the figure, before allocating it. */
-static int check_memory(const size_t *sizes, size_t n_sizes, size_t max_batch, bool momentum,
+static int check_memory(const size_t *sizes, size_t n_sizes, size_t max_batch, size_t arrays,
                         const mlp_data *data)
 {
     size_t net_bytes, params, total;
     mlp_error err;
     if (!mlp_net_bytes(sizes, n_sizes, max_batch, &net_bytes) ||
         !mlp_net_count_params(sizes, n_sizes, &params) ||
-        !mlp_add_size(net_bytes, momentum ? params * sizeof(float) : 0, &total) ||
+        !mlp_add_size(net_bytes, arrays * params * sizeof(float), &total) ||
         !mlp_add_size(total, (data->train.n + data->test.n) * data->train.dim * sizeof(float),
                       &total)) {
         fprintf(stderr, "mlp: the network is too large for this machine's address space\n");
@@ -459,12 +543,13 @@ static int check_memory(const size_t *sizes, size_t n_sizes, size_t max_batch, b
     return 0;
 }
 
-/* Bytes of the model file for this network (an estimate with room for the header). */
-static size_t model_bytes(const size_t *sizes, size_t n_sizes, bool momentum)
+/* Bytes of the model file for this network and the optimiser's arrays (an estimate with
+ * room for the header). */
+static size_t model_bytes(const size_t *sizes, size_t n_sizes, size_t arrays)
 {
     size_t params = 0;
     mlp_net_count_params(sizes, n_sizes, &params);
-    return 8192 + params * sizeof(float) * (momentum ? 2 : 1);
+    return 8192 + params * sizeof(float) * (1 + arrays);
 }
 
 /* ---------------------------------------------------------------- resuming */
@@ -519,14 +604,14 @@ static int resume_opts(train_opts *o, const train_opts *g, const given_flags *gi
 
     const char *bad = contradiction(g, given, &c);
     if (bad)
-        return mlp_cli_usage("train",
+        return mlp_cli_usage(o->cmd,
                              "%s contradicts the checkpoint %s; leave it out to resume with the "
                              "saved value, which 'mlp info %s' shows",
                              bad, o->resume, o->resume);
     size_t least = m->sgd.epoch + (m->sgd.pos > 0);
     if (given_at(given, offsetof(train_opts, sgd.epochs))) { /* the one MLP_OPT_GROW */
         if (g->sgd.epochs < least)
-            return mlp_cli_usage("train",
+            return mlp_cli_usage(o->cmd,
                                  "--epochs %zu: the checkpoint %s has already trained %zu epochs",
                                  g->sgd.epochs, o->resume, m->sgd.epoch);
         c.sgd.epochs = g->sgd.epochs;
@@ -571,6 +656,7 @@ typedef struct {
     mlp_eval_result ev;                        /* scratch of the evaluations */
     uint32_t data_crc, images_crc;             /* of the training labels and images (model.h) */
     mlp_checkpoint_best best; /* best-by-validation bookkeeping; params NULL without --val */
+    bool lr_find;             /* lr-find's run: no model file, no record (mlp_train_prepared) */
 } train_run;
 
 /* Saves the model and the training state to o.out: with --val, the parameters of the best
@@ -658,16 +744,16 @@ static void print_plan(const train_run *r)
 
 /* Reads the options, names the files (refusing a bad output before anything is loaded),
  * and with --resume loads the checkpoint and takes its options. */
-static int open_run(train_run *r, int argc, char **argv)
+static int open_run(train_run *r, const char *cmd, int argc, char **argv)
 {
     train_opts g;
     given_flags given;
     mlp_error err;
-    int rc = parse_train(argc, argv, &r->o, &given);
+    int rc = parse_train(cmd, argc, argv, &r->o, &given);
     if (rc != 0)
         return rc;
     g = r->o;
-    if ((rc = plan_files(&r->files, &r->o)) != 0 || !r->o.resume)
+    if ((rc = plan_files(&r->files, &r->o, !r->lr_find)) != 0 || !r->o.resume)
         return rc;
     if (mlp_model_load_state(r->o.resume, &r->net, MLP_EVAL_BATCH, &r->saved, &err) != MLP_OK)
         return mlp_cli_fail(&err);
@@ -688,7 +774,7 @@ static int record_run(train_run *r)
     else
         format_cmdline(&c, &r->o);
     if (c.overflow || c.len > MLP_MODEL_MAX_CMDLINE)
-        return mlp_cli_usage("train",
+        return mlp_cli_usage(r->o.cmd,
                              "the command line to record in the model is %s bytes, more than the "
                              "%d a model file keeps; use shorter paths",
                              c.overflow ? "over 16,000" : mlp_cli_count(c.len).s,
@@ -713,7 +799,7 @@ static int read_data(train_run *r)
     if (!csv->test_split) /* a tenth, as a count: the record spells it out */
         csv->test_split = n >= 10 ? n / 10 : 1;
     if (csv->test_split >= n)
-        return mlp_cli_usage("train", "--test-split %zu: %s has only %zu images", csv->test_split,
+        return mlp_cli_usage(r->o.cmd, "--test-split %zu: %s has only %zu images", csv->test_split,
                              csv->train, n);
     if (mlp_sgd_hold_out(&r->data.test, &r->data.train, csv->test_split, r->o.seed, &err) != MLP_OK)
         return mlp_cli_fail(&err);
@@ -735,7 +821,7 @@ static int load_data(train_run *r)
         return MLP_EXIT_DATA;
     }
     if (o->sgd.val >= r->data.train.n)
-        return mlp_cli_usage("train", "--val %zu: the training set has only %zu images",
+        return mlp_cli_usage(r->o.cmd, "--val %zu: the training set has only %zu images",
                              o->sgd.val, r->data.train.n);
     r->data_crc = mlp_crc32(0, r->data.train.y, r->data.train.n);
     r->images_crc = mlp_model_images_crc(r->data.train.x, r->data.train.n * r->data.train.dim);
@@ -786,11 +872,12 @@ static size_t max_batch(const train_opts *o)
 /* Memory and disk, before anything large is allocated. */
 static int preflight(train_run *r)
 {
-    bool momentum = r->o.sgd.momentum > 0.0f;
-    size_t bytes = model_bytes(r->sizes, r->n_sizes, momentum) * (r->o.sgd.val ? 2 : 1);
+    /* the optimiser's arrays: velocities or first moments, second moments */
+    size_t arrays = (size_t)mlp_sgd_has_vel(&r->o.sgd) + (size_t)mlp_sgd_has_sq(&r->o.sgd);
+    size_t bytes = model_bytes(r->sizes, r->n_sizes, arrays) * (r->o.sgd.val ? 2 : 1);
     mlp_error err;
-    int rc = check_memory(r->sizes, r->n_sizes, max_batch(&r->o), momentum, &r->data);
-    if (rc == 0 && mlp_output_room(&r->files, r->o.out, bytes, &err) != MLP_OK)
+    int rc = check_memory(r->sizes, r->n_sizes, max_batch(&r->o), arrays, &r->data);
+    if (rc == 0 && !r->lr_find && mlp_output_room(&r->files, r->o.out, bytes, &err) != MLP_OK)
         rc = mlp_cli_fail(&err);
     return rc;
 }
@@ -903,7 +990,17 @@ static int report_epoch(train_run *r, const mlp_epoch_stats *es, double dt)
     return 0;
 }
 
-/* The epochs, each reported; a signal saves after the batch under way and stops. */
+/* The line that says a run stopped early, and why. */
+static void say_stopped_early(const train_run *r)
+{
+    printf("stopped early after epoch %zu of %zu: no better validation accuracy in the %zu "
+           "epochs since epoch %zu (--patience %zu)\n",
+           r->sgd.state.epoch, r->o.sgd.epochs, r->sgd.state.epoch - r->best.epoch, r->best.epoch,
+           r->o.sgd.patience);
+}
+
+/* The epochs, each reported; a signal saves after the batch under way and stops; with
+ * --patience, so does a run whose validation accuracy has not improved for that long. */
 static int run_epochs(train_run *r)
 {
     mlp_progress bar;
@@ -936,6 +1033,10 @@ static int run_epochs(train_run *r)
             return rc;
         if (stop_signal && r->sgd.state.epoch < r->o.sgd.epochs)
             return stopped(r, stop_signal);
+        if (mlp_sgd_patience_out(&r->o.sgd, r->sgd.state.epoch, r->best.epoch)) {
+            say_stopped_early(r);
+            break;
+        }
     }
     if (r->best.params)
         printf("saved %s: epoch %zu, the best on validation (%.2f%%); its test accuracy %.2f%%\n",
@@ -961,22 +1062,42 @@ static int close_run(train_run *r, int rc)
     return rc;
 }
 
-static int train_main(int argc, char **argv)
+/* Everything before the first epoch: the options, the files, the data, the record, the
+ * checks of memory and disk, the network and the optimiser. */
+static int prepare(train_run *r, const char *cmd, int argc, char **argv)
 {
-    train_run r = {.best = MLP_CHECKPOINT_BEST_NONE};
     /* a first SIGINT, SIGTERM or SIGHUP stops after the batch under way, saving; a closed
      * stdout is a write error the epoch report sees, not a silent death */
     mlp_output_signals(&stop_signal);
     signal(SIGPIPE, SIG_IGN);
-    int rc = open_run(&r, argc, argv);
+    int rc = open_run(r, cmd, argc, argv);
     if (rc == 0)
-        rc = load_data(&r);
-    if (rc == 0) /* after the data, which settle the count of a CSV's test images */
-        rc = record_run(&r);
+        rc = load_data(r);
+    if (rc == 0 && !r->lr_find) /* after the data, which settle the count of a CSV's test images */
+        rc = record_run(r);
     if (rc == 0)
-        rc = preflight(&r);
+        rc = preflight(r);
     if (rc == 0)
-        rc = build(&r);
+        rc = build(r);
+    return rc;
+}
+
+int mlp_train_prepared(const char *cmd, int argc, char **argv, mlp_train_body body, void *ctx)
+{
+    train_run r = {.best = MLP_CHECKPOINT_BEST_NONE, .lr_find = true};
+    int rc = prepare(&r, cmd, argc, argv);
+    if (rc == 0) {
+        print_plan(&r);
+        fflush(stdout);
+        rc = body(ctx, &r.net, &r.sgd, &r.data.train, &r.o, &r.files, &stop_signal);
+    }
+    return close_run(&r, rc);
+}
+
+static int train_main(int argc, char **argv)
+{
+    train_run r = {.best = MLP_CHECKPOINT_BEST_NONE};
+    int rc = prepare(&r, "train", argc, argv);
     if (rc != 0)
         return close_run(&r, rc);
     print_plan(&r);
@@ -986,6 +1107,12 @@ static int train_main(int argc, char **argv)
     if (r.sgd.state.epoch >= r.o.sgd.epochs) {
         printf("%s has already trained %zu epochs; nothing to do (--epochs N trains more)\n",
                r.o.resume, r.o.sgd.epochs);
+        return close_run(&r, 0);
+    }
+    if (r.sgd.state.pos == 0 &&
+        mlp_sgd_patience_out(&r.o.sgd, r.sgd.state.epoch, r.best.epoch)) {
+        say_stopped_early(&r);
+        printf("%s: nothing to do\n", r.o.resume);
         return close_run(&r, 0);
     }
     fflush(stdout);

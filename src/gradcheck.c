@@ -36,8 +36,9 @@ static double act_double(mlp_act act, double z)
 
 /* Mean cost over the B rows, with parameters w->p, from the definitions:
  *   z_j = b_j + sum_k W_jk a_k,  a = act(z) (hidden), sigmoid(z) or softmax(z) (outputs)
- *   quadratic 0.5 * sum_j (a_j - [j == y])^2,  cross-entropy -ln softmax(z)_y
- * computed as logsumexp(z) - z_y, which neither overflows nor takes the log of 0.
+ *   quadratic 0.5 * sum_j (a_j - [j == y])^2,  cross-entropy -sum_j t_j ln softmax(z)_j
+ * with targets t_j = (1 - E) [j == y] + E / K (E: net->smooth, label smoothing; 0: none),
+ * computed as logsumexp(z) - sum_j t_j z_j, which neither overflows nor takes the log of 0.
  * out (B, classes) receives the outputs when non-NULL. */
 static double cost_double(const mlp_net *net, work *w, const float *const *x, const uint8_t *y,
                           size_t B, double *out)
@@ -71,9 +72,12 @@ static double cost_double(const mlp_net *net, work *w, const float *const *x, co
             double mx = a[0], s = 0.0;
             for (size_t j = 1; j < K; j++)
                 mx = a[j] > mx ? a[j] : mx;
-            for (size_t j = 0; j < K; j++)
+            double zsum = 0.0, E = net->smooth;
+            for (size_t j = 0; j < K; j++) {
                 s += exp(a[j] - mx);
-            total += mx + log(s) - a[y[i]];
+                zsum += a[j];
+            }
+            total += mx + log(s) - (1.0 - E) * a[y[i]] - E / (double)K * zsum;
             if (out)
                 for (size_t j = 0; j < K; j++)
                     out[i * K + j] = exp(a[j] - mx) / s;

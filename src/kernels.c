@@ -106,6 +106,19 @@ static void ref_step(float *w, float *v, const float *g, size_t n, const mlp_ste
     }
 }
 
+/* Adam and AdamW, one element at a time in the order of mlp_step's formulas */
+static void ref_adam(float *w, float *v, float *v2, const float *g, size_t n, const mlp_step *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s->rule == MLP_STEP_ADAMW)
+            w[i] *= s->decay;
+        float u = g[i] + s->l2 * w[i];
+        v[i] = s->beta1 * v[i] + (1.0f - s->beta1) * u;
+        v2[i] = s->beta2 * v2[i] + (1.0f - s->beta2) * u * u;
+        w[i] -= s->step * v[i] / (sqrtf(v2[i]) / s->bc2 + s->eps);
+    }
+}
+
 /* Shared by every implementation: the norm is a sum over one row in order, so a row gives
  * the same result whichever thread clips it. */
 static void clip_rows(float *w, size_t rows, size_t cols, float maxnorm)
@@ -141,8 +154,9 @@ static double scalar_probe(size_t iters)
     return 64.0 * (double)iters;
 }
 
-const mlp_kernels mlp_kernels_ref = {"ref",    ref_forward, ref_backward_w, ref_backward_x,
-                                     ref_step, clip_rows,   scalar_probe,   1};
+const mlp_kernels mlp_kernels_ref = {"ref",          ref_forward,  ref_backward_w,
+                                     ref_backward_x, ref_step,     ref_adam,
+                                     clip_rows,      scalar_probe, 1};
 
 /* ---------------------------------------------------------------- portable: plain C, blocked
  *
@@ -255,9 +269,26 @@ static void port_step(float *restrict w, float *restrict v, const float *restric
     }
 }
 
-const mlp_kernels mlp_kernels_portable = {
-    "portable", port_forward, port_backward_w, port_backward_x,
-    port_step,  clip_rows,    scalar_probe,    1};
+/* The same operations as ref_adam, in loops without branches, which vectorise */
+static void port_adam(float *restrict w, float *restrict v, float *restrict v2,
+                      const float *restrict g, size_t n, const mlp_step *s)
+{
+    const float l2 = s->l2, b1 = s->beta1, b2 = s->beta2, c1 = 1.0f - b1, c2 = 1.0f - b2;
+    const float step = s->step, bc2 = s->bc2, eps = s->eps;
+    if (s->rule == MLP_STEP_ADAMW)
+        for (size_t i = 0; i < n; i++)
+            w[i] *= s->decay;
+    for (size_t i = 0; i < n; i++) {
+        float u = g[i] + l2 * w[i];
+        v[i] = b1 * v[i] + c1 * u;
+        v2[i] = b2 * v2[i] + c2 * u * u;
+        w[i] -= step * v[i] / (sqrtf(v2[i]) / bc2 + eps);
+    }
+}
+
+const mlp_kernels mlp_kernels_portable = {"portable",      port_forward, port_backward_w,
+                                          port_backward_x, port_step,    port_adam,
+                                          clip_rows,       scalar_probe, 1};
 
 /* ---------------------------------------------------------------- choosing an implementation */
 
@@ -334,9 +365,10 @@ typedef enum { OP_FORWARD, OP_BACKWARD_W, OP_BACKWARD_X, OP_STEP } op_kind;
 typedef struct {
     const mlp_kernels *k;
     op_kind op;
-    float *y, *dW, *db, *dx, *w, *v; /* written: y | dW, db | dx | w, v (v may be NULL) */
-    const float *W, *b, *dy, *a, *g; /* read: W, b | dy | dy, W, a | g */
-    const float *const *x;           /* the layer input's rows: forward, backward_w */
+    float *y, *dW, *db, *dx, *w, *v, *v2; /* written: y | dW, db | dx | w, v, v2 (v, v2 may
+                                           * be NULL) */
+    const float *W, *b, *dy, *a, *g;      /* read: W, b | dy | dy, W, a | g */
+    const float *const *x;                /* the layer input's rows: forward, backward_w */
     size_t B, in, out;
     mlp_kact act;
     const mlp_step *step;
@@ -373,8 +405,12 @@ static void run_part(void *ctx, size_t t, size_t n)
         jb->k->backward_x(jb->dx, jb->dy, jb->W, jb->a, jb->B, jb->in, jb->out, jb->act, c0, c1);
         break;
     case OP_STEP: /* rows [c0, c1) of a (out, in) matrix */
-        jb->k->step(jb->w + c0 * jb->in, jb->v ? jb->v + c0 * jb->in : NULL, jb->g + c0 * jb->in,
-                    (c1 - c0) * jb->in, jb->step);
+        if (jb->step->rule == MLP_STEP_SGD)
+            jb->k->step(jb->w + c0 * jb->in, jb->v ? jb->v + c0 * jb->in : NULL,
+                        jb->g + c0 * jb->in, (c1 - c0) * jb->in, jb->step);
+        else
+            jb->k->adam(jb->w + c0 * jb->in, jb->v + c0 * jb->in, jb->v2 + c0 * jb->in,
+                        jb->g + c0 * jb->in, (c1 - c0) * jb->in, jb->step);
         if (jb->step->maxnorm > 0.0f)
             jb->k->clip_rows(jb->w + c0 * jb->in, c1 - c0, jb->in, jb->step->maxnorm);
         break;
@@ -446,13 +482,14 @@ void mlp_kernels_backward_x(const mlp_kernels *k, mlp_pool *pool, size_t n, floa
     mlp_pool_run(pool, site_key(&jb, n), n, run_part, &jb);
 }
 
-void mlp_kernels_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v,
+void mlp_kernels_step(const mlp_kernels *k, mlp_pool *pool, size_t n, float *w, float *v, float *v2,
                       const float *g, size_t rows, size_t row_len, const mlp_step *s)
 {
     job jb = {.k = k,
               .op = OP_STEP,
               .w = w,
               .v = v,
+              .v2 = v2,
               .g = g,
               .B = 1,
               .in = row_len,

@@ -51,6 +51,7 @@ TARGET static inline float hsum_avx2(__m256 v)
 #define vsub          _mm256_sub_ps
 #define vmul          _mm256_mul_ps
 #define vdiv          _mm256_div_ps
+#define vsqrt         _mm256_sqrt_ps
 #define vmin          _mm256_min_ps
 #define vmax          _mm256_max_ps
 #define vfma(a, b, c) _mm256_fmadd_ps(a, b, c)
@@ -76,8 +77,9 @@ TARGET static inline float hsum_avx2(__m256 v)
 
 #include "kernels_simd.h"
 
-const mlp_kernels mlp_kernels_avx2 = {"avx2",    forward_avx2,   backward_w_avx2, backward_x_avx2,
-                                      step_avx2, clip_rows_avx2, probe_avx2,      V};
+const mlp_kernels mlp_kernels_avx2 = {"avx2",          forward_avx2, backward_w_avx2,
+                                      backward_x_avx2, step_avx2,    adam_avx2,
+                                      clip_rows_avx2,  probe_avx2,   V};
 
 #else
 

@@ -41,6 +41,7 @@ TARGET static inline float hsum_avx512(__m512 v)
 #define vsub             _mm512_sub_ps
 #define vmul             _mm512_mul_ps
 #define vdiv             _mm512_div_ps
+#define vsqrt            _mm512_sqrt_ps
 #define vmin             _mm512_min_ps
 #define vmax             _mm512_max_ps
 #define vfma(a, b, c)    _mm512_fmadd_ps(a, b, c)
@@ -63,9 +64,9 @@ TARGET static inline float hsum_avx512(__m512 v)
 
 #include "kernels_simd.h"
 
-const mlp_kernels mlp_kernels_avx512 = {
-    "avx512",    forward_avx512,   backward_w_avx512, backward_x_avx512,
-    step_avx512, clip_rows_avx512, probe_avx512,      V};
+const mlp_kernels mlp_kernels_avx512 = {"avx512",          forward_avx512, backward_w_avx512,
+                                        backward_x_avx512, step_avx512,    adam_avx512,
+                                        clip_rows_avx512,  probe_avx512,   V};
 
 #else
 

@@ -5,7 +5,7 @@
  *
  *   V                lanes per vector          vf          the float vector type
  *   SFX(name)        name with the ISA suffix  TARGET      the function attribute
- *   vload vstore vset1 vzero vadd vsub vmul vdiv vfma(a,b,c)=a*b+c vmin vmax
+ *   vload vstore vset1 vzero vadd vsub vmul vdiv vsqrt vfma(a,b,c)=a*b+c vmin vmax
  *   vloadn(p,n) vstoren(p,v,n)  first n lanes (the rest read as 0, not written)
  *   vhsum(v)         lane sum in a fixed tree
  *   vround(v)        to the nearest integer    vpow2(v)    2^v for integral v, for exp
@@ -369,6 +369,35 @@ TARGET static void SFX(step)(float *w, float *v, const float *g, size_t n, const
         SFX(step_vec)(w + i, v ? v + i : NULL, g + i, V, vlr, vl2, vmu, s->nesterov);
     if (i < n)
         SFX(step_vec)(w + i, v ? v + i : NULL, g + i, n - i, vlr, vl2, vmu, s->nesterov);
+}
+
+/* Adam and AdamW on the vector at w with n valid lanes: the operations of ref_adam, lane by
+ * lane (the products and sums are not fused, so the lanes round as the scalar code does) */
+TARGET INLINE void SFX(adam_vec)(float *w, float *v, float *v2, const float *g, size_t n,
+                                 const mlp_step *s)
+{
+    const vf b1 = vset1(s->beta1), b2 = vset1(s->beta2);
+    const vf c1 = vset1(1.0f - s->beta1), c2 = vset1(1.0f - s->beta2);
+    vf wv = SFX(load_part)(w, n);
+    if (s->rule == MLP_STEP_ADAMW)
+        wv = vmul(wv, vset1(s->decay));
+    vf u = vadd(SFX(load_part)(g, n), vmul(vset1(s->l2), wv));
+    vf m = vadd(vmul(b1, SFX(load_part)(v, n)), vmul(c1, u));
+    vf q = vadd(vmul(b2, SFX(load_part)(v2, n)), vmul(vmul(c2, u), u));
+    vf den = vadd(vdiv(vsqrt(q), vset1(s->bc2)), vset1(s->eps));
+    SFX(store_part)(v, m, n);
+    SFX(store_part)(v2, q, n);
+    SFX(store_part)(w, vsub(wv, vdiv(vmul(vset1(s->step), m), den)), n);
+}
+
+TARGET static void SFX(adam)(float *w, float *v, float *v2, const float *g, size_t n,
+                             const mlp_step *s)
+{
+    size_t i = 0;
+    for (; i + V <= n; i += V)
+        SFX(adam_vec)(w + i, v + i, v2 + i, g + i, V, s);
+    if (i < n)
+        SFX(adam_vec)(w + i, v + i, v2 + i, g + i, n - i, s);
 }
 
 /* Rows of w (rows, cols) longer than maxnorm scaled back to length maxnorm. */

@@ -29,6 +29,7 @@ static const mlp_command *const commands[] = {
     &mlp_cmd_predict,
     &mlp_cmd_weights,
     &mlp_cmd_plot,
+    &mlp_cmd_lr_find,
 };
 /* clang-format on */
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

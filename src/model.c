@@ -225,10 +225,11 @@ typedef struct {
     uint32_t act, cost;
 } shape;
 
-/* Bytes of the state section after its flag S, without the two arrays: six 64-bit fields,
- * the labels' CRC and (from version 2) the images' CRC, the kernel name, best validation
- * accuracy and epoch, and the flags V and C */
-#define STATE_FIXED(version) (6 * 8 + 4 + ((version) >= 2 ? 4 : 0) + 16 + 4 + 4 + 4 + 4)
+/* Bytes of the state section after its flag S, without the arrays: six 64-bit fields (seven
+ * from version 4, with the step count), the labels' CRC and (from version 2) the images' CRC,
+ * the kernel name, best validation accuracy and epoch, and the flags V and C */
+#define STATE_FIXED(version)                                                                       \
+    (((version) >= 4 ? 7 : 6) * 8 + 4 + ((version) >= 2 ? 4 : 0) + 16 + 4 + 4 + 4 + 4)
 
 /* magic, version, float size, 1.0f */
 static void dump_format(writer *w)
@@ -425,7 +426,7 @@ static void undump_training(reader *r, mlp_model_meta *m)
  * with or without velocities and last-epoch parameters. */
 static mlp_status check_length(reader *r, const shape *s, uint64_t n_params)
 {
-    size_t want = 0, pbytes, len[4]; /* no state; a state with 0, 1 or 2 extra arrays */
+    size_t want = 0, pbytes, len[5]; /* no state; a state with 0 to 3 extra arrays */
     if (r->st != MLP_OK)
         return r->st;
     if (!mlp_net_count_params(s->sizes, s->n_sizes, &want) || n_params != want)
@@ -433,10 +434,11 @@ static mlp_status check_length(reader *r, const shape *s, uint64_t n_params)
                       (unsigned long long)n_params, want);
     if (!mlp_mul_size(want, 4, &pbytes) || !mlp_add_size(pbytes, r->pos + 8, &len[0]) ||
         !mlp_add_size(len[0], STATE_FIXED(r->version), &len[1]) ||
-        !mlp_add_size(len[1], pbytes, &len[2]) || !mlp_add_size(len[2], pbytes, &len[3]))
+        !mlp_add_size(len[1], pbytes, &len[2]) || !mlp_add_size(len[2], pbytes, &len[3]) ||
+        !mlp_add_size(len[3], pbytes, &len[4]))
         return refuse(r, MLP_EFORMAT, "parameter count overflows");
     size_t k = 0;
-    while (k < 3 && r->size > len[k])
+    while (k < 4 && r->size > len[k])
         k++;
     if (r->size != len[k])
         return refuse(r, MLP_EFORMAT, "%s: file is %zu bytes, its header implies %zu",
@@ -474,6 +476,7 @@ static void dump_sgd_state(writer *w, const mlp_sgd_state *s)
     put64(w, s->epoch_rng);
     put64(w, double_bits(s->pos ? s->cost : 0.0));
     put64(w, s->pos ? s->correct : 0);
+    put64(w, s->steps);
 }
 
 static void undump_sgd_state(reader *r, mlp_sgd_state *s)
@@ -484,6 +487,7 @@ static void undump_sgd_state(reader *r, mlp_sgd_state *s)
     s->epoch_rng = get64(r);
     s->cost = bits_double(get64(r));
     s->correct = get_size(r);
+    s->steps = r->version >= 4 ? get64(r) : 0;
 }
 
 /* That the state read adds up, given the options and V, the velocities' flag. */
@@ -507,9 +511,11 @@ static mlp_status check_state(reader *r, const mlp_model_meta *m, uint32_t has_v
         !(m->best_val == -1.0f || (m->best_val >= 0.0f && m->best_val <= 1.0f)) ||
         m->best_epoch > s->epoch || (m->best_val >= 0.0f) != (o->val > 0 && m->best_epoch > 0))
         return refuse(r, MLP_EFORMAT, "training state does not add up");
-    if (has_vel > 1 || (has_vel == 1) != (o->momentum > 0.0f))
-        return refuse(r, MLP_EFORMAT, "velocities %s, but momentum is %g",
-                      has_vel == 1 ? "present" : "missing", (double)o->momentum);
+    if (has_vel > 1 || (has_vel == 1) != mlp_sgd_has_vel(o))
+        return refuse(r, MLP_EFORMAT, "velocities %s, but the optimiser is %s with momentum %g",
+                      has_vel == 1 ? "present" : "missing",
+                      mlp_opt_name(mlp_opt_optimizer_names, (size_t)o->optimizer),
+                      (double)o->momentum);
     return MLP_OK;
 }
 
@@ -531,6 +537,8 @@ static void dump_state(writer *w, const mlp_net *net, const mlp_model_meta *m)
     put32(w, m->vel ? 1 : 0);
     if (m->vel)
         put_floats(w, m->vel, net->n_params);
+    if (m->vel && m->sq)
+        put_floats(w, m->sq, net->n_params);
     put32(w, m->cur ? 1 : 0);
     if (m->cur)
         put_floats(w, m->cur, net->n_params);
@@ -539,7 +547,7 @@ static void dump_state(writer *w, const mlp_net *net, const mlp_model_meta *m)
 /* The first value that is not finite in each array read, or SIZE_MAX: reported only once the
  * checksum has shown that the bytes are the ones written, so damage reads as damage. */
 typedef struct {
-    size_t params, vel, cur;
+    size_t params, vel, sq, cur;
 } nonfinite;
 
 /* keep says whether the arrays are kept (into m->vel and m->cur) or only read through the
@@ -565,6 +573,8 @@ static void undump_state(reader *r, size_t n_params, bool keep, mlp_model_meta *
     uint32_t has_vel = get32(r);
     if (check_state(r, m, has_vel) == MLP_OK && has_vel)
         get_array(r, n_params, keep, &m->vel, &bad->vel, "velocities");
+    if (has_vel && mlp_sgd_has_sq(&m->opt))
+        get_array(r, n_params, keep, &m->sq, &bad->sq, "second moments");
     uint32_t has_cur = get32(r);
     if (has_cur > 1 || (has_cur && m->opt.val == 0))
         refuse(r, MLP_EFORMAT, "last-epoch parameters without validation");
@@ -595,6 +605,8 @@ static mlp_status check_finite(reader *r, const mlp_net *net, const nonfinite *b
                       isnan(net->params[bad->params]) ? "NaN" : "infinite");
     if (bad->vel != SIZE_MAX)
         return refuse(r, MLP_EFORMAT, "velocity %zu is not finite", bad->vel);
+    if (bad->sq != SIZE_MAX)
+        return refuse(r, MLP_EFORMAT, "second moment %zu is not finite", bad->sq);
     if (bad->cur != SIZE_MAX)
         return refuse(r, MLP_EFORMAT, "parameter %zu of the last epoch is not finite", bad->cur);
     return MLP_OK;
@@ -604,7 +616,7 @@ static mlp_status check_finite(reader *r, const mlp_net *net, const nonfinite *b
 static mlp_status undump(reader *r, mlp_net *net, size_t max_batch, bool keep, mlp_model_meta *m)
 {
     shape s;
-    nonfinite bad = {SIZE_MAX, SIZE_MAX, SIZE_MAX};
+    nonfinite bad = {SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX};
     if (undump_header(r, &s, m) != MLP_OK)
         return r->st;
     if (max_batch < m->opt.batch)
@@ -650,6 +662,8 @@ static mlp_status check_writable(const mlp_net *net, const mlp_model_meta *meta,
                         isnan(net->params[bad]) ? "NaN" : "infinite");
     if (meta->has_state && meta->vel && !all_finite(meta->vel, net->n_params, &bad))
         return mlp_fail(err, MLP_ENUMERIC, "not saved: velocity %zu is not finite", bad);
+    if (meta->has_state && meta->sq && !all_finite(meta->sq, net->n_params, &bad))
+        return mlp_fail(err, MLP_ENUMERIC, "not saved: second moment %zu is not finite", bad);
     if (meta->has_state && meta->cur && !all_finite(meta->cur, net->n_params, &bad))
         return mlp_fail(err, MLP_ENUMERIC,
                         "not saved: parameter %zu of the last epoch is not finite", bad);
@@ -745,8 +759,10 @@ mlp_status mlp_model_load_state(const char *path, mlp_net *net, size_t max_batch
 void mlp_model_meta_free(mlp_model_meta *meta)
 {
     free(meta->vel);
+    free(meta->sq);
     free(meta->cur);
     meta->vel = NULL;
+    meta->sq = NULL;
     meta->cur = NULL;
 }
 

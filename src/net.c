@@ -293,8 +293,16 @@ double mlp_net_cost(const mlp_net *net, const uint8_t *y, size_t B)
         if (net->cost == MLP_COST_XENT) {
             /* Clamp a probability that underflowed to 0, so one confident mistake costs
              * at most -ln(FLT_MIN) ~ 87 instead of infinity. A NaN stays NaN. */
-            float p = o[y[i]] < FLT_MIN ? FLT_MIN : o[y[i]];
-            total -= log((double)p);
+            if (net->smooth == 0.0f) {
+                float p = o[y[i]] < FLT_MIN ? FLT_MIN : o[y[i]];
+                total -= log((double)p);
+                continue;
+            }
+            double E = net->smooth, t0 = E / (double)K;
+            for (size_t j = 0; j < K; j++) {
+                float p = o[j] < FLT_MIN ? FLT_MIN : o[j];
+                total -= (t0 + (j == y[i] ? 1.0 - E : 0.0)) * log((double)p);
+            }
         } else {
             for (size_t j = 0; j < K; j++) {
                 double e = (double)o[j] - (j == y[i] ? 1.0 : 0.0);

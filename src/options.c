@@ -14,6 +14,7 @@
 const char *const mlp_opt_act_names[] = {"sigmoid", "tanh", "relu", NULL};
 const char *const mlp_opt_cost_names[] = {"quadratic", "xent", NULL};
 const char *const mlp_opt_schedule_names[] = {"constant", "linear", "step", "cosine", NULL};
+const char *const mlp_opt_optimizer_names[] = {"sgd", "adam", "adamw", NULL};
 
 _Static_assert(MLP_ACT_SIGMOID == 0 && MLP_ACT_TANH == 1 && MLP_ACT_RELU == 2,
                "mlp_opt_act_names follows mlp_act");
@@ -22,6 +23,8 @@ _Static_assert(MLP_COST_QUADRATIC == 0 && MLP_COST_XENT == 1,
 _Static_assert(MLP_SCHED_CONSTANT == 0 && MLP_SCHED_LINEAR == 1 && MLP_SCHED_STEP == 2 &&
                    MLP_SCHED_COSINE == 3,
                "mlp_opt_schedule_names follows mlp_schedule");
+_Static_assert(MLP_STEP_SGD == 0 && MLP_STEP_ADAM == 1 && MLP_STEP_ADAMW == 2,
+               "mlp_opt_optimizer_names follows mlp_step_rule");
 
 size_t mlp_opt_count(const char *const *names)
 {
@@ -52,10 +55,14 @@ const char *mlp_opt_name(const char *const *names, size_t k)
 /* a flag of this run only: free on resume, never in a preset */
 #define RUN .resume = MLP_OPT_FREE
 /* in the model file: its slot, from the first format version on, and its JSON name */
-#define FILE(k, name) .slot = (k), .since = 1, .json = (name)
+#define FILE(k, name) FILE_V(k, 1, name)
+/* the same from format version v on */
+#define FILE_V(k, v, name) .slot = (k), .since = (v), .json = (name)
+#define ADAM_ONLY          (MLP_OPT_WHEN_OPTIM(MLP_STEP_ADAM) | MLP_OPT_WHEN_OPTIM(MLP_STEP_ADAMW))
 #define LR_END_SCHEDS (MLP_OPT_WHEN_SCHED(MLP_SCHED_LINEAR) | MLP_OPT_WHEN_SCHED(MLP_SCHED_COSINE))
 
 _Static_assert(sizeof(mlp_schedule) == sizeof(int), "MLP_OPT_NAME reads an enum as an int");
+_Static_assert(sizeof(mlp_step_rule) == sizeof(int), "MLP_OPT_NAME reads an enum as an int");
 
 /* Every flag of `mlp train` but the data files (mlp_cli_data_flag), in the order of the help.
  * Where a float may be 0 (for --lr-end a decay to 0; for l2, max-norm, dropout and the
@@ -105,18 +112,51 @@ const mlp_option mlp_options[] = {
      FILE(8, "warmup"), .says = "%s warm-up epochs",
      .help = "ramp the rate up from 0 over the first N epochs (default: 0)"},
     {"--momentum", "X", FLOAT(sgd.momentum, .lo = 0.0, .hi = 1.0, .hi_open = true), TRAINING,
-     .rec = 130,
+     .rec = 130, .when = MLP_OPT_WHEN_OPTIM(MLP_STEP_SGD),
      FILE(10, "momentum"), .says = "momentum %s",
-     .help = "keep a velocity v = X*v + gradient and step by -lr*v (default: 0)"},
+     .help = "sgd: keep a velocity v = X*v + gradient and step by -lr*v\n"
+             "(default: 0)"},
     {"--nesterov", NULL, .type = MLP_OPT_SWITCH, AT(sgd.nesterov), TRAINING, .rec = 140,
      .when = MLP_OPT_WHEN_SET,
      FILE(11, "nesterov"), .says = "Nesterov",
-     .help = "Nesterov momentum: step by -lr*(gradient + X*v)"},
+     .help = "sgd: Nesterov momentum: step by -lr*(gradient + X*v)"},
+    {"--optimizer", "NAME", NAME(sgd.optimizer, mlp_opt_optimizer_names), TRAINING, .rec = 55,
+     .when = MLP_OPT_WHEN_SET,
+     FILE_V(21, 4, "optimizer"), .says = "optimiser %s",
+     .help = "sgd: the step above (default); adam or adamw: PyTorch's Adam\n"
+             "or AdamW, whose --lr defaults to 0.001 and --l2 to 0, whatever\n"
+             "the preset says (--momentum and --nesterov are sgd's)"},
+    {"--beta1", "X", FLOAT(sgd.beta1, .lo = 0.0, .hi = 1.0, .hi_open = true), TRAINING, .rec = 56,
+     .when = ADAM_ONLY,
+     FILE_V(22, 4, "beta1"), .says = "beta1 %s",
+     .help = "adam, adamw: decay rate of the mean gradient (default: 0.9)"},
+    {"--beta2", "X", FLOAT(sgd.beta2, .lo = 0.0, .hi = 1.0, .hi_open = true), TRAINING, .rec = 57,
+     .when = ADAM_ONLY,
+     FILE_V(23, 4, "beta2"), .says = "beta2 %s",
+     .help = "adam, adamw: decay rate of the mean squared gradient\n"
+             "(default: 0.999)"},
+    {"--eps", "X", FLOAT(sgd.eps, .lo = 0.0, .hi = 1.0, .lo_open = true), TRAINING, .rec = 58,
+     .when = ADAM_ONLY,
+     FILE_V(24, 4, "eps"), .says = "eps %s",
+     .help = "adam, adamw: added to the root of the mean squared gradient\n"
+             "(default: 1e-8)"},
+    {"--clip", "X", FLOAT(sgd.clip, .lo = 0.0, .hi = 1e6, .lo_open = true), TRAINING, .rec = 145,
+     .when = MLP_OPT_WHEN_SET,
+     FILE_V(26, 4, "clip"), .says = "gradient clipped to length %s",
+     .help = "scale each batch's whole gradient (all parameters as one vector)\n"
+             "down to length X when it is longer (default: off)"},
     {"--l2", "X", FLOAT(sgd.l2, .lo = 0.0, .hi = 1.0), TRAINING, .rec = 120,
+     .when = MLP_OPT_WHEN_OPTIM(MLP_STEP_SGD) | MLP_OPT_WHEN_OPTIM(MLP_STEP_ADAM),
      .section = "regularisation",
      FILE(9, "l2"), .says = "L2 %s",
      .help = "weight decay: each step also shrinks every weight by lr*X times\n"
-             "itself (default: 2e-5 for quadratic, 1e-4 for xent; 0: off)"},
+             "itself (sgd, adam; default: 2e-5 for quadratic, 1e-4 for xent,\n"
+             "0 with adam; 0: off)"},
+    {"--weight-decay", "X", FLOAT(sgd.weight_decay, .lo = 0.0, .hi = 1.0), TRAINING, .rec = 125,
+     .when = MLP_OPT_WHEN_OPTIM(MLP_STEP_ADAMW),
+     FILE_V(25, 4, "weight_decay"), .says = "weight decay %s",
+     .help = "adamw: each step first multiplies every weight by 1 - lr*X\n"
+             "(default: 0.01; 0: off)"},
     {"--dropout", "P", FLOAT(sgd.drop_hidden, .lo = 0.0, .hi = 1.0, .hi_open = true), TRAINING,
      .rec = 160, .when = MLP_OPT_WHEN_SET,
      FILE(14, "dropout"), .says = "hidden dropout %s",
@@ -129,6 +169,11 @@ const mlp_option mlp_options[] = {
      .when = MLP_OPT_WHEN_SET,
      FILE(12, "maxnorm"), .says = "max-norm %s",
      .help = "keep every neuron's incoming weights no longer than C (default: 0, off)"},
+    {"--label-smoothing", "E", FLOAT(sgd.label_smoothing, .lo = 0.0, .hi = 1.0, .hi_open = true),
+     TRAINING, .rec = 155, .when = MLP_OPT_WHEN_SET,
+     FILE_V(27, 4, "label_smoothing"), .says = "labels smoothed by %s (the cost is against them)",
+     .help = "xent: targets 1-E on the label plus E/K on each of the K classes;\n"
+             "the cost printed is the cross-entropy against them (default: 0)"},
     {"--translate", "PX", FLOAT(sgd.aug.translate, .lo = 0.0, .hi = 100.0), TRAINING, /* px */
      .rec = 180, .when = MLP_OPT_WHEN_SET,
      FILE(15, "augmentation.translate"), .says = "shifts up to %s px",
@@ -151,6 +196,12 @@ const mlp_option mlp_options[] = {
      FILE(19, "validation_images"),
      .help = "hold out N training images (chosen by the seed), report accuracy on\n"
              "them each epoch, and save the epoch that did best on them"},
+    {"--patience", "N", SIZE(sgd.patience, 1, 100000), TRAINING, .rec = 224,
+     .when = MLP_OPT_WHEN_SET,
+     FILE_V(28, 4, "patience"), .says = "early stopping, patience %s epochs",
+     .help = "with --val: stop after N epochs in a row without a better\n"
+             "validation accuracy, keeping the best epoch's parameters\n"
+             "(default: off)"},
     {"--seed", "N", SIZE(seed, 0, SIZE_MAX), .resume = MLP_OPT_SAME, .rec = 230, .section = "running",
      .says = "seed %s",
      .help = "seed of initialisation and every random choice (default: 1)"},
@@ -218,6 +269,8 @@ static bool is_off(const mlp_option *f, const mlp_train_opts *o)
         return !*(const bool *)field(o, f);
     case MLP_OPT_ELASTIC:
         return !(o->sgd.aug.elastic_alpha > 0.0f);
+    case MLP_OPT_NAME:
+        return get_int(o, f) == 0;
     default:
         return false;
     }
@@ -225,8 +278,11 @@ static bool is_off(const mlp_option *f, const mlp_train_opts *o)
 
 bool mlp_option_shown(const mlp_option *f, const mlp_train_opts *o)
 {
-    unsigned scheds = f->when & ~MLP_OPT_WHEN_SET;
+    const unsigned optim_bits = MLP_OPT_WHEN_OPTIM(0) * 0xffu;
+    unsigned optims = f->when & optim_bits, scheds = f->when & ~optim_bits & ~MLP_OPT_WHEN_SET;
     if ((f->when & MLP_OPT_WHEN_SET) && is_off(f, o))
+        return false;
+    if (optims && !(optims & MLP_OPT_WHEN_OPTIM(o->sgd.optimizer)))
         return false;
     return !scheds || (scheds & MLP_OPT_WHEN_SCHED(o->sgd.schedule));
 }

@@ -522,6 +522,119 @@ mlp_status mlp_plot_svg_save(const mlp_output_plan *files, const char *path,
 
 /* --- during training --------------------------------------------------------------------- */
 
+/* --- a curve on a logarithmic x axis ------------------------------------------------------ */
+
+enum { LOGX_H = 340 }; /* the chart's height: one panel at COST_Y */
+
+/* x's position on the panel whose decades run from 10^d0 to 10^d1 */
+static double map_log(double x, double d0, double d1)
+{
+    return PLOT_X + fmin(fmax((log10(x) - d0) / (d1 - d0), 0.0), 1.0) * PLOT_W;
+}
+
+/* The powers of ten about the positive finite x, at least one decade apart. */
+static void decades(const double *x, size_t n, double *d0, double *d1)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] > 0.0 && isfinite(x[i])) {
+            /* a hair of slack: 1e-6 kept as a float is a little below 10^-6 */
+            lo = fmin(lo, floor(log10(x[i]) + 1e-6));
+            hi = fmax(hi, ceil(log10(x[i]) - 1e-6));
+        }
+    if (!(lo <= hi)) /* no usable x */
+        lo = hi = 0.0;
+    *d0 = fmax(lo, -300.0);
+    *d1 = fmin(fmax(hi, *d0 + 1.0), 300.0);
+}
+
+void mlp_plot_logx_svg_write(FILE *f, const double *x, const double *y, size_t n, double mark,
+                             const char *title, const char *xcaption, const char *ycaption)
+{
+    double d0, d1, ymax = 0.0;
+    decades(x, n, &d0, &d1);
+    for (size_t i = 0; i < n; i++)
+        if (y[i] >= 0.0 && y[i] <= DBL_MAX)
+            ymax = fmax(ymax, y[i]);
+    axis ya = make_axis(0.0, ymax > 0.0 ? ymax : 1.0, 5, 0.0);
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
+            "<rect width=\"100%%\" height=\"100%%\" fill=\"#fafafa\"/>\n"
+            "<text x=\"%d\" y=\"28\" font-size=\"15\" font-weight=\"bold\">",
+            SVG_W, LOGX_H, SVG_W, LOGX_H, PLOT_X);
+    put_text(f, title ? title : "");
+    fputs("</text>\n", f);
+    /* the frame and the y ticks as the epoch charts draw them, with no x ticks */
+    axis none = {.lo = 0.0, .hi = 1.0, .step = 1.0, .ticks = 0};
+    panel(f, &none, &ya, COST_Y, "", "");
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">", PLOT_X, COST_Y - 8);
+    put_text(f, ycaption ? ycaption : "");
+    fputs("</text>\n", f);
+    for (double d = d0; d <= d1; d += 1.0) {
+        double px = map_log(pow(10.0, d), d0, d1);
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>\n"
+                "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">1e%+.0f</text>\n",
+                px, COST_Y, px, COST_Y + PANEL_H, px, COST_Y + PANEL_H + 16, d);
+    }
+    bool pen = false;
+    /* about 1,000 points at most, the last always: more are finer than the panel's 500 pixels */
+    const size_t every = n / 1000 + 1;
+    fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" d=\"", series_colour[0]);
+    for (size_t i = 0; i < n; i = i + 1 == n ? n : i + every < n ? i + every : n - 1) {
+        if (!(x[i] > 0.0) || isnan(y[i])) {
+            pen = false;
+            continue;
+        }
+        fprintf(f, "%s%.1f %.1f ", pen ? "L" : "M", map_log(x[i], d0, d1),
+                map(y[i], &ya, COST_Y + PANEL_H, COST_Y));
+        pen = true;
+    }
+    fputs("\"/>\n", f);
+    if (mark > 0.0 && isfinite(mark)) {
+        double px = map_log(mark, d0, d1);
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
+                "stroke-dasharray=\"4 3\"/>\n<text x=\"%.1f\" y=\"%d\" fill=\"%s\">%.3g</text>\n",
+                px, COST_Y, px, COST_Y + PANEL_H, series_colour[3], px + 4, COST_Y + 14,
+                series_colour[3], mark);
+    }
+    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", PLOT_X + PLOT_W / 2,
+            COST_Y + PANEL_H + 40);
+    put_text(f, xcaption ? xcaption : "");
+    fputs("</text>\n</svg>\n", f);
+}
+
+struct logx_drawing {
+    const double *x, *y;
+    size_t n;
+    double mark;
+    const char *title, *xcaption, *ycaption;
+};
+
+static mlp_status write_logx(FILE *f, void *ctx, mlp_error *err)
+{
+    const struct logx_drawing *d = ctx;
+    (void)err; /* a write error is the commit's to report */
+    mlp_plot_logx_svg_write(f, d->x, d->y, d->n, d->mark, d->title, d->xcaption, d->ycaption);
+    return MLP_OK;
+}
+
+mlp_status mlp_plot_logx_svg_save(const mlp_output_plan *files, const char *path, const double *x,
+                                  const double *y, size_t n, double mark, const char *title,
+                                  const char *xcaption, const char *ycaption, mlp_error *err)
+{
+    struct logx_drawing d = {x, y, n, mark, title, xcaption, ycaption};
+    mlp_output o;
+    mlp_status st = mlp_output_open(&o, files, path, err);
+    if (st != MLP_OK)
+        return st;
+    write_logx(o.f, &d, err);
+    return mlp_output_commit(&o, err);
+}
+
 mlp_status mlp_plot_run_open(mlp_plot_run *r, const mlp_output_plan *files, const char *log_path,
                              const char *svg_path, const char *title, size_t keep_epochs,
                              mlp_error *err)

@@ -20,13 +20,23 @@ bool mlp_sgd_opts_valid(const mlp_sgd_opts *o)
                   o->lr_end >= 0.0f && isfinite(o->lr_end)) ||
                  (o->schedule == MLP_SCHED_STEP && o->lr_step > 0 && o->lr_gamma > 0.0f &&
                   isfinite(o->lr_gamma));
-    return sched && o->batch > 0 && o->batch <= MLP_MAX_BATCH && o->epochs > 0 && o->lr > 0.0f &&
-           isfinite(o->lr) && o->l2 >= 0.0f && o->momentum >= 0.0f && o->momentum < 1.0f &&
-           (!o->nesterov || o->momentum > 0.0f) && o->maxnorm >= 0.0f && o->drop_in >= 0.0f &&
-           o->drop_in < 1.0f && o->drop_hidden >= 0.0f && o->drop_hidden < 1.0f &&
-           a->translate >= 0.0f && a->rotate >= 0.0f && a->scale >= 0.0f && a->scale < 1.0f &&
-           a->elastic_alpha >= 0.0f && isfinite(a->translate) && isfinite(a->rotate) &&
-           isfinite(a->elastic_alpha) &&
+    bool adam = o->optimizer == MLP_STEP_ADAM || o->optimizer == MLP_STEP_ADAMW;
+    /* in range whatever the optimiser, so that a model file holds no NaN in their place */
+    bool moments = o->beta1 >= 0.0f && o->beta1 < 1.0f && o->beta2 >= 0.0f && o->beta2 < 1.0f &&
+                   o->eps >= 0.0f && isfinite(o->eps);
+    bool optim =
+        moments && (o->optimizer == MLP_STEP_SGD || (adam && o->eps > 0.0f && o->momentum == 0.0f));
+    bool decay = o->weight_decay >= 0.0f && o->weight_decay <= 1.0f &&
+                 (o->weight_decay == 0.0f || o->optimizer == MLP_STEP_ADAMW);
+    bool extras = o->clip >= 0.0f && isfinite(o->clip) && o->label_smoothing >= 0.0f &&
+                  o->label_smoothing < 1.0f && (o->patience == 0 || o->val > 0);
+    return sched && optim && decay && extras && o->batch > 0 && o->batch <= MLP_MAX_BATCH &&
+           o->epochs > 0 && o->lr > 0.0f && isfinite(o->lr) && o->l2 >= 0.0f &&
+           o->momentum >= 0.0f && o->momentum < 1.0f && (!o->nesterov || o->momentum > 0.0f) &&
+           o->maxnorm >= 0.0f && o->drop_in >= 0.0f && o->drop_in < 1.0f &&
+           o->drop_hidden >= 0.0f && o->drop_hidden < 1.0f && a->translate >= 0.0f &&
+           a->rotate >= 0.0f && a->scale >= 0.0f && a->scale < 1.0f && a->elastic_alpha >= 0.0f &&
+           isfinite(a->translate) && isfinite(a->rotate) && isfinite(a->elastic_alpha) &&
            (a->elastic_alpha == 0.0f || (a->elastic_sigma > 0.0f && a->elastic_sigma <= 10.0f));
 }
 
@@ -34,7 +44,8 @@ mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n_set, size_t row
                         const mlp_sgd_opts *opt, uint64_t seed, mlp_error *err)
 {
     memset(s, 0, sizeof *s);
-    if (!mlp_sgd_opts_valid(opt) || opt->batch > net->max_batch || opt->val >= n_set)
+    if (!mlp_sgd_opts_valid(opt) || opt->batch > net->max_batch || opt->val >= n_set ||
+        (opt->label_smoothing > 0.0f && net->cost != MLP_COST_XENT))
         return mlp_fail(err, MLP_EARG, "invalid training options");
     s->opt = *opt;
     s->seed = seed;
@@ -46,8 +57,10 @@ mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n_set, size_t row
     s->order = mlp_alloc_array(s->n, sizeof *s->order);
     s->batch_rows = mlp_alloc_array(opt->batch, sizeof *s->batch_rows);
     s->y = malloc(opt->batch);
-    if (opt->momentum > 0.0f && (s->vel = mlp_alloc_array(net->n_params, sizeof(float))))
+    if (mlp_sgd_has_vel(opt) && (s->vel = mlp_alloc_array(net->n_params, sizeof(float))))
         memset(s->vel, 0, net->n_params * sizeof(float)); /* at rest */
+    if (mlp_sgd_has_sq(opt) && (s->sq = mlp_alloc_array(net->n_params, sizeof(float))))
+        memset(s->sq, 0, net->n_params * sizeof(float));
     if (mlp_augment_active(&opt->aug)) {
         /* net->pool was given to mlp_net_init: its size is final (mlp_sgd_epoch checks) */
         s->threads = mlp_pool_size(net->pool);
@@ -57,7 +70,8 @@ mlp_status mlp_sgd_init(mlp_sgd *s, const mlp_net *net, size_t n_set, size_t row
         if (mlp_mul_size(rows, cols, &px) && mlp_mul_size(px, opt->batch, &px))
             s->augmented = mlp_alloc_array(px, sizeof(float));
     }
-    if (!s->rows || !s->order || !s->batch_rows || !s->y || (opt->momentum > 0.0f && !s->vel) ||
+    if (!s->rows || !s->order || !s->batch_rows || !s->y || (mlp_sgd_has_vel(opt) && !s->vel) ||
+        (mlp_sgd_has_sq(opt) && !s->sq) ||
         (mlp_augment_active(&opt->aug) && (!s->scratch || !s->augmented))) {
         mlp_sgd_free(s);
         return mlp_fail(err, MLP_ENOMEM, "out of memory for training on %zu images", n_set);
@@ -82,6 +96,7 @@ void mlp_sgd_free(mlp_sgd *s)
     free(s->batch_rows);
     free(s->y);
     free(s->vel);
+    free(s->sq);
     free(s->scratch);
     free(s->augmented);
     memset(s, 0, sizeof *s);
@@ -112,21 +127,65 @@ float mlp_sgd_lr(const mlp_sgd_opts *o, size_t e, double frac)
     return (float)lr;
 }
 
-void mlp_sgd_step(mlp_net *net, float *vel, const mlp_sgd_opts *o, float lr)
+bool mlp_sgd_has_vel(const mlp_sgd_opts *o)
+{
+    return o->optimizer != MLP_STEP_SGD || o->momentum > 0.0f;
+}
+
+bool mlp_sgd_has_sq(const mlp_sgd_opts *o)
+{
+    return o->optimizer != MLP_STEP_SGD;
+}
+
+void mlp_sgd_step(mlp_net *net, float *vel, float *sq, const mlp_sgd_opts *o, float lr, uint64_t t)
 {
     /* Biases are neither decayed nor bounded: they shift a neuron, they do not make the net
-     * more complex. */
-    const mlp_step ws = {lr, o->l2, o->momentum, o->maxnorm, o->nesterov};
-    const mlp_step bs = {lr, 0.0f, o->momentum, 0.0f, o->nesterov};
+     * more complex. Adam's bias corrections in double, as PyTorch computes them in Python. */
+    double bc1 = 1.0 - pow(o->beta1, (double)t), bc2 = sqrt(1.0 - pow(o->beta2, (double)t));
+    mlp_step ws = {lr,       o->l2,    o->momentum, o->maxnorm, o->nesterov, o->optimizer,
+                   o->beta1, o->beta2, o->eps,      1.0f,       0.0f,        1.0f};
+    if (o->optimizer != MLP_STEP_SGD) {
+        ws.mu = 0.0f;
+        ws.decay = (float)(1.0 - (double)lr * o->weight_decay);
+        ws.step = (float)((double)lr / bc1);
+        ws.bc2 = (float)bc2;
+        if (o->optimizer == MLP_STEP_ADAMW)
+            ws.l2 = 0.0f; /* AdamW decays through decay alone */
+    }
+    mlp_step bs = ws;
+    bs.l2 = 0.0f;
+    bs.maxnorm = 0.0f;
+    bs.decay = 1.0f;
     for (size_t l = 0; l < net->n_layers; l++) {
         size_t in = net->sizes[l], out = net->sizes[l + 1];
-        /* velocities share the parameters' layout */
+        /* velocities and moments share the parameters' layout */
         float *vw = vel ? mlp_net_layer_w(net, vel, l) : NULL;
         float *vb = vel ? mlp_net_layer_b(net, vel, l) : NULL;
+        float *qw = sq ? mlp_net_layer_w(net, sq, l) : NULL;
+        float *qb = sq ? mlp_net_layer_b(net, sq, l) : NULL;
         size_t n = mlp_net_threads(net, l);
-        mlp_kernels_step(net->kern, net->pool, n, net->W[l], vw, net->dW[l], out, in, &ws);
-        mlp_kernels_step(net->kern, net->pool, n, net->b[l], vb, net->db[l], out, 1, &bs);
+        mlp_kernels_step(net->kern, net->pool, n, net->W[l], vw, qw, net->dW[l], out, in, &ws);
+        mlp_kernels_step(net->kern, net->pool, n, net->b[l], vb, qb, net->db[l], out, 1, &bs);
     }
+}
+
+bool mlp_sgd_patience_out(const mlp_sgd_opts *o, size_t done, size_t best)
+{
+    return o->patience > 0 && best > 0 && done < o->epochs && done - best >= o->patience;
+}
+
+double mlp_sgd_clip(mlp_net *net, float max)
+{
+    double ss = 0.0;
+    for (size_t i = 0; i < net->n_params; i++)
+        ss += (double)net->grads[i] * net->grads[i];
+    double norm = sqrt(ss);
+    if (norm > max) {
+        float scale = (float)(max / norm);
+        for (size_t i = 0; i < net->n_params; i++)
+            net->grads[i] *= scale;
+    }
+    return norm;
 }
 
 void mlp_sgd_shuffle(size_t *order, size_t n, uint64_t *rng)
@@ -258,10 +317,12 @@ mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epo
             mlp_pool_run(net->pool, 0x61756700u + B, 0, augment_part, &j); /* "aug", B */
         }
         set_dropout(net, s, e, k, true);
+        net->smooth = s->opt.label_smoothing;
         mlp_net_forward(net, B);
         double c = mlp_net_cost(net, s->y, B);
         if (!isfinite(c)) {
             set_dropout(net, s, e, k, false);
+            net->smooth = 0.0f;
             return mlp_fail(err, MLP_ENUMERIC,
                             "epoch %zu, batch %zu: the cost is %s; the learning rate (%g) is "
                             "probably too high",
@@ -272,8 +333,13 @@ mlp_status mlp_sgd_epoch(mlp_sgd *s, mlp_net *net, const mlp_set *train, mlp_epo
             state->correct += mlp_net_predict_row(net, i) == s->y[i];
         mlp_backprop(net, s->y, B);
         set_dropout(net, s, e, k, false);
-        lr = mlp_sgd_lr(&s->opt, e, (double)(state->pos + B) / (double)s->n);
-        mlp_sgd_step(net, s->vel, &s->opt, lr);
+        net->smooth = 0.0f; /* evaluation measures the plain cost */
+        if (s->opt.clip > 0.0f)
+            mlp_sgd_clip(net, s->opt.clip);
+        lr = s->hooks.rate ? s->hooks.rate(s->hooks.ctx, k)
+                           : mlp_sgd_lr(&s->opt, e, (double)(state->pos + B) / (double)s->n);
+        mlp_sgd_step(net, s->vel, s->sq, &s->opt, lr, state->steps + 1);
+        state->steps++;
         state->pos += B;
         if (s->hooks.progress)
             s->hooks.progress(s->hooks.ctx, state->pos, s->n);

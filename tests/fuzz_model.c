@@ -42,12 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         mlp_model_meta_free(&meta);
         mlp_net_free(&net);
-    } else if (net.params || meta.vel || meta.cur) {
+    } else if (net.params || meta.vel || meta.sq || meta.cur) {
         abort();
     }
     /* the same checks without the arrays: the same verdict (short of memory), nothing kept */
     mlp_status plain = mlp_model_load(path, &net, 1, &meta, &err);
-    if (meta.vel || meta.cur || (plain != with_state && with_state != MLP_ENOMEM))
+    if (meta.vel || meta.sq || meta.cur || (plain != with_state && with_state != MLP_ENOMEM))
         abort();
     mlp_net_free(&net);
     unlink(path);

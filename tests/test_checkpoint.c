@@ -121,7 +121,7 @@ static void test_save_load_resume_is_the_same_run(void **state)
     evaluate(&best, &net, &s, &d, 1);
     assert_int_equal(best.epoch, 1); /* any accuracy beats -1 */
     volatile sig_atomic_t stop = 0;
-    s.hooks = (mlp_sgd_hooks){stop_after_20, (void *)&stop, &stop};
+    s.hooks = (mlp_sgd_hooks){stop_after_20, (void *)&stop, &stop, NULL};
     assert_int_equal(mlp_sgd_epoch(&s, &net, &d.train, &es, &err), MLP_ESTOP);
     assert_int_equal(s.state.pos, 20);
 
@@ -173,7 +173,7 @@ static void test_save_load_resume_is_the_same_run(void **state)
     assert_true(best2.last_test == best.last_test);
 
     /* both finish the epoch, and train the next: the same bits */
-    s.hooks = (mlp_sgd_hooks){NULL, NULL, NULL};
+    s.hooks = (mlp_sgd_hooks){NULL, NULL, NULL, NULL};
     for (size_t e = 2; e <= 3; e++) {
         assert_int_equal(mlp_sgd_epoch(&s, &net, &d.train, &es, &err), MLP_OK);
         assert_int_equal(mlp_sgd_epoch(&s2, &net2, &d.train, &es2, &err), MLP_OK);

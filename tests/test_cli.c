@@ -107,19 +107,19 @@ static void test_same_seed_same_bytes(void **state)
     free(c);
 }
 
-/* Threads split every product by output element, so their number changes no bit. The hidden
- * layer is wide enough (144 x 700 weights) for the products to use three threads. */
-static void test_thread_count_does_not_change_the_model(void **state)
+/* Threads split every product by output element, so their number changes no bit: the files
+ * of a run on 1, 2 and 3 threads differ only in the recorded --out path. The hidden layer is
+ * wide enough (144 x 700 weights) for the products to use three threads. */
+static void same_model_on_1_to_3_threads(fixture *f, const char *flags)
 {
-    fixture *f = *state;
     unsigned char *first = NULL;
     size_t n_first = 0;
     for (int t = 1; t <= 3; t++) {
         char p[4096];
         snprintf(p, sizeof p, "%s/t%d.bin", f->dir, t);
         assert_int_equal(
-            tu_cli_run(f, "train %s --hidden 700 --epochs 2 --batch 32 --threads %d --out %s",
-                       f->dir, t, p),
+            tu_cli_run(f, "train %s --hidden 700 --epochs 2 --batch 32 %s --threads %d --out %s",
+                       f->dir, flags, t, p),
             0);
         assert_non_null(strstr(f->out, t == 1 ? "1 thread\n" : "threads\n"));
         size_t n;
@@ -140,6 +140,62 @@ static void test_thread_count_does_not_change_the_model(void **state)
         free(m);
     }
     free(first);
+}
+
+/* SGD, and Adam and AdamW with every option of theirs (and clipping, label smoothing and
+ * patience), give the same model on 1, 2 and 3 threads. */
+static void test_thread_count_does_not_change_the_model(void **state)
+{
+    fixture *f = *state;
+    static const char *const flags[] = {
+        "",
+        ("--optimizer adam --beta1 0.8 --beta2 0.99 --eps 1e-6 --l2 1e-3 --clip 0.5 --cost xent "
+         "--label-smoothing 0.1 --val 300 --patience 4"),
+        "--optimizer adamw --weight-decay 0.05 --clip 2 --cost xent --label-smoothing 0.05",
+    };
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+        same_model_on_1_to_3_threads(f, flags[k]);
+}
+
+/* The flags of the optimisers, clipping, label smoothing and patience: a bad value, or a flag
+ * without the option it needs, is one line naming the flag, exit 2, before any data is read
+ * (the directory does not exist). */
+static void test_optimiser_flags_refused_before_data(void **state)
+{
+    fixture *f = *state;
+    const struct {
+        const char *args, *want;
+    } cases[] = {
+        {"--patience 3", "--patience needs --val"},
+        {"--patience 0 --val 10", "--patience"},
+        {"--patience -1 --val 10", "--patience"},
+        {"--beta1 1 --optimizer adam", "--beta1"},
+        {"--beta1 -0.1 --optimizer adam", "--beta1"},
+        {"--beta2 nan --optimizer adamw", "--beta2"},
+        {"--eps 0 --optimizer adam", "--eps"},
+        {"--beta1 0.9", "--beta1 needs --optimizer adam or adamw"},
+        {"--optimizer sgd --beta2 0.9", "--beta2 needs --optimizer adam or adamw"},
+        {"--eps 1e-8", "--eps needs --optimizer adam or adamw"},
+        {"--weight-decay 0.1", "--weight-decay needs --optimizer adamw"},
+        {"--optimizer adam --weight-decay 0.1", "--weight-decay needs --optimizer adamw"},
+        {"--optimizer adamw --l2 0.1", "--l2 with --optimizer adamw"},
+        {"--optimizer adam --momentum 0.9", "--momentum is sgd's"},
+        {"--optimizer adamw --nesterov", "--nesterov is sgd's"},
+        {"--optimizer rmsprop", "--optimizer"},
+        {"--optimizer", "--optimizer needs a value"},
+        {"--clip 0", "--clip"},
+        {"--clip -1", "--clip"},
+        {"--clip inf", "--clip"},
+        {"--clip 1e300", "--clip"},
+        {"--label-smoothing 1 --cost xent", "--label-smoothing"},
+        {"--label-smoothing 0.1", "--label-smoothing needs --cost xent"},
+        {"--label-smoothing 1e-50 --cost xent", "--label-smoothing"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int st = tu_cli_run(f, "train %s/nowhere %s", f->dir, cases[k].args);
+        expect_error(f, st, 2, cases[k].want);
+        assert_non_null(strstr(f->err, "mlp help"));
+    }
 }
 
 static void test_usage_errors_exit_2_with_one_line(void **state)
@@ -644,6 +700,7 @@ int main(void)
         T(test_same_seed_same_bytes),
         T(test_thread_count_does_not_change_the_model),
         T(test_usage_errors_exit_2_with_one_line),
+        T(test_optimiser_flags_refused_before_data),
         T(test_bad_data_and_models_exit_1_with_one_line),
         T(test_any_dataset_by_explicit_paths),
         T(test_classes_without_images_are_named),

@@ -116,6 +116,52 @@ static void bp_first_layer_zero(mlp_net *net, const uint8_t *y, size_t B)
     memset(net->dW[0], 0, net->sizes[0] * net->sizes[1] * sizeof(float));
 }
 
+/* Backprop of the cross-entropy against the unsmoothed targets: what a smoothed cost must
+ * not be paired with. */
+static void bp_unsmoothed(mlp_net *net, const uint8_t *y, size_t B)
+{
+    float e = net->smooth;
+    net->smooth = 0.0f;
+    mlp_backprop(net, y, B);
+    net->smooth = e;
+}
+
+/* Label smoothing: the cost (net.c's float one against gradcheck's double one) and the
+ * gradient (backprop against finite differences of that cost) agree for every activation; the
+ * smoothed cost is another cost (it differs from the plain one), and backprop that forgets the
+ * smoothing fails the check. */
+static void test_label_smoothing_passes(void **state)
+{
+    (void)state;
+    for (int a = 0; a < 3; a++) {
+        small s;
+        mlp_error err;
+        mlp_gradcheck_result r, plain, wrong;
+        mlp_gradcheck_opts o = {0};
+        small_init(&s, (mlp_act)a, MLP_COST_XENT, 40 + (uint64_t)a);
+        assert_int_equal(mlp_gradcheck(&s.net, s.rows, s.y, ROWS, &o, &plain, &err), MLP_OK);
+        s.net.smooth = 0.2f;
+        assert_int_equal(mlp_gradcheck(&s.net, s.rows, s.y, ROWS, &o, &r, &err), MLP_OK);
+        if (!r.ok || r.worst_rel > 1e-4)
+            print_error("%s smoothed: worst relative error %g at %zu\n", mlp_act_name((mlp_act)a),
+                        r.worst_rel, r.worst_rel_at);
+        assert_true(r.ok && r.worst_rel <= 1e-4);
+        assert_true(r.forward_diff < 1e-5);
+        assert_true(r.largest > 1e-3);
+        assert_true(fabs(r.cost - plain.cost) > 1e-3);
+        /* net.c's smoothed cost is that cost */
+        for (size_t i = 0; i < ROWS; i++)
+            mlp_net_set_input(&s.net, i, s.rows[i]);
+        mlp_net_forward(&s.net, ROWS);
+        double c = mlp_net_cost(&s.net, s.y, ROWS) / ROWS;
+        assert_true(fabs(c - r.cost) <= 1e-5 * r.cost);
+        o.backprop = bp_unsmoothed;
+        assert_int_equal(mlp_gradcheck(&s.net, s.rows, s.y, ROWS, &o, &wrong, &err), MLP_OK);
+        assert_false(wrong.ok);
+        mlp_net_free(&s.net);
+    }
+}
+
 static void test_wrong_gradients_fail(void **state)
 {
     (void)state;
@@ -274,6 +320,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backprop_passes_for_every_activation_and_cost),
+        cmocka_unit_test(test_label_smoothing_passes),
         cmocka_unit_test(test_wrong_gradients_fail),
         cmocka_unit_test(test_sampled_knobs_and_bad_arguments),
         T(test_command_default_network),

@@ -53,7 +53,13 @@ static int setup(void **state)
                                        .drop_in = 0.2f,
                                        .drop_hidden = 0.5f,
                                        .aug = {2.0f, 15.0f, 0.1f, 34.0f, 4.0f},
-                                       .val = 100},
+                                       .val = 100,
+                                       .beta1 = 0.8f, /* unused by SGD, kept all the same */
+                                       .beta2 = 0.99f,
+                                       .eps = 1e-7f,
+                                       .clip = 2.5f,
+                                       .label_smoothing = 0.1f,
+                                       .patience = 4},
                                .seed = 0x123456789abcdefu,
                                .n_train = 777,
                                .test_accuracy = 0.875f};
@@ -125,9 +131,9 @@ static void test_round_trip_bit_for_bit(void **state)
     unsigned char *b2 = tu_read_file(p2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(b1, b2, n1);
-    /* the documented layout: magic, version 3, and the size the header implies */
-    assert_memory_equal(b1, "MLPM\3\0\0\0", 8);
-    size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + 84 + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
+    /* the documented layout: magic, version 4, and the size the header implies */
+    assert_memory_equal(b1, "MLPM\4\0\0\0", 8);
+    size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + 116 + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
                   4 * net.n_params + 4 + 4;
     assert_int_equal(n1, want);
     free(b1);
@@ -203,16 +209,17 @@ static void test_bad_fields_refused(void **state)
      * 40 rows, 44 cols, 48 epochs, 52 batch, 56 schedule, 60 lr, 64 lr_end, 68 lr_step,
      * 72 lr_gamma, 76 warmup, 80 l2, 84 momentum, 88 nesterov, 92 maxnorm, 96 drop_in,
      * 100 drop_hidden, 104 translate, 108 rotate, 112 scale, 116 elastic alpha, 120 sigma,
-     * 124 val, 128 transpose, 132 seed, 140 n_train, 144 test accuracy, 148 command line
-     * length; n_params after the command line */
-    const size_t cmd_off = 148, np_off = 152 + strlen(f->meta.cmdline);
+     * 124 val, 128 transpose, 132 optimizer, 136 beta1, 140 beta2, 144 eps, 148 weight decay,
+     * 152 clip, 156 label smoothing, 160 patience, 164 seed, 172 n_train, 176 test accuracy,
+     * 180 command line length; n_params after the command line */
+    const size_t cmd_off = 180, np_off = 184 + strlen(f->meta.cmdline);
     const struct {
         size_t off;
         uint32_t v;
         const char *want;
     } cases[] = {
         {4, 0, "version 0"},
-        {4, 4, "version 4"},
+        {4, 5, "version 5"},
         {8, 8, "binary32"},
         {12, 0x0000803f, "binary32"},
         {16, 0, "weight layers"},
@@ -240,7 +247,15 @@ static void test_bad_fields_refused(void **state)
         {120, 0, "settings"},          /* elastic distortion of width 0 */
         {124, 777, "settings"},        /* every image held out for validation */
         {128, 2, "settings"},          /* transpose neither 0 nor 1 */
-        {144, 0x40000000, "accuracy"},
+        {132, 3, "settings"},          /* no such optimiser */
+        {132, 1, "settings"},          /* adam with momentum */
+        {136, 0x7fc00000, "settings"}, /* beta1 NaN, even unused by SGD */
+        {144, 0xbf800000, "settings"}, /* eps -1 */
+        {148, 0x3c23d70a, "settings"}, /* SGD with AdamW's weight decay 0.01 */
+        {152, 0xbf800000, "settings"}, /* clip -1 */
+        {152, 0x7f800000, "settings"}, /* clip infinite */
+        {156, 0x3f800000, "settings"}, /* label smoothing 1 */
+        {176, 0x40000000, "accuracy"},
         {cmd_off, 0xffffffff, "command line"},
         {cmd_off, 5000, "command line"},
         {np_off, 0, "parameters"},
@@ -331,7 +346,8 @@ static float *with_state(fixture *f)
                                   .rng = 0xfedcba9876543210u,
                                   .epoch_rng = 0x0123456789abcdefu,
                                   .cost = 12.5,
-                                  .correct = 250};
+                                  .correct = 250,
+                                  .steps = 4242};
     f->meta.data_crc = 0xdeadbeef;
     f->meta.images_crc = 0xfeedface;
     strcpy(f->meta.kernels, "avx2");
@@ -428,7 +444,7 @@ static void test_damaged_checkpoints_refused(void **state)
     }
     /* inconsistent states with a valid checksum */
     /* from the end: checksum, C, velocities, the fixed state, the flag S */
-    size_t st = n - 4 - 4 - 4 * f->net.n_params - (6 * 8 + 4 + 4 + 16 + 4 + 4 + 4) - 4;
+    size_t st = n - 4 - 4 - 4 * f->net.n_params - (7 * 8 + 4 + 4 + 16 + 4 + 4 + 4) - 4;
     const struct {
         size_t off;
         uint32_t v;
@@ -439,10 +455,10 @@ static void test_damaged_checkpoints_refused(void **state)
         {st + 4 + 8, 678, "does not add up"},         /* beyond the 677 training images */
         {st + 4 + 40, 301, "does not add up"},        /* more right than done */
         {st + 4 + 36, 0x7ff00000, "does not add up"}, /* cost = infinity (high word) */
-        {st + 4 + 56, 0x00585641, "kernel name"},     /* "AVX" */
-        {st + 4 + 72, 0x3f000000, "does not add up"}, /* best validation 0.5 at epoch 0 */
-        {st + 4 + 76, 9, "does not add up"},          /* best epoch after the last done */
-        {st + 4 + 80, 0, "velocities"},               /* momentum but no velocities */
+        {st + 4 + 64, 0x00585641, "kernel name"},     /* "AVX" */
+        {st + 4 + 80, 0x3f000000, "does not add up"}, /* best validation 0.5 at epoch 0 */
+        {st + 4 + 84, 9, "does not add up"},          /* best epoch after the last done */
+        {st + 4 + 88, 0, "velocities"},               /* momentum but no velocities */
         {n - 8 - 4 * 3, 0x7fc00000, "velocity"},      /* a NaN velocity */
         {n - 8, 1, "length"},                         /* last-epoch parameters announced */
     };
@@ -477,7 +493,7 @@ static void test_nothing_non_finite_is_saved(void **state)
 /* Bytes of a model without training state whose command line has cmd bytes. */
 static size_t plain_size(const mlp_net *net, size_t cmd)
 {
-    return 20 + 4 * (net->n_layers + 1) + 4 * 2 + 4 * 2 + 84 + 8 + 4 * 3 + cmd + 8 +
+    return 20 + 4 * (net->n_layers + 1) + 4 * 2 + 4 * 2 + 116 + 8 + 4 * 3 + cmd + 8 +
            4 * net->n_params + 4 + 4;
 }
 
@@ -526,7 +542,7 @@ static void test_cmdline_at_the_limit(void **state)
     /* a file claiming max + 1 bytes, consistent otherwise (length, checksum): refused */
     size_t n;
     unsigned char *b = tu_read_file(f->path, &n), *c = malloc(n + 1);
-    const size_t cmd_off = 20 + 4 * (MLP_MAX_LAYERS + 1) + 4 * 2 + 4 * 2 + 84 + 8 + 4 * 2;
+    const size_t cmd_off = 20 + 4 * (MLP_MAX_LAYERS + 1) + 4 * 2 + 4 * 2 + 116 + 8 + 4 * 2;
     assert_int_equal(mlp_get_u32(b + cmd_off), max);
     memcpy(c, b, cmd_off + 4 + max);
     c[cmd_off + 4 + max] = 'a';
@@ -604,21 +620,32 @@ static void cut4(unsigned char *b, size_t *n, size_t off)
     *n -= 4;
 }
 
-/* The version 2 (or 1) layout of a version 3 file of L weight layers, made from it: without
- * the transpose option, the last of the options block; for version 1 also without the images'
- * CRC (the file must then be a checkpoint without velocities or last-epoch parameters); the
- * version and the checksum set accordingly. */
+/* The version 3, 2 or 1 layout of a version 4 file of L weight layers (and fewer than 2^32
+ * parameters), made from it: version 3 without the eight options of version 4 (the last 32
+ * bytes of the block) and the step count of the state; version 2 also without the transpose
+ * option; version 1 also without the images' CRC. The version and the checksum set
+ * accordingly. The parts of the state go first, so that the offsets before them hold. */
 static unsigned char *to_version(const unsigned char *b, size_t n, size_t L, uint32_t version,
                                  size_t *len)
 {
+    const size_t opt = 20 + 4 * (L + 1) + 4 * 2 + 4 * 2;     /* the options block */
+    const size_t cmd = mlp_get_u32(b + opt + 116 + 16);      /* after seed, n_train, accuracy */
+    const size_t np = mlp_get_u32(b + opt + 116 + 20 + cmd); /* P's low word */
+    const size_t s = opt + 116 + 20 + cmd + 8 + 4 * np;      /* the flag S */
+    const bool state = mlp_get_u32(b + s) == 1;
     unsigned char *c = malloc(n);
     memcpy(c, b, n);
     *len = n;
-    cut4(c, len, 20 + 4 * (L + 1) + 4 * 2 + 4 * 2 + 80);
-    /* from the end: the checksum, then the fixed state (88 bytes, ending with the flags V and
-     * C), whose images' CRC is at 52 */
-    if (version == 1)
-        cut4(c, len, *len - 4 - 88 + 52);
+    if (state && version <= 3) { /* the steps, after the six 64-bit fields */
+        cut4(c, len, s + 4 + 48);
+        cut4(c, len, s + 4 + 48);
+    }
+    if (state && version == 1) /* the images' CRC, after the labels' */
+        cut4(c, len, s + 4 + 48 + 4);
+    for (int k = 0; k < 8 && version <= 3; k++)
+        cut4(c, len, opt + 84);
+    if (version <= 2)
+        cut4(c, len, opt + 80);
     mlp_put_u32(c + 4, version);
     mlp_put_u32(c + *len - 4, mlp_crc32(0, c, *len - 4));
     return c;
@@ -656,12 +683,12 @@ static void test_version_1_still_loads(void **state)
     assert_memory_equal(net.params, f->net.params, net.n_params * sizeof(float));
     mlp_model_meta_free(&m);
     mlp_net_free(&net);
-    /* the version 3 file it came from has the fingerprint */
+    /* the version 4 file it came from has the fingerprint */
     assert_int_equal(mlp_model_load(f->path, &net, 1, &m, &err), MLP_OK);
     assert_int_equal(m.has_images_crc, 1);
     assert_int_equal(m.images_crc, 0xfeedface);
     mlp_net_free(&net);
-    /* a version 1 file is held to the version 1 length: the version 3 one called 1 is not */
+    /* a version 1 file is held to the version 1 length: the version 4 one called 1 is not */
     mlp_put_u32(b + 4, 1);
     mlp_put_u32(b + n - 4, mlp_crc32(0, b, n - 4));
     tu_write_file(p, b, n);
@@ -697,7 +724,7 @@ static void test_version_2_still_loads(void **state)
     f->meta.opt.transpose = true;
     save(f);
     unsigned char *b = tu_read_file(f->path, &n), *v2 = to_version(b, n, f->net.n_layers, 2, &n2);
-    assert_int_equal(n2, n - 4);
+    assert_int_equal(n2, n - 4 - 32 - 8);
     assert_int_equal(mlp_model_load_state(f->path, &net, 1, &m, &err), MLP_OK);
     assert_true(m.opt.transpose);
     mlp_model_meta_free(&m);
@@ -710,7 +737,7 @@ static void test_version_2_still_loads(void **state)
     for (size_t k = 0; k < MLP_OPTIONS; k++) { /* every other option as it was */
         const mlp_option *o = &mlp_options[k];
         size_t at = o->at - offsetof(mlp_train_opts, sgd);
-        if (o->slot && strcmp(o->flag, "--transpose"))
+        if (o->slot && o->since <= 2)
             assert_memory_equal((char *)&m.opt + at, (char *)&f->meta.opt + at, o->size);
     }
     assert_int_equal(m.has_images_crc, 1);
@@ -725,6 +752,104 @@ static void test_version_2_still_loads(void **state)
     expect_refused(p, NULL);
     free(v2);
     free(b);
+    free(vel);
+}
+
+/* A file of version 3, before the optimisers, clipping, label smoothing, patience and the
+ * step count, loads as SGD with those off and no step taken, everything else as it was; a
+ * version 3 file called 4 is refused (too short). */
+static void test_version_3_still_loads(void **state)
+{
+    fixture *f = *state;
+    float *vel = with_state(f);
+    mlp_net net;
+    mlp_model_meta m;
+    mlp_error err;
+    size_t n, n3;
+    f->meta.opt.transpose = true;
+    save(f);
+    unsigned char *b = tu_read_file(f->path, &n), *v3 = to_version(b, n, f->net.n_layers, 3, &n3);
+    assert_int_equal(n3, n - 32 - 8);
+    char p[4096];
+    tu_path(p, f->dir, "v3.bin");
+    tu_write_file(p, v3, n3);
+    assert_int_equal(mlp_model_load_state(p, &net, 1, &m, &err), MLP_OK);
+    assert_true(m.opt.transpose);
+    assert_int_equal(m.opt.optimizer, MLP_STEP_SGD);
+    assert_true(m.opt.beta1 == 0.0f && m.opt.clip == 0.0f && m.opt.label_smoothing == 0.0f);
+    assert_int_equal(m.opt.patience, 0);
+    assert_int_equal(m.sgd.steps, 0);
+    for (size_t k = 0; k < MLP_OPTIONS; k++) { /* every older option as it was */
+        const mlp_option *o = &mlp_options[k];
+        size_t at = o->at - offsetof(mlp_train_opts, sgd);
+        if (o->slot && o->since <= 3)
+            assert_memory_equal((char *)&m.opt + at, (char *)&f->meta.opt + at, o->size);
+    }
+    assert_true(m.sgd.epoch == 7 && m.sgd.pos == 300 && m.sgd.correct == 250);
+    assert_memory_equal(net.params, f->net.params, net.n_params * sizeof(float));
+    assert_memory_equal(m.vel, vel, net.n_params * sizeof(float));
+    assert_null(m.sq);
+    mlp_model_meta_free(&m);
+    mlp_net_free(&net);
+    mlp_put_u32(v3 + 4, 4); /* a version 3 file called 4: 40 bytes short */
+    mlp_put_u32(v3 + n3 - 4, mlp_crc32(0, v3, n3 - 4));
+    tu_write_file(p, v3, n3);
+    expect_refused(p, NULL);
+    free(v3);
+    free(b);
+    free(vel);
+}
+
+/* An Adam checkpoint keeps both moments and the step count, bit for bit; a file whose
+ * optimiser is Adam but that holds no moments is refused, and so is a NaN second moment. */
+static void test_adam_state_round_trip(void **state)
+{
+    fixture *f = *state;
+    float *vel = with_state(f);
+    float *sq = malloc(f->net.n_params * sizeof *sq);
+    mlp_net net;
+    mlp_model_meta m;
+    mlp_error err;
+    for (size_t i = 0; i < f->net.n_params; i++)
+        sq[i] = 1e-4f * (float)(i + 1);
+    f->meta.opt.momentum = 0.0f;
+    f->meta.opt.nesterov = false;
+    f->meta.opt.optimizer = MLP_STEP_ADAMW;
+    f->meta.opt.weight_decay = 0.02f;
+    f->meta.sq = sq;
+    save(f);
+    size_t n;
+    unsigned char *b = tu_read_file(f->path, &n);
+    assert_int_equal(mlp_model_load_state(f->path, &net, 1, &m, &err), MLP_OK);
+    assert_int_equal(m.opt.optimizer, MLP_STEP_ADAMW);
+    assert_true(m.opt.weight_decay == 0.02f && m.opt.beta2 == 0.99f);
+    assert_true(m.sgd.steps == 4242);
+    assert_non_null(m.vel);
+    assert_non_null(m.sq);
+    assert_memory_equal(m.vel, vel, net.n_params * sizeof(float));
+    assert_memory_equal(m.sq, sq, net.n_params * sizeof(float));
+    mlp_model_meta_free(&m);
+    assert_null(m.sq);
+    mlp_net_free(&net);
+    char p[4096];
+    tu_path(p, f->dir, "adam.bin");
+    /* the last second moment NaN: from the end, the checksum and C */
+    write_with_field(p, b, n, n - 8 - 4, 0x7fc00000, true);
+    expect_refused(p, "second moment");
+    /* the same moments under SGD without momentum: arrays the optimiser does not keep */
+    f->meta.opt.optimizer = MLP_STEP_SGD;
+    f->meta.opt.weight_decay = 0.0f;
+    f->meta.sq = NULL;
+    f->meta.vel = NULL;
+    save(f);
+    free(b);
+    b = tu_read_file(f->path, &n);
+    mlp_put_u32(b + 20 + 4 * 3 + 16 + 84, MLP_STEP_ADAM); /* the optimizer's slot */
+    mlp_put_u32(b + n - 4, mlp_crc32(0, b, n - 4));
+    tu_write_file(p, b, n);
+    expect_refused(p, "velocities missing");
+    free(b);
+    free(sq);
     free(vel);
 }
 
@@ -770,14 +895,14 @@ static void test_first_error_reported(void **state)
     unsigned char *b = tu_read_file(f->path, &n);
     char p[4096];
     tu_path(p, f->dir, "two.bin");
-    const size_t cmd_off = 148, state_off = 152 + strlen(f->meta.cmdline) + 8 + 4 * f->net.n_params;
+    const size_t cmd_off = 180, state_off = 184 + strlen(f->meta.cmdline) + 8 + 4 * f->net.n_params;
     const struct {
         size_t off; /* the u32 set to v ... */
         uint32_t v;
         size_t len; /* ... in the file cut to len bytes */
         const char *want;
     } cases[] = {
-        {4, 4, 16, "version 4"},
+        {4, 5, 16, "version 5"},
         {16, 0, 20, "0 weight layers"},
         {16, 9, 24, "9 weight layers"},
         {cmd_off, 5000, cmd_off + 4, "command line of 5000 bytes"},
@@ -832,6 +957,8 @@ int main(void)
         T(test_write_to_a_stream),
         T(test_version_1_still_loads),
         T(test_version_2_still_loads),
+        T(test_version_3_still_loads),
+        T(test_adam_state_round_trip),
         T(test_sums_between_epochs_written_as_zero),
         T(test_first_error_reported),
         T(test_images_crc_is_of_the_bytes),

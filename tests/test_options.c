@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "model.h"
 #include "options.h"
 #include "sgd.h"
 
@@ -34,13 +35,13 @@ static size_t file_bytes(const mlp_option *f)
 }
 
 /* The options block: slots 1..N without a gap, each row once, every row inside the sgd
- * member and of a type the block can hold, disjoint fields, 84 bytes in all (80 in the files of version 2 and before), in the
- * order model.h gives. */
+ * member and of a type the block can hold, disjoint fields, 116 bytes in all (84 in the files
+ * of version 3, 80 in those of version 2 and before), in the order model.h gives. */
 static void test_file_block(void **state)
 {
     (void)state;
     unsigned char used[sizeof(mlp_sgd_opts)] = {0};
-    size_t bytes = 0, bytes_v2 = 0, slots = 0;
+    size_t bytes = 0, bytes_v2 = 0, bytes_v3 = 0, slots = 0;
     for (size_t k = 0; k < MLP_OPTIONS; k++)
         slots += mlp_options[k].slot > 0;
     for (int slot = 1; slot <= (int)slots; slot++) {
@@ -52,7 +53,7 @@ static void test_file_block(void **state)
         assert_true(f->type == MLP_OPT_SIZE || f->type == MLP_OPT_FLOAT ||
                     f->type == MLP_OPT_SWITCH || f->type == MLP_OPT_NAME ||
                     f->type == MLP_OPT_ELASTIC);
-        assert_true(f->since >= 1 && f->since <= 3);
+        assert_true(f->since >= 1 && f->since <= MLP_MODEL_VERSION);
         for (size_t b = 0; b < f->size; b++) {
             if (used[at + b])
                 fail_msg("%s overlaps another option", f->flag);
@@ -60,17 +61,21 @@ static void test_file_block(void **state)
         }
         bytes += file_bytes(f);
         bytes_v2 += f->since <= 2 ? file_bytes(f) : 0;
+        bytes_v3 += f->since <= 3 ? file_bytes(f) : 0;
     }
     assert_null(mlp_option_in_slot((int)slots + 1));
     assert_null(mlp_option_in_slot(0));
-    assert_int_equal(bytes, 84);
+    assert_int_equal(bytes, 116);
+    assert_int_equal(bytes_v3, 84);
     assert_int_equal(bytes_v2, 80);
     assert_string_equal(mlp_option_in_slot(1)->flag, "--epochs");
     assert_string_equal(mlp_option_in_slot(3)->flag, "--schedule");
     assert_string_equal(mlp_option_in_slot(11)->flag, "--nesterov");
     assert_string_equal(mlp_option_in_slot(18)->flag, "--elastic");
     assert_string_equal(mlp_option_in_slot(19)->flag, "--val");
-    assert_string_equal(mlp_option_in_slot((int)slots)->flag, "--transpose");
+    assert_string_equal(mlp_option_in_slot(20)->flag, "--transpose");
+    assert_string_equal(mlp_option_in_slot(21)->flag, "--optimizer");
+    assert_string_equal(mlp_option_in_slot((int)slots)->flag, "--patience");
 }
 
 /* Every row is a distinct flag with help; a row that the record spells has a distinct rank;

@@ -20,9 +20,10 @@ typedef struct {
 } fixture;
 
 /* Bytes from the end of a checkpoint without velocities or last-epoch parameters (no
- * --momentum, no --val) to its fixed state: the checksum, and the 88 bytes of the state
- * (version 2), which end with the flags V and C */
-enum { STATE_FROM_END = 4 + 88, IMAGES_CRC_IN_STATE = 52 };
+ * --momentum, no --val) to its fixed state: the checksum, and the 96 bytes of the state
+ * (version 4), which end with the flags V and C; in it, the step count after the six 64-bit
+ * fields, the images' CRC after the labels' */
+enum { STATE_FROM_END = 4 + 96, STEPS_IN_STATE = 48, IMAGES_CRC_IN_STATE = 60 };
 
 static int setup(void **state)
 {
@@ -129,20 +130,26 @@ static void test_same_data_gzipped_accepted(void **state)
     assert_non_null(strstr(f->c.out, "epoch   4"));
 }
 
-/* The checkpoint at path in the version 1 layout: no transpose option (the last of the
- * options, after the L + 1 layer sizes), no images' CRC, version 1. */
+/* b (*n bytes) without the k bytes at off */
+static void cut(unsigned char *b, size_t *n, size_t off, size_t k)
+{
+    memmove(b + off, b + off + k, *n - off - k);
+    *n -= k;
+}
+
+/* The checkpoint at path in the version 1 layout: no images' CRC and no step count in the
+ * state, and none of the options of versions 3 and 4 (the last 36 bytes of the options, after
+ * the L + 1 layer sizes), version 1. */
 static void make_version_1(const char *path)
 {
     size_t n;
     unsigned char *b = tu_read_file(path, &n);
     assert_non_null(b);
-    assert_int_equal(mlp_get_u32(b + 4), 3);
-    const size_t at = n - STATE_FROM_END + IMAGES_CRC_IN_STATE;
-    memmove(b + at, b + at + 4, n - at - 4);
-    n -= 4;
-    const size_t transpose = 20 + 4 * (mlp_get_u32(b + 16) + 1) + 4 * 4 + 80;
-    memmove(b + transpose, b + transpose + 4, n - transpose - 4);
-    n -= 4;
+    assert_int_equal(mlp_get_u32(b + 4), 4);
+    const size_t state = n - STATE_FROM_END;
+    cut(b, &n, state + IMAGES_CRC_IN_STATE, 4);
+    cut(b, &n, state + STEPS_IN_STATE, 8);
+    cut(b, &n, 20 + 4 * (mlp_get_u32(b + 16) + 1) + 4 * 4 + 80, 36);
     mlp_put_u32(b + 4, 1);
     mlp_put_u32(b + n - 4, mlp_crc32(0, b, n - 4));
     tu_write_file(path, b, n);
@@ -173,10 +180,10 @@ static void test_version_1_resumes_with_a_note(void **state)
              f->model);
     assert_string_equal(f->c.err, want);
     assert_non_null(strstr(f->c.out, "epoch   3"));
-    /* what it saved is version 3, with the fingerprint of the images it went on with */
+    /* what it saved is version 4, with the fingerprint of the images it went on with */
     size_t n;
     unsigned char *b = tu_read_file(f->model, &n);
-    assert_int_equal(mlp_get_u32(b + 4), 3);
+    assert_int_equal(mlp_get_u32(b + 4), 4);
     free(b);
     expect_one_line(f, tu_cli_run(&f->c, "train %s --resume %s --epochs 4", f->c.dir, f->model), 1,
                     "(the training images differ)");
@@ -189,7 +196,7 @@ static void set_cmdline(const char *path, size_t len, uint64_t done)
     size_t n;
     unsigned char *b = tu_read_file(path, &n);
     assert_non_null(b);
-    const size_t L = mlp_get_u32(b + 16), at = 20 + 4 * (L + 1) + 8 + 8 + 84 + 8 + 8;
+    const size_t L = mlp_get_u32(b + 16), at = 20 + 4 * (L + 1) + 8 + 8 + 116 + 8 + 8;
     const size_t old = mlp_get_u32(b + at), m = n - old + len;
     unsigned char *c = malloc(m);
     memcpy(c, b, at);

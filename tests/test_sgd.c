@@ -21,13 +21,13 @@ static void test_step_by_hand(void **state)
     const float p[3] = {1.0f, -2.0f, 0.5f}, g[3] = {0.5f, -0.25f, 2.0f};
     memcpy(net.params, p, sizeof p);
     memcpy(net.grads, g, sizeof g);
-    mlp_sgd_step(&net, NULL, &(mlp_sgd_opts){.l2 = 0.0f}, 0.1f);
+    mlp_sgd_step(&net, NULL, NULL, &(mlp_sgd_opts){.l2 = 0.0f}, 0.1f, 1);
     assert_true(fabsf(net.params[0] - 0.95f) < 1e-7f);
     assert_true(fabsf(net.params[1] - -1.975f) < 1e-7f);
     assert_true(fabsf(net.params[2] - 0.3f) < 1e-7f);
     /* with weight decay 0.5: w -= 0.1 * (g + 0.5 w); the bias is not decayed */
     memcpy(net.params, p, sizeof p);
-    mlp_sgd_step(&net, NULL, &(mlp_sgd_opts){.l2 = 0.5f}, 0.1f);
+    mlp_sgd_step(&net, NULL, NULL, &(mlp_sgd_opts){.l2 = 0.5f}, 0.1f, 1);
     assert_true(fabsf(net.params[0] - (1.0f - 0.1f * (0.5f + 0.5f))) < 1e-7f);
     assert_true(fabsf(net.params[1] - (-2.0f - 0.1f * (-0.25f - 1.0f))) < 1e-7f);
     assert_true(fabsf(net.params[2] - 0.3f) < 1e-7f);
@@ -50,10 +50,10 @@ static void test_momentum_by_hand(void **state)
     float vel[2] = {0, 0};
     net.params[0] = net.params[1] = 1.0f;
     net.grads[0] = net.grads[1] = 0.5f;
-    mlp_sgd_step(&net, vel, &(mlp_sgd_opts){.l2 = 0.2f, .momentum = 0.9f}, 0.1f);
+    mlp_sgd_step(&net, vel, NULL, &(mlp_sgd_opts){.l2 = 0.2f, .momentum = 0.9f}, 0.1f, 1);
     assert_true(fabsf(vel[0] - 0.7f) < 1e-6f && fabsf(net.params[0] - 0.93f) < 1e-6f);
     assert_true(fabsf(vel[1] - 0.5f) < 1e-6f && fabsf(net.params[1] - 0.95f) < 1e-6f);
-    mlp_sgd_step(&net, vel, &(mlp_sgd_opts){.l2 = 0.2f, .momentum = 0.9f}, 0.1f);
+    mlp_sgd_step(&net, vel, NULL, &(mlp_sgd_opts){.l2 = 0.2f, .momentum = 0.9f}, 0.1f, 1);
     assert_true(fabsf(vel[0] - 1.316f) < 1e-6f && fabsf(net.params[0] - 0.7984f) < 1e-6f);
     assert_true(fabsf(vel[1] - 0.95f) < 1e-6f && fabsf(net.params[1] - 0.855f) < 1e-6f);
     mlp_net_free(&net);
@@ -111,19 +111,155 @@ static void test_nesterov_and_max_norm_by_hand(void **state)
     memcpy(net.params, p, sizeof p);
     net.grads[0] = net.grads[1] = net.grads[2] = 1.0f;
     mlp_sgd_opts o = {.momentum = 0.5f, .nesterov = true};
-    mlp_sgd_step(&net, vel, &o, 0.1f);
+    mlp_sgd_step(&net, vel, NULL, &o, 0.1f, 1);
     assert_true(fabsf(net.params[0] - 2.85f) < 1e-6f && fabsf(net.params[1] - 3.85f) < 1e-6f);
     assert_true(fabsf(net.params[2] - 0.85f) < 1e-6f && fabsf(vel[0] - 1.0f) < 1e-6f);
     /* max-norm 2: the weights (length ~4.79 after the step) are scaled to length 2, along the
      * same direction; the bias is not constrained */
     memcpy(net.params, p, sizeof p);
     o = (mlp_sgd_opts){.maxnorm = 2.0f};
-    mlp_sgd_step(&net, NULL, &o, 0.1f);
+    mlp_sgd_step(&net, NULL, NULL, &o, 0.1f, 1);
     float len = hypotf(net.params[0], net.params[1]);
     assert_true(fabsf(len - 2.0f) < 1e-5f);
     assert_true(fabsf(net.params[0] / net.params[1] - 2.9f / 3.9f) < 1e-5f);
     assert_true(fabsf(net.params[2] - 0.9f) < 1e-6f);
     mlp_net_free(&net);
+}
+
+/* Adam and AdamW by hand, in double, after PyTorch's torch.optim.Adam and AdamW: w (n), m
+ * and v (n) the moments, g the gradient, t the step's number; the bias (index bias) is never
+ * decayed. */
+static void adam_by_hand(double *w, double *m, double *v, const double *g, size_t n, size_t bias,
+                         const mlp_sgd_opts *o, double lr, int t)
+{
+    for (size_t i = 0; i < n; i++) {
+        double u = g[i], l2 = i == bias ? 0.0 : o->l2, wd = i == bias ? 0.0 : o->weight_decay;
+        if (o->optimizer == MLP_STEP_ADAMW)
+            w[i] -= lr * wd * w[i];
+        else
+            u += l2 * w[i];
+        m[i] = o->beta1 * m[i] + (1.0 - o->beta1) * u;
+        v[i] = o->beta2 * v[i] + (1.0 - o->beta2) * u * u;
+        double mh = m[i] / (1.0 - pow(o->beta1, t)), vh = v[i] / (1.0 - pow(o->beta2, t));
+        w[i] -= lr * mh / (sqrt(vh) + o->eps);
+    }
+}
+
+/* One step and five steps of Adam and AdamW, with and without weight decay, on a {3, 1} net
+ * (three weights and a bias) with every kernel set: each parameter and moment within 1e-5
+ * (relative) of the double computation. The gradients change from step to step, and the
+ * rate is large enough that the decay shows. */
+static void test_adam_and_adamw_by_hand(void **state)
+{
+    (void)state;
+    const size_t s[] = {3, 1};
+    const double p0[4] = {0.5, -1.25, 2.0, 0.75};
+    for (const char *const *name = mlp_kernels_available(); *name; name++) {
+        for (int c = 0; c < 4; c++) {
+            mlp_net net;
+            mlp_error err;
+            mlp_sgd_opts o = {.optimizer = c < 2 ? MLP_STEP_ADAM : MLP_STEP_ADAMW,
+                              .beta1 = 0.9f,
+                              .beta2 = 0.999f,
+                              .eps = 1e-8f};
+            if (c == 1)
+                o.l2 = 0.1f;
+            if (c == 3)
+                o.weight_decay = 0.2f;
+            assert_int_equal(mlp_net_init(&net, s, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1,
+                                          mlp_kernels_get(*name), NULL, &err),
+                             MLP_OK);
+            double w[4], m[4] = {0}, v[4] = {0}, g[4];
+            float fm[4] = {0}, fv[4] = {0};
+            for (int i = 0; i < 4; i++)
+                net.params[i] = (float)(w[i] = p0[i]);
+            for (int t = 1; t <= 5; t++) {
+                for (int i = 0; i < 4; i++) /* exact in float */
+                    net.grads[i] = (float)(g[i] = (i + 1) * 0.25 * (t % 2 ? 1 : -0.5));
+                adam_by_hand(w, m, v, g, 4, 3, &o, 0.05, t);
+                mlp_sgd_step(&net, fm, fv, &o, 0.05f, (uint64_t)t);
+                if (t != 1 && t != 5)
+                    continue;
+                for (int i = 0; i < 4; i++) {
+                    const double got[3] = {net.params[i], fm[i], fv[i]},
+                                 want[3] = {w[i], m[i], v[i]};
+                    for (int k = 0; k < 3; k++)
+                        if (!(fabs(got[k] - want[k]) <= 1e-5 * fabs(want[k]))) {
+                            print_error("%s, case %d, step %d, parameter %d, %s: %.9g, by hand "
+                                        "%.9g\n",
+                                        *name, c, t, i,
+                                        k == 0   ? "w"
+                                        : k == 1 ? "m"
+                                                 : "v",
+                                        got[k], want[k]);
+                            fail();
+                        }
+                }
+            }
+            /* the decay is really there: without it the weights end elsewhere */
+            if (c == 1 || c == 3)
+                assert_true(fabs(w[0] - p0[0]) > 0.1);
+            mlp_net_free(&net);
+        }
+    }
+}
+
+/* --clip: a gradient shorter than X is left as it is, bit for bit; a longer one keeps its
+ * direction and gets length X (within float rounding); the length it had is returned. */
+static void test_clip_scales_only_long_gradients(void **state)
+{
+    (void)state;
+    mlp_net net;
+    mlp_error err;
+    const size_t s[] = {3, 2}; /* 8 parameters */
+    assert_int_equal(
+        mlp_net_init(&net, s, 2, MLP_ACT_SIGMOID, MLP_COST_QUADRATIC, 1, NULL, NULL, &err), MLP_OK);
+    const float g[8] = {3, -4, 0, 12, 0, 0, -84, 0}; /* length 85 */
+    memcpy(net.grads, g, sizeof g);
+    assert_true(mlp_sgd_clip(&net, 100.0f) == 85.0);
+    assert_memory_equal(net.grads, g, sizeof g);
+    assert_true(mlp_sgd_clip(&net, 85.0f) == 85.0); /* exactly X: untouched too */
+    assert_memory_equal(net.grads, g, sizeof g);
+    assert_true(mlp_sgd_clip(&net, 17.0f) == 85.0);
+    double len = 0.0;
+    for (int i = 0; i < 8; i++) {
+        len += (double)net.grads[i] * net.grads[i];
+        assert_true(fabsf(net.grads[i] - g[i] / 5.0f) <= 1e-6f * fabsf(g[i]));
+    }
+    assert_true(fabs(sqrt(len) - 17.0) <= 17.0 * 2e-7);
+    mlp_net_free(&net);
+}
+
+/* --patience: the rule on a run whose validation accuracy is known, epoch by epoch: the best
+ * epoch is the first one with the highest accuracy so far (as train keeps it), and the run
+ * stops after `patience` epochs without a better one, never at or after the last planned. */
+static void test_patience_stops_at_the_right_epoch(void **state)
+{
+    (void)state;
+    const double acc[10] = {0.5, 0.6, 0.6, 0.55, 0.7, 0.65, 0.7, 0.69, 0.68, 0.9};
+    const struct {
+        size_t patience, epochs, stops; /* stops: the epoch after which it stops; 0 never */
+    } cases[] = {{1, 10, 3}, {2, 10, 4}, {3, 10, 8}, {5, 10, 0}, {3, 8, 0}, {4, 10, 9}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        mlp_sgd_opts o = {.epochs = cases[c].epochs, .patience = cases[c].patience, .val = 1};
+        double best = -1.0;
+        size_t best_epoch = 0, stopped = 0;
+        for (size_t e = 1; e <= o.epochs && !stopped; e++) {
+            if (acc[e - 1] > best) {
+                best = acc[e - 1];
+                best_epoch = e;
+            }
+            if (mlp_sgd_patience_out(&o, e, best_epoch))
+                stopped = e;
+        }
+        if (stopped != cases[c].stops) {
+            print_error("patience %zu over %zu epochs: stopped after %zu, wanted %zu\n",
+                        cases[c].patience, cases[c].epochs, stopped, cases[c].stops);
+            fail();
+        }
+    }
+    /* without patience, never */
+    assert_false(mlp_sgd_patience_out(&(mlp_sgd_opts){.epochs = 10}, 9, 1));
 }
 
 /* --val: the held-out rows are fixed by the seed, disjoint from training, never trained on;
@@ -345,7 +481,7 @@ static void test_epoch_equals_manual_batches(void **state)
         mlp_net_forward(&b, sizes[k]);
         cost += mlp_net_cost(&b, y, sizes[k]);
         mlp_backprop(&b, y, sizes[k]);
-        mlp_sgd_step(&b, NULL, &o, 0.5f);
+        mlp_sgd_step(&b, NULL, NULL, &o, 0.5f, 1);
     }
     assert_memory_equal(a.params, b.params, a.n_params * sizeof(float));
     assert_true(fabs(st.cost - cost / 7) < 1e-12);
@@ -509,7 +645,7 @@ static void test_stop_and_resume_mid_epoch(void **state)
 
     volatile sig_atomic_t stop = 0;
     hook_log h = {.stop = &stop, .stop_after = 20};
-    p.sgd[1].hooks = (mlp_sgd_hooks){on_progress, &h, &stop};
+    p.sgd[1].hooks = (mlp_sgd_hooks){on_progress, &h, &stop, NULL};
     assert_int_equal(mlp_sgd_epoch(&p.sgd[1], &p.net[1], &p.d.train, &st2, &err), MLP_ESTOP);
     assert_non_null(strstr(err.msg, "epoch 1"));
     assert_int_equal(p.sgd[1].state.pos, 20);
@@ -569,6 +705,9 @@ int main(void)
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_step_cosine_and_warmup_schedules),
         cmocka_unit_test(test_nesterov_and_max_norm_by_hand),
+        cmocka_unit_test(test_adam_and_adamw_by_hand),
+        cmocka_unit_test(test_clip_scales_only_long_gradients),
+        cmocka_unit_test(test_patience_stops_at_the_right_epoch),
         cmocka_unit_test(test_validation_split_and_untouched_data),
         cmocka_unit_test(test_hold_out),
         cmocka_unit_test(test_shuffle_is_a_seeded_permutation),

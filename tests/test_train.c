@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { CAP = 1 << 16 };
 
@@ -88,7 +89,10 @@ static const char *fancy_flags =
  * recorded command lines agree and files can be compared byte for byte). */
 static void train_uninterrupted(fixture *f, const char *flags)
 {
-    assert_int_equal(tu_cli_run(&f->c, "train %s %s --out %s", f->c.dir, flags, f->model), 0);
+    int st = tu_cli_run(&f->c, "train %s %s --out %s", f->c.dir, flags, f->model);
+    if (st != 0)
+        print_error("train %s: exit %d, %s\n", flags, st, f->c.err);
+    assert_int_equal(st, 0);
     assert_int_equal(rename(f->model, f->copy), 0);
 }
 
@@ -98,6 +102,9 @@ static void interrupt_and_resume(fixture *f, const char *flags, int sig, const c
 {
     char args[8192];
     snprintf(args, sizeof args, "train %s %s --out %s", f->c.dir, flags, f->model);
+    /* the last run's output must not be taken for this one's before the child opens it */
+    unlink(f->so);
+    unlink(f->se);
     int pid = tu_spawn_mlp(args, f->so, f->se);
     assert_true(tu_wait_for_text(f->so, when, 60));
     assert_int_equal(kill(pid, sig), 0);
@@ -112,7 +119,10 @@ static void interrupt_and_resume(fixture *f, const char *flags, int sig, const c
     free(err);
     assert_int_equal(count_tmp_files(f->c.dir), 0);
 
-    assert_int_equal(tu_cli_run(&f->c, "train %s --resume %s", f->c.dir, f->model), 0);
+    int st = tu_cli_run(&f->c, "train %s --resume %s", f->c.dir, f->model);
+    if (st != 0)
+        print_error("resuming %s: exit %d, %s\n", flags, st, f->c.err);
+    assert_int_equal(st, 0);
     assert_non_null(strstr(f->c.out, "resuming"));
     assert_true(same_file(f->model, f->copy));
 }
@@ -133,6 +143,63 @@ static void test_resume_with_every_option(void **state)
     train_uninterrupted(f, fancy_flags);
     interrupt_and_resume(f, fancy_flags, SIGINT, "epoch   1");
     interrupt_and_resume(f, fancy_flags, SIGINT, "epoch   4");
+}
+
+/* Adam and AdamW with every new option on (their betas and eps, L2 or weight decay, clipping,
+ * label smoothing, patience long enough not to end the run): the moments and the step count
+ * survive an interruption, mid-epoch or between epochs. */
+static const char *const adam_flags =
+    "--hidden 64,32 --activation relu --cost xent --epochs 6 --batch 10 --optimizer adam "
+    "--lr 0.002 --beta1 0.85 --beta2 0.99 --eps 1e-7 --l2 1e-4 --clip 1 --label-smoothing 0.1 "
+    "--dropout 0.2 --translate 1 --rotate 5 --val 500 --patience 6";
+static const char *const adamw_flags =
+    "--hidden 64,32 --activation relu --cost xent --epochs 6 --batch 10 --optimizer adamw "
+    "--beta1 0.8 --beta2 0.995 --eps 1e-6 --weight-decay 0.05 --clip 0.5 "
+    "--label-smoothing 0.05 --schedule cosine --warmup 1 --scale 0.05 --val 500 --patience 6";
+
+static void test_resume_adam_and_adamw(void **state)
+{
+    fixture *f = *state;
+    train_uninterrupted(f, adam_flags);
+    interrupt_and_resume(f, adam_flags, SIGINT, "epoch   1");
+    interrupt_and_resume(f, adam_flags, SIGTERM, "epoch   3");
+    train_uninterrupted(f, adamw_flags);
+    interrupt_and_resume(f, adamw_flags, SIGINT, "epoch   2");
+}
+
+/* --patience on a run whose validation accuracy is known: at a learning rate of 1e-30 no
+ * parameter moves (every step is below half an ulp), so every epoch has the first epoch's
+ * validation accuracy, the best stays epoch 1, and the run stops after epoch 1 + N. The model
+ * holds epoch 1; info says where and why it stopped; resuming has nothing to do. */
+static void test_patience_stops_at_the_right_epoch(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(tu_cli_run(&f->c,
+                                "train %s --hidden 8 --epochs 20 --lr 1e-30 --schedule constant "
+                                "--val 500 --patience 3 --out %s",
+                                f->c.dir, f->model),
+                     0);
+    assert_non_null(strstr(f->c.out, "epoch   4"));
+    assert_null(strstr(f->c.out, "epoch   5"));
+    assert_non_null(strstr(f->c.out, "stopped early after epoch 4 of 20: no better validation "
+                                     "accuracy in the 3 epochs since epoch 1"));
+    assert_non_null(strstr(f->c.out, "saved"));
+    assert_non_null(strstr(f->c.out, "epoch 1, the best on validation"));
+    assert_int_equal(tu_cli_run(&f->c, "info %s", f->model), 0);
+    assert_non_null(strstr(f->c.out, "trained      4 of 20 epochs"));
+    assert_non_null(strstr(f->c.out, "stopped      early after epoch 4 of 20"));
+    assert_non_null(strstr(f->c.out, "parameters of epoch 1,"));
+    assert_int_equal(tu_cli_run(&f->c, "train %s --resume %s", f->c.dir, f->model), 0);
+    assert_non_null(strstr(f->c.out, "nothing to do"));
+    assert_null(strstr(f->c.out, "epoch   5"));
+    /* one patience more than the run has epochs left: it trains them all */
+    assert_int_equal(tu_cli_run(&f->c,
+                                "train %s --hidden 8 --epochs 5 --lr 1e-30 --schedule constant "
+                                "--val 500 --patience 4 --out %s",
+                                f->c.dir, f->model),
+                     0);
+    assert_non_null(strstr(f->c.out, "epoch   5"));
+    assert_null(strstr(f->c.out, "stopped early"));
 }
 
 /* Resuming from the checkpoint of any epoch boundary (a crash right after a save) also
@@ -200,9 +267,16 @@ static void test_resume_refuses_contradictions(void **state)
     const struct {
         const char *flags, *want;
     } cases[] = {
-        {"--lr 0.9", "--lr contradicts"},     {"--hidden 9", "--hidden contradicts"},
-        {"--batch 7", "--batch contradicts"}, {"--cost xent", "--cost contradicts"},
-        {"--seed 4", "--seed contradicts"},   {"--epochs 1", "already trained 2"},
+        {"--lr 0.9", "--lr contradicts"},
+        {"--hidden 9", "--hidden contradicts"},
+        {"--batch 7", "--batch contradicts"},
+        {"--cost xent", "--cost contradicts"},
+        {"--seed 4", "--seed contradicts"},
+        {"--epochs 1", "already trained 2"},
+        {"--optimizer adam", "--optimizer contradicts"},
+        {"--beta1 0.5", "--beta1 contradicts"},
+        {"--clip 1", "--clip contradicts"},
+        {"--patience 2", "--patience contradicts"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         expect_one_line(
@@ -403,6 +477,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_sigint_then_resume_is_bit_identical),
         T(test_resume_with_every_option),
+        T(test_resume_adam_and_adamw),
+        T(test_patience_stops_at_the_right_epoch),
         T(test_resume_from_every_epoch_checkpoint),
         T(test_val_keeps_the_best_epoch),
         T(test_presets),
