@@ -20,6 +20,6 @@ typedef struct {
 extern const mlp_command mlp_cmd_train, mlp_cmd_presets, mlp_cmd_eval, mlp_cmd_info, mlp_cmd_export,
     mlp_cmd_bench;
 extern const mlp_command mlp_cmd_gradcheck, mlp_cmd_explain, mlp_cmd_predict, mlp_cmd_weights,
-    mlp_cmd_plot;
+    mlp_cmd_plot, mlp_cmd_serve;
 
 #endif
