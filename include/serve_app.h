@@ -24,6 +24,7 @@
 
 #include "idx.h"
 #include "net.h"
+#include "plot.h"
 #include "serve.h"
 
 #include <pthread.h>
@@ -58,13 +59,10 @@ size_t mlp_app_max_body(const mlp_app *app);
 void mlp_app_handle(void *ctx, const mlp_http_request *req, const unsigned char *body,
                     mlp_serve_reply *reply);
 
-/* Training, after epoch `epoch`: net's parameters become the page's, and the epoch's figures
- * (percentages; val NAN without validation) an "epoch" event. */
-typedef struct {
-    size_t epoch;
-    double cost, train, val, test, lr, seconds;
-} mlp_app_epoch_row;
-void mlp_app_epoch(mlp_app *app, const mlp_net *net, const mlp_app_epoch_row *row);
+/* Training, after an epoch: net's parameters become the page's, and the epoch's row of the
+ * log (plot.h) an "epoch" event: {"epoch","epochs","cost","train","val","test","lr",
+ * "seconds"}, accuracies in percent, val null without validation. */
+void mlp_app_epoch(mlp_app *app, const mlp_net *net, const mlp_plot_row *row);
 
 /* Training: done of total images of epoch `epoch` trained, as a live "progress" event; does
  * nothing when no page listens or the last one is less than a quarter of a second old. */

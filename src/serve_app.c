@@ -385,7 +385,7 @@ static void event_publish(mlp_app *app, membuf *m, mlp_json *j, const char *even
     free(m->buf);
 }
 
-void mlp_app_epoch(mlp_app *app, const mlp_net *net, const mlp_app_epoch_row *row)
+void mlp_app_epoch(mlp_app *app, const mlp_net *net, const mlp_plot_row *row)
 {
     pthread_mutex_lock(&app->lock);
     memcpy(app->net.params, net->params, net->n_params * sizeof *net->params);
@@ -398,9 +398,9 @@ void mlp_app_epoch(mlp_app *app, const mlp_net *net, const mlp_app_epoch_row *ro
     mlp_json_uint(&j, "epoch", row->epoch);
     mlp_json_uint(&j, "epochs", app->epochs);
     mlp_json_number(&j, "cost", row->cost);
-    mlp_json_number(&j, "train", row->train);
-    mlp_json_number(&j, "val", row->val); /* null without validation: NAN */
-    mlp_json_number(&j, "test", row->test);
+    mlp_json_number(&j, "train", row->train_acc);
+    mlp_json_number(&j, "val", row->val_acc); /* null without validation: NAN */
+    mlp_json_number(&j, "test", row->test_acc);
     mlp_json_number(&j, "lr", row->lr);
     mlp_json_number(&j, "seconds", row->seconds);
     event_publish(app, &m, &j, "epoch", true);
