@@ -55,7 +55,7 @@ async function main() {
     await page.waitForTimeout(1500);
     const wishes = await page.$$eval("#wishes tr", (rows) =>
       rows.slice(1).map((r) => r.cells[3].textContent));
-    await page.screenshot({ path: path.join(out, "page.png"), fullPage: true });
+    await page.screenshot({ path: path.join(out, "page.png") }); // the window, as a user sees it
 
     await page.setViewportSize({ width: 390, height: 844 });
     let testClass = null, testLabel = null;

@@ -91,86 +91,21 @@ static int teardown(void **state)
 
 /* ---------------------------------------------------------------- a client */
 
+typedef tu_http_answer answer;
+
 static int dial(unsigned port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {30, 0}; /* a loaded machine is slow, never this slow */
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
+    return tu_http_dial(port);
 }
 
-static void send_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-        assert_true(k > 0);
-        p += k;
-        n -= (size_t)k;
-    }
-}
-
-/* Everything the server sends until it closes, NUL-terminated; the caller frees. */
-static char *read_all(int fd, size_t *len)
-{
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    for (;;) {
-        if (n + 1 == cap)
-            assert_non_null(buf = realloc(buf, cap *= 2));
-        ssize_t k = recv(fd, buf + n, cap - n - 1, 0);
-        if (k <= 0)
-            break;
-        n += (size_t)k;
-    }
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
-typedef struct {
-    int status;
-    char *text; /* the whole answer */
-    const char *body;
-    size_t body_len;
-} answer;
-
-/* Sends raw bytes as they are and reads the answer. */
 static answer raw(unsigned port, const char *req, size_t n)
 {
-    answer a = {0};
-    int fd = dial(port);
-    send_all(fd, req, n);
-    size_t len;
-    a.text = read_all(fd, &len);
-    close(fd);
-    assert_true(sscanf(a.text, "HTTP/1.1 %d ", &a.status) == 1);
-    const char *b = strstr(a.text, "\r\n\r\n");
-    assert_non_null(b);
-    a.body = b + 4;
-    a.body_len = len - (size_t)(a.body - a.text);
-    return a;
+    return tu_http_raw(port, req, n);
 }
 
-/* A request from the page itself: the right Host (and Origin for a POST). */
 static answer ask(const char *method, const char *target, const char *body)
 {
-    char *req = malloc(16384 + (body ? strlen(body) : 0));
-    assert_non_null(req);
-    int n = sprintf(req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n", method, target, F->port);
-    if (body)
-        n += sprintf(req + n, "Origin: http://127.0.0.1:%u\r\nContent-Length: %zu\r\n\r\n%s",
-                     F->port, strlen(body), body);
-    else
-        n += sprintf(req + n, "\r\n");
-    answer a = raw(F->port, req, (size_t)n);
-    free(req);
-    return a;
+    return tu_http_ask(F->port, method, target, body);
 }
 
 static void done(answer *a)
@@ -430,7 +365,7 @@ static void test_connections_past_the_cap_get_503(void **state)
         idle[k] = dial(F->port);
     nanosleep(&(struct timespec){0, 300000000}, NULL); /* accepted, all of them */
     int fd = dial(F->port);
-    char *got = read_all(fd, NULL);
+    char *got = tu_http_read(fd, NULL);
     close(fd);
     assert_non_null(strstr(got, "HTTP/1.1 503"));
     free(got);
@@ -466,7 +401,7 @@ static int events(const char *last_id)
                      "text/event-stream\r\n%s%s%s\r\n",
                      F->port, last_id ? "Last-Event-ID: " : "", last_id ? last_id : "",
                      last_id ? "\r\n" : "");
-    send_all(fd, req, (size_t)n);
+    tu_http_send(fd, req, (size_t)n);
     return fd;
 }
 
