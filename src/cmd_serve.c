@@ -86,21 +86,6 @@ static int check_host(const char *cmd, const char *host, bool public_ok)
     return 0;
 }
 
-/* DIR's test set, upright, of the model's shape. */
-static int load_test(mlp_set *test, const serve_opts *o, const mlp_model_meta *meta)
-{
-    mlp_error err;
-    if (mlp_idx_load_test(test, o->dir, &err) != MLP_OK ||
-        ((o->transpose || meta->opt.transpose) && mlp_idx_set_transpose(test, &err) != MLP_OK))
-        return mlp_cli_fail(&err);
-    if (test->rows != meta->rows || test->cols != meta->cols) {
-        fprintf(stderr, "mlp: %s: the model takes %ux%u images, %s has %zux%zu\n", o->model,
-                (unsigned)meta->rows, (unsigned)meta->cols, o->dir, test->rows, test->cols);
-        return MLP_EXIT_DATA;
-    }
-    return 0;
-}
-
 static int serve_main(int argc, char **argv)
 {
     static volatile sig_atomic_t stop;
@@ -119,7 +104,8 @@ static int serve_main(int argc, char **argv)
     if (mlp_model_load(o.model, &net, 1, &meta, &err) != MLP_OK)
         return mlp_cli_fail(&err);
     if (o.dir)
-        rc = load_test(&test, &o, &meta);
+        rc = mlp_cli_test_set(&test, o.dir, o.transpose || meta.opt.transpose, o.model,
+                              meta.rows, meta.cols);
     if (rc == 0 && mlp_app_init(&app, &net, meta.rows, meta.cols, o.dir ? &test : NULL, NULL, 0,
                                 &err) != MLP_OK) {
         fprintf(stderr, "mlp: %s: %s\n", o.model, err.msg);
