@@ -1063,9 +1063,10 @@ static int train_main(int argc, char **argv)
         return close_run(&r, 0);
     }
     fflush(stdout);
-    rc = open_curves(&r);
-    if (rc == 0 && r.o.serve)
+    if (r.o.serve) /* first: a port in use is refused before any file is written */
         rc = start_serving(&r);
+    if (rc == 0)
+        rc = open_curves(&r);
     if (rc == 0)
         rc = run_epochs(&r);
     return close_run(&r, rc);

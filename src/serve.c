@@ -43,6 +43,7 @@ typedef struct {
     double quiet_at;  /* CONN_STREAM: a comment is sent then */
     uint64_t sent_id; /* CONN_STREAM: the last kept event given */
     uint64_t live_no; /* CONN_STREAM: the last live event given */
+    bool eof;         /* CONN_WRITE: the client has shut its side; the answer still goes */
 } conn;
 
 typedef struct {
@@ -155,8 +156,10 @@ mlp_status mlp_serve_open(mlp_server **out, const mlp_serve_opts *o, mlp_error *
     const char *host = o->host ? o->host : "127.0.0.1";
     struct addrinfo *res = NULL;
     *out = NULL;
-    if (o->port > 65535 || o->max_conns == 0 || o->timeout <= 0.0)
+    if (o->port > 65535)
         return mlp_fail(err, MLP_EARG, "port %u: ports go from 0 to 65535", o->port);
+    if (o->max_conns == 0 || !(o->timeout > 0.0))
+        return mlp_fail(err, MLP_EARG, "a server needs connections and a time-out");
     int gai = resolve(host, o->port, &res);
     if (gai != 0)
         return mlp_fail(err, MLP_EARG, "%s: not an IP address (give one such as 127.0.0.1 or ::1)",
@@ -417,7 +420,9 @@ static void on_readable(mlp_server *s, conn *c, double now)
     if (c->state == CONN_STREAM || c->state == CONN_WRITE) {
         char sink[512]; /* nothing more is read: a stream's client only closes */
         ssize_t n = recv(c->fd, sink, sizeof sink, 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        if (n == 0 && c->state == CONN_WRITE)
+            c->eof = true; /* a client that shut its side after the request still reads */
+        else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
             conn_close(s, c);
         return;
     }
@@ -521,7 +526,7 @@ mlp_status mlp_serve_run(mlp_server *s, const volatile sig_atomic_t *stop)
             conn *c = &s->conns[k];
             if (c->state == CONN_FREE)
                 continue;
-            short ev = POLLIN;
+            short ev = c->eof ? 0 : POLLIN;
             if (c->out_len > c->out_off)
                 ev |= POLLOUT;
             fds[n] = (struct pollfd){.fd = c->fd, .events = ev};
@@ -567,6 +572,12 @@ mlp_status mlp_serve_run(mlp_server *s, const volatile sig_atomic_t *stop)
         if (fds[0].revents & POLLIN)
             on_accept(s, now);
     }
+    /* what was published last (training's "done") goes out, as far as the sockets take it */
+    pthread_mutex_lock(&s->lock);
+    for (size_t k = 0; k < N; k++)
+        if (s->conns[k].state == CONN_STREAM && feed_stream(s, &s->conns[k]))
+            on_writable(s, &s->conns[k]);
+    pthread_mutex_unlock(&s->lock);
     free(fds);
     free(which);
     return st;
