@@ -370,7 +370,11 @@ static void test_a_hundred_requests_leave_nothing_behind(void **state)
     char *json = drawing(px, 0);
     answer a = ask("GET", "/api/model", NULL); /* whatever is made once is made */
     done(&a);
+    /* the server closes its socket just after the client has read the end: the count is
+     * taken once that has happened */
     size_t before = open_fds();
+    for (double t0 = now_s(); now_s() - t0 < 0.5; nanosleep(&(struct timespec){0, 20000000}, NULL))
+        before = open_fds() < before ? open_fds() : before;
     for (int k = 0; k < 100; k++) {
         if (k % 3 == 0)
             a = ask("POST", "/api/predict?label=2", json);
@@ -384,12 +388,12 @@ static void test_a_hundred_requests_leave_nothing_behind(void **state)
     free(json);
     /* the server closes its side after writing: give it time on a loaded machine (whose
      * benchmarks may stop this process for a while) */
-    for (double t0 = now_s(); open_fds() != before && now_s() - t0 < 60.0;)
+    for (double t0 = now_s(); open_fds() > before && now_s() - t0 < 60.0;)
         nanosleep(&(struct timespec){0, 20000000}, NULL);
     /* which one, for the failure below */
-    if (open_fds() != before && system("ls -l /proc/$PPID/fd >&2") != 0)
+    if (open_fds() > before && system("ls -l /proc/$PPID/fd >&2") != 0)
         print_error("cannot list the descriptors\n");
-    assert_int_equal(open_fds(), before);
+    assert_true(open_fds() <= before);
 }
 
 static void test_connections_past_the_cap_get_503(void **state)
@@ -681,12 +685,17 @@ static void test_train_serve_streams_epochs_and_its_stop_button_saves(void **sta
     F->port = port_in(out);
     expect("GET", "/api/model", NULL, 200, "\"training\":true");
     int fd = events(NULL);
-    char *got = read_until(fd, "\"epochs\":100000,");
+    /* progress lines may come first (a slow machine is still in the first epoch), and the
+     * first epochs may be out of the ring already (small epochs go fast) */
+    char *got = read_until(fd, "\nevent: epoch\ndata: {\"epoch\":");
+    char *rest = read_until(fd, "\n\n");
     close(fd);
-    /* the first epochs may be out of the ring already: small epochs go fast */
-    assert_non_null(strstr(got, "\nevent: epoch\ndata: {\"epoch\":"));
-    assert_non_null(strstr(got, "\"epochs\":100000,"));
+    bool epoch = strstr(got, "\nevent: epoch\ndata: {\"epoch\":") != NULL;
+    bool planned = strstr(rest, "\"epochs\":100000,") != NULL;
     free(got);
+    free(rest);
+    assert_true(epoch);
+    assert_true(planned);
     expect("GET", "/api/test?index=0", NULL, 200, "\"explain\"");
     /* another site's page cannot press the button */
     char req[512];
