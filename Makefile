@@ -45,7 +45,8 @@ DATASET ?= mnist
 DATADIR := data$(if $(filter fashion,$(DATASET)),/fashion,)
 
 SRC      := $(wildcard src/*.c)
-LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC)))
+# the page of `mlp serve`, src/page.html, becomes the C array of $(BUILD)/page.c
+LIB_OBJ  := $(patsubst src/%.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC))) $(BUILD)/page.o
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
 
@@ -57,6 +58,18 @@ $(MLP): $(BUILD)/main.o $(LIB_OBJ)
 	$(CC) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
+
+# od and sed are POSIX: each byte of the page as 0xNN, and a NUL after the last
+$(BUILD)/page.c: src/page.html | $(BUILD)
+	{ echo '/* made by the Makefile from src/page.html */'; echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char mlp_page_html[]; extern const size_t mlp_page_html_len;'; \
+	  echo 'const unsigned char mlp_page_html[] = {'; \
+	  od -An -v -tx1 src/page.html | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0};'; echo 'const size_t mlp_page_html_len = sizeof mlp_page_html - 1;'; } > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/page.o: $(BUILD)/page.c
 	$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/testutil.o: tests/testutil.c | $(BUILD)
@@ -94,7 +107,8 @@ portable:
 # templates take minutes to compile.
 FUZZ_CC   ?= clang
 FUZZ_TIME ?= 60
-FUZZ_SRC  := $(filter-out src/main.c src/cmd_%.c,$(SRC))
+# serve_app.c answers with the page, which the fuzzers have no use for
+FUZZ_SRC  := $(filter-out src/main.c src/cmd_%.c src/serve_app.c,$(SRC))
 FUZZERS   := $(patsubst tests/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz_*.c))
 
 # The CSV reader reads plain files in windows of 64 bytes here, so that inputs of a few

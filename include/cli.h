@@ -118,4 +118,10 @@ void mlp_cli_image(const float *px, size_t rows, size_t cols, bool ascii);
 /* "784-16-16-10" */
 void mlp_cli_layout(char *buf, size_t cap, const mlp_net *net);
 
+/* DIR's test set for a model of rows x cols images, upright: transposed as it is read when
+ * transpose (the flag, or the model's record) says so. 0, or the error printed (one line,
+ * naming the model when the shapes differ) and MLP_EXIT_DATA. */
+int mlp_cli_test_set(mlp_set *test, const char *dir, bool transpose, const char *model,
+                     size_t rows, size_t cols);
+
 #endif

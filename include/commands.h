@@ -27,7 +27,7 @@ typedef struct {
 extern const mlp_command mlp_cmd_train, mlp_cmd_presets, mlp_cmd_eval, mlp_cmd_info, mlp_cmd_export,
     mlp_cmd_bench;
 extern const mlp_command mlp_cmd_gradcheck, mlp_cmd_explain, mlp_cmd_predict, mlp_cmd_weights,
-    mlp_cmd_plot, mlp_cmd_lr_find;
+    mlp_cmd_plot, mlp_cmd_lr_find, mlp_cmd_serve;
 
 /* What lr-find (cmd_lrfind.c) runs in place of train's epochs, given all that train prepares
  * from the same flags: the options, the network and optimiser, the training set (validation

@@ -47,6 +47,8 @@ typedef struct {
                              * the IDX files when csv.train is set */
     const char *log, *plot; /* NULL: none */
     bool quiet;             /* no progress bar */
+    bool serve;             /* --serve [PORT]: the page of `mlp serve`, live, on PORT */
+    size_t serve_port;      /* 0: one the system chooses */
     size_t hidden[MLP_MAX_LAYERS], n_hidden;
     int act, cost; /* mlp_act, mlp_cost */
     mlp_sgd_opts sgd;

@@ -427,3 +427,18 @@ void mlp_cli_layout(char *buf, size_t cap, const mlp_net *net)
     for (size_t l = 0; l <= net->n_layers && len < cap; l++)
         len += (size_t)snprintf(buf + len, cap - len, "%s%zu", l ? "-" : "", net->sizes[l]);
 }
+
+int mlp_cli_test_set(mlp_set *test, const char *dir, bool transpose, const char *model,
+                     size_t rows, size_t cols)
+{
+    mlp_error err;
+    if (mlp_idx_load_test(test, dir, &err) != MLP_OK ||
+        (transpose && mlp_idx_set_transpose(test, &err) != MLP_OK))
+        return mlp_cli_fail(&err);
+    if (test->rows != rows || test->cols != cols) {
+        fprintf(stderr, "mlp: %s: model takes %zux%zu images, %s has %zux%zu\n", model, rows,
+                cols, dir, test->rows, test->cols);
+        return MLP_EXIT_DATA;
+    }
+    return 0;
+}

@@ -242,17 +242,9 @@ static int explain_main(int argc, char **argv)
 
     if (mlp_model_load(o.model, &net, MLP_EVAL_BATCH, &meta, &err) != MLP_OK)
         return mlp_cli_fail(&err);
-    if (mlp_idx_load_test(&test, o.dir, &err) != MLP_OK ||
-        ((o.transpose || meta.opt.transpose) && mlp_idx_set_transpose(&test, &err) != MLP_OK)) {
-        rc = mlp_cli_fail(&err);
+    if ((rc = mlp_cli_test_set(&test, o.dir, o.transpose || meta.opt.transpose, o.model,
+                               meta.rows, meta.cols)) != 0)
         goto out;
-    }
-    if (test.rows != meta.rows || test.cols != meta.cols) {
-        fprintf(stderr, "mlp: %s: model takes %ux%u images, %s has %zux%zu\n", o.model,
-                (unsigned)meta.rows, (unsigned)meta.cols, o.dir, test.rows, test.cols);
-        rc = MLP_EXIT_DATA;
-        goto out;
-    }
     if (o.index >= test.n) {
         rc = mlp_cli_usage("explain", "--index %zu: %s has %zu test images (0 to %zu)", o.index,
                            o.dir, test.n, test.n - 1);

@@ -25,6 +25,8 @@
 #include "plot.h"
 #include "presets.h"
 #include "progress.h"
+#include "serve.h"
+#include "serve_app.h"
 #include "sgd.h"
 
 #include <errno.h>
@@ -58,6 +60,10 @@ static const char *const help_tail =
     "  --test-split N      hold N images of the training CSV out as the test set, chosen\n"
     "                      by the seed (default: a tenth); --val then chooses among the rest\n"
     "  --shape RxC         the CSV images' rows and columns (default: square)\n"
+    "  --serve [PORT]      serve the page of mlp serve on 127.0.0.1 while training (PORT\n"
+    "                      default: one the system chooses, printed): learning curves,\n"
+    "                      the network and its weights after every epoch, and a stop\n"
+    "                      button that saves a checkpoint as Ctrl-C does\n"
     "\n"
     "DIR (default: data) holds the files not given by a flag: train-images-idx3-ubyte,\n"
     "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, or the same\n"
@@ -199,6 +205,18 @@ static int read_flag(mlp_args *a, const mlp_option *f, train_opts *g, const char
     return 0;
 }
 
+/* --serve [PORT]: the port is the next argument when it is all digits (or after '='). */
+static int parse_serve(mlp_args *a, train_opts *g)
+{
+    const char *s = a->argv[a->i];
+    g->serve = true;
+    if (!strncmp(s, "--serve=", 8) ||
+        (a->i + 1 < a->argc && a->argv[a->i + 1][0] &&
+         strspn(a->argv[a->i + 1], "0123456789") == strlen(a->argv[a->i + 1])))
+        return mlp_cli_size(a, 0, 65535, &g->serve_port);
+    return 0;
+}
+
 /* Reads the flags into g (given values), *given (which were given) and *preset_name. */
 static int parse_flags(int argc, char **argv, train_opts *g, given_flags *given,
                        const char **preset_name)
@@ -216,6 +234,8 @@ static int parse_flags(int argc, char **argv, train_opts *g, given_flags *given,
         } else if ((f = find_flag(&a))) {
             rc = read_flag(&a, f, g, preset_name);
             given->on[f - mlp_options] = true;
+        } else if (mlp_cli_flag(&a, "--serve")) {
+            rc = parse_serve(&a, g);
         } else if (!mlp_cli_data_flag(&a, &g->data, false, &rc) &&
                    !mlp_cli_csv_flag(&a, &g->csv, false, &rc)) {
             return mlp_cli_usage(a.cmd, "unknown flag '%s'", arg);
@@ -357,6 +377,8 @@ static int parse_train(const char *cmd, int argc, char **argv, train_opts *o, gi
     o->data = g.data;
     o->data.dir = g.dir;
     o->csv = g.csv;
+    o->serve = g.serve;
+    o->serve_port = g.serve_port;
     for (size_t k = 0; k < MLP_OPTIONS; k++) /* a preset's value stays unless the flag is given */
         if (given->on[k] || !mlp_options[k].preset)
             memcpy((char *)o + mlp_options[k].at, (const char *)&g + mlp_options[k].at, mlp_options[k].size);
@@ -657,6 +679,8 @@ typedef struct {
     uint32_t data_crc, images_crc;             /* of the training labels and images (model.h) */
     mlp_checkpoint_best best; /* best-by-validation bookkeeping; params NULL without --val */
     bool lr_find;             /* lr-find's run: no model file, no record (mlp_train_prepared) */
+    mlp_app app;              /* --serve: what the page is answered from */
+    mlp_server *server;       /* --serve: on a thread of its own; NULL without */
 } train_run;
 
 /* Saves the model and the training state to o.out: with --val, the parameters of the best
@@ -987,6 +1011,8 @@ static int report_epoch(train_run *r, const mlp_epoch_stats *es, double dt)
         tell_resume(r);
         return MLP_EXIT_DATA;
     }
+    if (r->server)
+        mlp_app_epoch(&r->app, &r->net, &row);
     return 0;
 }
 
@@ -999,24 +1025,67 @@ static void say_stopped_early(const train_run *r)
            r->o.sgd.patience);
 }
 
+/* --serve: the page, on a thread of its own, answered from a copy of the network that each
+ * epoch refreshes; its stop button raises stop_signal as SIGINT does. */
+static int start_serving(train_run *r)
+{
+    mlp_error err;
+    if (mlp_app_init(&r->app, &r->net, r->data.train.rows, r->data.train.cols, &r->data.test,
+                     &stop_signal, r->o.sgd.epochs, &err) != MLP_OK)
+        return mlp_cli_fail(&err);
+    r->app.epoch = r->sgd.state.epoch;
+    mlp_serve_opts so = {.port = (unsigned)r->o.serve_port, .timeout = MLP_SERVE_TIMEOUT,
+                         .max_conns = MLP_SERVE_CONNS, .max_body = mlp_app_max_body(&r->app),
+                         .handler = mlp_app_handle, .ctx = &r->app};
+    if (mlp_serve_open(&r->server, &so, &err) != MLP_OK ||
+        mlp_serve_start(r->server, &err) != MLP_OK) {
+        fprintf(stderr, "mlp: --serve: %s\n", err.msg);
+        return MLP_EXIT_DATA;
+    }
+    r->app.server = r->server;
+    printf("serving the run on %s (its stop button saves and stops, as Ctrl-C does)\n",
+           mlp_serve_url(r->server));
+    fflush(stdout);
+    return 0;
+}
+
+/* After every mini-batch: the bar, and with --serve the page's progress line. */
+typedef struct {
+    mlp_progress bar;
+    mlp_app *app; /* NULL without --serve */
+    size_t epoch;
+    double last; /* when the page was last told */
+} train_progress;
+
+static void progress_hook(void *ctx, size_t done, size_t total)
+{
+    train_progress *p = ctx;
+    double now = mlp_now();
+    mlp_progress_update(&p->bar, done, total, now);
+    if (p->app)
+        mlp_app_progress(p->app, p->epoch, done, total, now, &p->last);
+}
+
 /* The epochs, each reported; a signal saves after the batch under way and stops; with
  * --patience, so does a run whose validation accuracy has not improved for that long. */
 static int run_epochs(train_run *r)
 {
-    mlp_progress bar;
+    train_progress pr = {.app = r->server ? &r->app : NULL};
+    mlp_progress *bar = &pr.bar;
     mlp_error err;
     /* the bar only on a terminal: stdout and a redirected stderr stay as they were */
-    mlp_progress_init(&bar, !r->o.quiet && isatty(STDERR_FILENO) ? stderr : NULL,
+    mlp_progress_init(bar, !r->o.quiet && isatty(STDERR_FILENO) ? stderr : NULL,
                       r->o.sgd.epochs);
-    r->sgd.hooks.progress = mlp_progress_hook;
-    r->sgd.hooks.ctx = &bar;
+    r->sgd.hooks.progress = progress_hook;
+    r->sgd.hooks.ctx = &pr;
     r->sgd.hooks.stop = &stop_signal;
     while (r->sgd.state.epoch < r->o.sgd.epochs) {
         mlp_epoch_stats es;
         double t0 = mlp_now();
-        mlp_progress_epoch(&bar, r->sgd.state.epoch + 1, t0);
+        pr.epoch = r->sgd.state.epoch + 1;
+        mlp_progress_epoch(bar, pr.epoch, t0);
         mlp_status st = mlp_sgd_epoch(&r->sgd, &r->net, &r->data.train, &es, &err);
-        mlp_progress_clear(&bar);
+        mlp_progress_clear(bar);
         if (st == MLP_ESTOP) {
             int rc = save_checkpoint(r);
             return rc ? rc : stopped(r, stop_signal);
@@ -1049,6 +1118,11 @@ static int run_epochs(train_run *r)
 static int close_run(train_run *r, int rc)
 {
     mlp_error err;
+    if (r->server) { /* the page hears how the run ended before the server goes */
+        mlp_app_done(&r->app, rc == 0 ? "finished" : stop_signal ? "stopped" : "failed");
+        mlp_serve_close(r->server);
+    }
+    mlp_app_free(&r->app);
     if (mlp_plot_run_close(&r->curves, &err) != MLP_OK && rc == 0)
         rc = mlp_cli_fail(&err);
     mlp_eval_free(&r->ev);
@@ -1116,7 +1190,10 @@ static int train_main(int argc, char **argv)
         return close_run(&r, 0);
     }
     fflush(stdout);
-    rc = open_curves(&r);
+    if (r.o.serve) /* first: a port in use is refused before any file is written */
+        rc = start_serving(&r);
+    if (rc == 0)
+        rc = open_curves(&r);
     if (rc == 0)
         rc = run_epochs(&r);
     return close_run(&r, rc);

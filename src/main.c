@@ -27,6 +27,7 @@ static const mlp_command *const commands[] = {
     &mlp_cmd_gradcheck,
     &mlp_cmd_explain,
     &mlp_cmd_predict,
+    &mlp_cmd_serve,
     &mlp_cmd_weights,
     &mlp_cmd_plot,
     &mlp_cmd_lr_find,

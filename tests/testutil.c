@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -572,4 +576,79 @@ void tu_net_input(mlp_net *net, const float *x, size_t B)
 {
     for (size_t i = 0; i < B; i++)
         mlp_net_set_input(net, i, x + i * net->sizes[0]);
+}
+
+/* ---- a client of `mlp serve` */
+
+int tu_http_dial(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {30, 0}; /* a loaded machine is slow, never this slow */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+void tu_http_send(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        assert_true(k > 0);
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+char *tu_http_read(int fd, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (;;) {
+        if (n + 1 == cap)
+            assert_non_null(buf = realloc(buf, cap *= 2));
+        ssize_t k = recv(fd, buf + n, cap - n - 1, 0);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+tu_http_answer tu_http_raw(unsigned port, const char *req, size_t n)
+{
+    tu_http_answer a = {0};
+    int fd = tu_http_dial(port);
+    tu_http_send(fd, req, n);
+    size_t len;
+    a.text = tu_http_read(fd, &len);
+    close(fd);
+    assert_true(sscanf(a.text, "HTTP/1.1 %d ", &a.status) == 1);
+    const char *b = strstr(a.text, "\r\n\r\n");
+    assert_non_null(b);
+    a.body = b + 4;
+    a.body_len = len - (size_t)(a.body - a.text);
+    return a;
+}
+
+tu_http_answer tu_http_ask(unsigned port, const char *method, const char *target,
+                           const char *body)
+{
+    char *req = malloc(16384 + (body ? strlen(body) : 0));
+    assert_non_null(req);
+    int n = sprintf(req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n", method, target, port);
+    if (body)
+        n += sprintf(req + n, "Origin: http://127.0.0.1:%u\r\nContent-Length: %zu\r\n\r\n%s",
+                     port, strlen(body), body);
+    else
+        n += sprintf(req + n, "\r\n");
+    tu_http_answer a = tu_http_raw(port, req, (size_t)n);
+    free(req);
+    return a;
 }

@@ -106,4 +106,27 @@ void tu_check_close(const char *what, const double *a, const double *b, size_t n
  * naming the problem; returns the pixels, (h, w, ch), which the caller frees. */
 uint8_t *tu_png_decode(const unsigned char *d, size_t len, size_t *w, size_t *h, size_t *ch);
 
+/* A client of `mlp serve` on 127.0.0.1:port: connects (reads time out after 30 s), returns
+ * the socket. */
+int tu_http_dial(unsigned port);
+/* Sends the n bytes at p, all of them. */
+void tu_http_send(int fd, const char *p, size_t n);
+/* Everything the server sends until it closes, NUL-terminated (*len bytes, if len); the
+ * caller frees. */
+char *tu_http_read(int fd, size_t *len);
+
+/* An answer: its status, the whole text (owned) and where the body starts. */
+typedef struct {
+    int status;
+    char *text;
+    const char *body;
+    size_t body_len;
+} tu_http_answer;
+/* Sends n raw bytes to the server as they are and reads the answer; free text after. */
+tu_http_answer tu_http_raw(unsigned port, const char *req, size_t n);
+/* A request as the page sends it: Host 127.0.0.1:port, and for a POST (body not NULL) the
+ * page's Origin and the body. */
+tu_http_answer tu_http_ask(unsigned port, const char *method, const char *target,
+                           const char *body);
+
 #endif
