@@ -34,7 +34,7 @@ static const char *const help =
 /* train's flags that mean nothing to a single pass at rates of its own, with no model */
 static const char *const refused[] = {"--lr",       "--schedule", "--lr-end", "--lr-step",
                                       "--lr-gamma", "--warmup",   "--epochs", "--patience",
-                                      "--out",      "--resume",   NULL};
+                                      "--out",      "--resume",   "--serve",    NULL};
 
 static bool is_refused(const char *flag)
 {

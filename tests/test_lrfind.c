@@ -126,6 +126,7 @@ static void test_bad_flags_refused_before_data(void **state)
         {"--epochs 3", "--epochs does not apply"},
         {"--resume m.bin", "--resume does not apply"},
         {"--out m.bin", "--out does not apply"},
+        {"--serve", "--serve does not apply"},
         {"--schedule=cosine", "--schedule does not apply"},
         {"--optimizer adam --momentum 0.9", "--momentum is sgd's"},
         {"--bogus", "unknown flag '--bogus'"},
