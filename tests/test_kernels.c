@@ -405,7 +405,8 @@ static void test_pool_chooses_the_faster_way(void **state)
     mlp_error err;
     uint64_t par, alone, par0, alone0;
     assert_int_equal(mlp_pool_create(&pool, 2, &err), MLP_OK);
-    sleeper fair = {pthread_self(), 1000, 1000}, slow_worker = {pthread_self(), 0, 3000};
+    sleeper fair = {pthread_self(), 1000, 1000, 0, 0, 0};
+    sleeper slow_worker = {pthread_self(), 0, 3000, 0, 0, 0};
     for (int k = 0; k < 200; k++)
         mlp_pool_run(pool, 1, 2, sleep_part, &fair);
     mlp_pool_counts(pool, &par, &alone);
