@@ -465,19 +465,25 @@ static void chart_axes(const mlp_plot_curve *c, axis *x, axis *yc, axis *ya)
     place_ticks(ya);
 }
 
-void mlp_plot_svg_write(FILE *f, const mlp_plot_curve *c, const char *title)
+/* The start of a chart of height h: the document, its background and the title. */
+static void svg_head(FILE *f, int h, const char *title)
 {
-    axis x, yc, ya;
-    chart_axes(c, &x, &yc, &ya);
     fprintf(f,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
             "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
             "<rect width=\"100%%\" height=\"100%%\" fill=\"#fafafa\"/>\n"
             "<text x=\"%d\" y=\"28\" font-size=\"15\" font-weight=\"bold\">",
-            SVG_W, SVG_H, SVG_W, SVG_H, PLOT_X);
+            SVG_W, h, SVG_W, h, PLOT_X);
     put_text(f, title ? title : "");
     fputs("</text>\n", f);
+}
+
+void mlp_plot_svg_write(FILE *f, const mlp_plot_curve *c, const char *title)
+{
+    axis x, yc, ya;
+    chart_axes(c, &x, &yc, &ya);
+    svg_head(f, SVG_H, title);
     panel(f, &x, &yc, COST_Y, "mean training cost per image", "");
     series(f, c, 0, &x, &yc, COST_Y);
     legend(f, c, 0, COST_Y + 14);
@@ -557,15 +563,7 @@ void mlp_plot_logx_svg_write(FILE *f, const double *x, const double *y, size_t n
         if (y[i] >= 0.0 && y[i] <= DBL_MAX)
             ymax = fmax(ymax, y[i]);
     axis ya = make_axis(0.0, ymax > 0.0 ? ymax : 1.0, 5, 0.0);
-    fprintf(f,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-            "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
-            "<rect width=\"100%%\" height=\"100%%\" fill=\"#fafafa\"/>\n"
-            "<text x=\"%d\" y=\"28\" font-size=\"15\" font-weight=\"bold\">",
-            SVG_W, LOGX_H, SVG_W, LOGX_H, PLOT_X);
-    put_text(f, title ? title : "");
-    fputs("</text>\n", f);
+    svg_head(f, LOGX_H, title);
     /* the frame and the y ticks as the epoch charts draw them, with no x ticks */
     axis none = {.lo = 0.0, .hi = 1.0, .step = 1.0, .ticks = 0};
     panel(f, &none, &ya, COST_Y, "", "");
