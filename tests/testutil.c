@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,10 @@ int tu_spawn_mlp(const char *args, const char *out_path, const char *err_path)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* mlp keeps a signal ignored that was ignored when it started (as nohup wants); a
+         * suite run as a background job starts with SIGINT ignored, and the tests send it */
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
