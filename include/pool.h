@@ -43,6 +43,11 @@ void mlp_pool_run_threads(mlp_pool *pool, size_t n_use, mlp_pool_fn fn, void *ct
 /* Runs so far on the threads and on the caller alone (runs of one thread not counted). */
 void mlp_pool_counts(const mlp_pool *pool, uint64_t *threads, uint64_t *alone);
 
+/* The clock the choice times runs by, in seconds (NULL: the wall clock, mlp_now). For tests,
+ * which replace the real durations of their parts with exact ones so that the choice they
+ * check does not depend on how busy the machine is. */
+void mlp_pool_set_clock(mlp_pool *pool, double (*now)(void *ctx), void *ctx);
+
 /* Number of online CPUs (at least 1). */
 size_t mlp_pool_cpus(void);
 

@@ -100,7 +100,15 @@ struct mlp_pool {
      * mlp_pool_run */
     site sites[SITES];
     uint64_t runs_par, runs_alone; /* runs each way so far (mlp_pool_counts) */
+    double (*now)(void *);         /* the clock runs are timed by: mlp_now, or a test's */
+    void *now_ctx;
 };
+
+static double wall_clock(void *ctx)
+{
+    (void)ctx;
+    return mlp_now();
+}
 
 static void *worker_main(void *p)
 {
@@ -153,6 +161,7 @@ mlp_status mlp_pool_create(mlp_pool **out, size_t n, mlp_error *err)
     if (!pool)
         return mlp_fail(err, MLP_ENOMEM, "out of memory for a thread pool");
     pool->n = n;
+    pool->now = wall_clock;
     atomic_init(&pool->gen, 0);
     atomic_init(&pool->done, 0);
     atomic_init(&pool->sleepers, 0);
@@ -308,7 +317,7 @@ void mlp_pool_run(mlp_pool *pool, uint64_t key, size_t n_use, mlp_pool_fn fn, vo
     site *s = find_site(pool, key);
     run_kind kind;
     bool alone = choose(s, &kind), woke = false;
-    double t0 = kind != RUN_UNTIMED ? mlp_now() : 0.0;
+    double t0 = kind != RUN_UNTIMED ? pool->now(pool->now_ctx) : 0.0;
     if (alone) {
         for (size_t t = 0; t < n_use; t++)
             fn(ctx, t, n_use);
@@ -324,7 +333,7 @@ void mlp_pool_run(mlp_pool *pool, uint64_t key, size_t n_use, mlp_pool_fn fn, vo
      * the threads far slower at every check, and stay alone for good. */
     if (kind == RUN_UNTIMED || woke)
         return;
-    double dt = mlp_now() - t0;
+    double dt = pool->now(pool->now_ctx) - t0;
     if (kind == RUN_WATCHED) { /* the threads, held: far slower means the load changed */
         if (dt > BAIL * s->mean_alone)
             s->left = 0, s->hold = 0; /* compare again at once, and hold briefly */
@@ -351,6 +360,12 @@ void mlp_pool_run_threads(mlp_pool *pool, size_t n_use, mlp_pool_fn fn, void *ct
         fn(ctx, 0, 1);
     else
         run_threads(pool, n_use, fn, ctx);
+}
+
+void mlp_pool_set_clock(mlp_pool *pool, double (*now)(void *ctx), void *ctx)
+{
+    pool->now = now ? now : wall_clock;
+    pool->now_ctx = now ? ctx : NULL;
 }
 
 void mlp_pool_counts(const mlp_pool *pool, uint64_t *threads, uint64_t *alone)
