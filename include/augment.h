@@ -3,7 +3,8 @@
  * pixels, a small rotation and scaling about the centre, and an elastic distortion (Simard,
  * Steinkraus and Platt, "Best practices for convolutional neural networks applied to visual
  * document analysis", 2003: a field of random displacements smoothed by a Gaussian of width
- * sigma and scaled by alpha), applied together in one bilinear resampling. The label does not
+ * sigma and scaled by alpha), and a mirror image left to right, applied together in one
+ * bilinear resampling. The label does not
  * change. Only training batches are augmented; evaluation never calls this.
  */
 #ifndef MLP_AUGMENT_H
@@ -20,6 +21,7 @@ typedef struct {
     float scale;         /* fraction: scalings uniform in [1 - scale, 1 + scale] */
     float elastic_alpha; /* pixels: strength of the elastic field; 0 for none */
     float elastic_sigma; /* pixels: width of the Gaussian that smooths it */
+    bool flip;           /* mirror left to right, one image in two (clothes, not digits) */
 } mlp_augment;
 
 /* True if a changes images at all. */

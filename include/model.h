@@ -14,7 +14,7 @@
  *   ..      4      u32 hidden activation: 0 sigmoid, 1 tanh, 2 relu
  *   ..      4      u32 cost: 0 quadratic (sigmoid outputs), 1 cross-entropy (softmax outputs)
  *   ..      8      u32 rows, u32 cols of the input images (rows * cols = inputs)
- *   ..      116    the training options (sgd.h), the rows of options.h's mlp_options
+ *   ..      120    the training options (sgd.h), the rows of options.h's mlp_options
  *                  with a slot, in slot order (model.c reads and writes them from it):
  *                    u32 epochs planned, u32 batch, u32 schedule (0 constant, 1 linear,
  *                    2 step, 3 cosine), f32 lr, f32 lr_end, u32 lr_step, f32 lr_gamma,
@@ -23,7 +23,8 @@
  *                    f32 elastic_alpha, f32 elastic_sigma, u32 validation images,
  *                    u32 transpose (0/1; version 3 on), u32 optimizer (0 sgd, 1 adam,
  *                    2 adamw), f32 beta1, f32 beta2, f32 eps, f32 weight_decay, f32 clip,
- *                    f32 label_smoothing, u32 patience (these eight version 4 on)
+ *                    f32 label_smoothing, u32 patience, u32 flip (0/1) (these nine
+ *                    version 4 on)
  *   ..      8      u64 seed
  *   ..      4      u32 training images (validation included)
  *   ..      4      f32 test accuracy of these parameters, in [0, 1]; -1 when not measured
@@ -58,8 +59,8 @@
  *   ..      4P·C   f32 those parameters                           }
  *   ..      4      u32 CRC-32 (IEEE, as zlib) of every byte before it
  *
- * The file ends there. Version 3 is the same layout without the eight options of version 4
- * (they load as 0: SGD, no clipping, smoothing or patience) and without the step count (it
+ * The file ends there. Version 3 is the same layout without the nine options of version 4
+ * (they load as 0: SGD, no clipping, smoothing, patience or mirror images) and without the step count (it
  * loads as 0, which only Adam reads, and a version 3 file holds no Adam run). Version 2 is
  * version 3 without the transpose option (opt.transpose loads as 0); version 1 is version 2 without the images'
  * CRC: it loads with has_images_crc 0 (the images it was trained on cannot be checked). Every model `mlp train`

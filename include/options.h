@@ -108,7 +108,7 @@ typedef struct {
 
 /* The rows, in the order of the help. The sections are the headings of the help: a row with a
  * section starts it, and the rows after it belong to it. */
-#define MLP_OPTIONS 40
+#define MLP_OPTIONS 41
 extern const mlp_option mlp_options[MLP_OPTIONS];
 
 /* The row whose slot is slot (model.c's walk over the file's block), or NULL past the last. */

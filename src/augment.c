@@ -22,7 +22,8 @@ static size_t padded(size_t n)
 
 bool mlp_augment_active(const mlp_augment *a)
 {
-    return a->translate > 0.0f || a->rotate > 0.0f || a->scale > 0.0f || a->elastic_alpha > 0.0f;
+    return a->translate > 0.0f || a->rotate > 0.0f || a->scale > 0.0f || a->elastic_alpha > 0.0f ||
+           a->flip;
 }
 
 size_t mlp_augment_scratch(size_t rows, size_t cols)
@@ -136,16 +137,22 @@ void mlp_augment_image(float *dst, const float *src, size_t rows, size_t cols, c
         field(ey, scratch + 2 * m, scratch + 3 * m, rows, cols, a->elastic_alpha, a->elastic_sigma,
               &rng);
     }
-    /* inverse map: output pixel p comes from c + R(-angle) (p - c - t) / s */
+    /* drawn last, and only when asked for, so that the other draws stay those of the runs
+     * made before there were mirror images */
+    const bool mirror = a->flip && mlp_rng_uniform(&rng) < 0.5f;
+    /* inverse map: output pixel p comes from c + R(-angle) (p - c - t) / s + e(p), p's x
+     * first mirrored about the centre for a mirror image (which is then the mirror of the
+     * image made without it) */
     const float cx = 0.5f * (float)(cols - 1), cy = 0.5f * (float)(rows - 1);
     const float ca = cosf(angle) / s, sa = sinf(angle) / s;
     for (size_t y = 0; y < rows; y++) {
         for (size_t x = 0; x < cols; x++) {
-            float px = (float)x - cx - tx, py = (float)y - cy - ty;
+            const size_t xm = mirror ? cols - 1 - x : x; /* the whole map is mirrored */
+            float px = (float)xm - cx - tx, py = (float)y - cy - ty;
             float sx = cx + ca * px + sa * py, sy = cy - sa * px + ca * py;
             if (ex) {
-                sx += ex[x * ph + y];
-                sy += ey[x * ph + y];
+                sx += ex[xm * ph + y];
+                sy += ey[xm * ph + y];
             }
             dst[y * cols + x] = sample(src, rows, cols, sx, sy);
         }

@@ -192,6 +192,11 @@ const mlp_option mlp_options[] = {
      FILE(18, "augmentation.elastic"), .says = "elastic %s",
      .help = "elastic distortion of strength A pixels, smoothness S (default: off;\n"
              "S from 0.1 to 10, default 4)"},
+    {"--flip", NULL, .type = MLP_OPT_SWITCH, AT(sgd.aug.flip), TRAINING, .rec = 215,
+     .when = MLP_OPT_WHEN_SET,
+     FILE_V(29, 4, "augmentation.flip"), .says = "mirrored left to right at random",
+     .help = "mirror one training image in two left to right (for clothes, not\n"
+             "for digits and letters, whose mirror images are other shapes)"},
     {"--val", "N", SIZE(sgd.val, 0, UINT32_MAX), TRAINING, .rec = 220, .when = MLP_OPT_WHEN_SET,
      FILE(19, "validation_images"),
      .help = "hold out N training images (chosen by the seed), report accuracy on\n"

@@ -46,7 +46,7 @@ static void test_seeded_and_in_range(void **state)
 {
     (void)state;
     float src[N], a1[N], a2[N], b[N], *scratch = malloc(mlp_augment_scratch(R, C) * sizeof(float));
-    const mlp_augment a = {2.0f, 15.0f, 0.15f, 34.0f, 4.0f};
+    const mlp_augment a = {2.0f, 15.0f, 0.15f, 34.0f, 4.0f, false};
     blob(src);
     mlp_augment_image(a1, src, R, C, &a, 1, scratch);
     mlp_augment_image(a2, src, R, C, &a, 1, scratch);
@@ -124,6 +124,46 @@ static void test_elastic_strength_follows_alpha(void **state)
     free(scratch);
 }
 
+/* dst (R x C) = src mirrored left to right */
+static void mirror(float *dst, const float *src)
+{
+    for (int y = 0; y < R; y++)
+        for (int x = 0; x < C; x++)
+            dst[y * C + x] = src[y * C + (C - 1 - x)];
+}
+
+/* --flip mirrors about one image in two, exactly, and changes no other random choice: with
+ * it, an image is the one made without it from the same seed, or that image's mirror. */
+static void test_flip_mirrors_half_and_draws_nothing_else(void **state)
+{
+    (void)state;
+    float src[N], plain[N], flipped[N], m[N];
+    float *scratch = malloc(mlp_augment_scratch(R, C) * sizeof(float));
+    for (int i = 0; i < N; i++)
+        src[i] = (float)((i * 37) % 101) / 100.0f; /* no symmetry: a mirror always differs */
+    mlp_augment a = {2.0f, 10.0f, 0.1f, 30.0f, 4.0f, false};
+    mlp_augment f = a;
+    f.flip = true;
+    mlp_augment only = {.flip = true};
+    assert_true(mlp_augment_active(&only));
+    int mirrored = 0;
+    for (uint64_t seed = 0; seed < 200; seed++) {
+        mlp_augment_image(plain, src, R, C, &a, seed, scratch);
+        mlp_augment_image(flipped, src, R, C, &f, seed, scratch);
+        mirror(m, plain);
+        bool same = memcmp(flipped, plain, sizeof plain) == 0;
+        bool is_mirror = memcmp(flipped, m, sizeof m) == 0;
+        assert_true(same != is_mirror);
+        mirrored += is_mirror;
+        /* alone, it is a pure mirror or nothing */
+        mlp_augment_image(flipped, src, R, C, &only, seed, scratch);
+        mirror(m, src);
+        assert_true(memcmp(flipped, src, sizeof src) == 0 || memcmp(flipped, m, sizeof m) == 0);
+    }
+    assert_in_range(mirrored, 70, 130);
+    free(scratch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +171,7 @@ int main(void)
         cmocka_unit_test(test_seeded_and_in_range),
         cmocka_unit_test(test_shift_moves_whole_pixels),
         cmocka_unit_test(test_elastic_strength_follows_alpha),
+        cmocka_unit_test(test_flip_mirrors_half_and_draws_nothing_else),
     };
     return cmocka_run_group_tests_name("augment", tests, NULL, NULL);
 }

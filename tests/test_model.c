@@ -13,8 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* bytes of the training options in a version 4 file (model.h) */
+enum { OPT_BYTES = 120 };
 
 typedef struct {
     char *dir;
@@ -133,7 +137,7 @@ static void test_round_trip_bit_for_bit(void **state)
     assert_memory_equal(b1, b2, n1);
     /* the documented layout: magic, version 4, and the size the header implies */
     assert_memory_equal(b1, "MLPM\4\0\0\0", 8);
-    size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + 116 + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
+    size_t want = 20 + 4 * 3 + 4 * 2 + 4 * 2 + OPT_BYTES + 8 + 4 * 3 + strlen(meta.cmdline) + 8 +
                   4 * net.n_params + 4 + 4;
     assert_int_equal(n1, want);
     free(b1);
@@ -210,9 +214,9 @@ static void test_bad_fields_refused(void **state)
      * 72 lr_gamma, 76 warmup, 80 l2, 84 momentum, 88 nesterov, 92 maxnorm, 96 drop_in,
      * 100 drop_hidden, 104 translate, 108 rotate, 112 scale, 116 elastic alpha, 120 sigma,
      * 124 val, 128 transpose, 132 optimizer, 136 beta1, 140 beta2, 144 eps, 148 weight decay,
-     * 152 clip, 156 label smoothing, 160 patience, 164 seed, 172 n_train, 176 test accuracy,
-     * 180 command line length; n_params after the command line */
-    const size_t cmd_off = 180, np_off = 184 + strlen(f->meta.cmdline);
+     * 152 clip, 156 label smoothing, 160 patience, 164 flip, 168 seed, 176 n_train, 180 test
+     * accuracy, 184 command line length; n_params after the command line */
+    const size_t cmd_off = 184, np_off = 188 + strlen(f->meta.cmdline);
     const struct {
         size_t off;
         uint32_t v;
@@ -255,7 +259,8 @@ static void test_bad_fields_refused(void **state)
         {152, 0xbf800000, "settings"}, /* clip -1 */
         {152, 0x7f800000, "settings"}, /* clip infinite */
         {156, 0x3f800000, "settings"}, /* label smoothing 1 */
-        {176, 0x40000000, "accuracy"},
+        {164, 2, "settings"},          /* flip neither 0 nor 1 */
+        {180, 0x40000000, "accuracy"},
         {cmd_off, 0xffffffff, "command line"},
         {cmd_off, 5000, "command line"},
         {np_off, 0, "parameters"},
@@ -493,7 +498,7 @@ static void test_nothing_non_finite_is_saved(void **state)
 /* Bytes of a model without training state whose command line has cmd bytes. */
 static size_t plain_size(const mlp_net *net, size_t cmd)
 {
-    return 20 + 4 * (net->n_layers + 1) + 4 * 2 + 4 * 2 + 116 + 8 + 4 * 3 + cmd + 8 +
+    return 20 + 4 * (net->n_layers + 1) + 4 * 2 + 4 * 2 + OPT_BYTES + 8 + 4 * 3 + cmd + 8 +
            4 * net->n_params + 4 + 4;
 }
 
@@ -542,7 +547,7 @@ static void test_cmdline_at_the_limit(void **state)
     /* a file claiming max + 1 bytes, consistent otherwise (length, checksum): refused */
     size_t n;
     unsigned char *b = tu_read_file(f->path, &n), *c = malloc(n + 1);
-    const size_t cmd_off = 20 + 4 * (MLP_MAX_LAYERS + 1) + 4 * 2 + 4 * 2 + 116 + 8 + 4 * 2;
+    const size_t cmd_off = 20 + 4 * (MLP_MAX_LAYERS + 1) + 4 * 2 + 4 * 2 + OPT_BYTES + 8 + 4 * 2;
     assert_int_equal(mlp_get_u32(b + cmd_off), max);
     memcpy(c, b, cmd_off + 4 + max);
     c[cmd_off + 4 + max] = 'a';
@@ -621,7 +626,7 @@ static void cut4(unsigned char *b, size_t *n, size_t off)
 }
 
 /* The version 3, 2 or 1 layout of a version 4 file of L weight layers (and fewer than 2^32
- * parameters), made from it: version 3 without the eight options of version 4 (the last 32
+ * parameters), made from it: version 3 without the nine options of version 4 (the last 36
  * bytes of the block) and the step count of the state; version 2 also without the transpose
  * option; version 1 also without the images' CRC. The version and the checksum set
  * accordingly. The parts of the state go first, so that the offsets before them hold. */
@@ -629,9 +634,9 @@ static unsigned char *to_version(const unsigned char *b, size_t n, size_t L, uin
                                  size_t *len)
 {
     const size_t opt = 20 + 4 * (L + 1) + 4 * 2 + 4 * 2;     /* the options block */
-    const size_t cmd = mlp_get_u32(b + opt + 116 + 16);      /* after seed, n_train, accuracy */
-    const size_t np = mlp_get_u32(b + opt + 116 + 20 + cmd); /* P's low word */
-    const size_t s = opt + 116 + 20 + cmd + 8 + 4 * np;      /* the flag S */
+    const size_t cmd = mlp_get_u32(b + opt + OPT_BYTES + 16); /* after seed, n_train, accuracy */
+    const size_t np = mlp_get_u32(b + opt + OPT_BYTES + 20 + cmd); /* P's low word */
+    const size_t s = opt + OPT_BYTES + 20 + cmd + 8 + 4 * np;      /* the flag S */
     const bool state = mlp_get_u32(b + s) == 1;
     unsigned char *c = malloc(n);
     memcpy(c, b, n);
@@ -642,7 +647,7 @@ static unsigned char *to_version(const unsigned char *b, size_t n, size_t L, uin
     }
     if (state && version == 1) /* the images' CRC, after the labels' */
         cut4(c, len, s + 4 + 48 + 4);
-    for (int k = 0; k < 8 && version <= 3; k++)
+    for (int k = 0; k < 9 && version <= 3; k++)
         cut4(c, len, opt + 84);
     if (version <= 2)
         cut4(c, len, opt + 80);
@@ -724,7 +729,7 @@ static void test_version_2_still_loads(void **state)
     f->meta.opt.transpose = true;
     save(f);
     unsigned char *b = tu_read_file(f->path, &n), *v2 = to_version(b, n, f->net.n_layers, 2, &n2);
-    assert_int_equal(n2, n - 4 - 32 - 8);
+    assert_int_equal(n2, n - 4 - 36 - 8);
     assert_int_equal(mlp_model_load_state(f->path, &net, 1, &m, &err), MLP_OK);
     assert_true(m.opt.transpose);
     mlp_model_meta_free(&m);
@@ -769,7 +774,7 @@ static void test_version_3_still_loads(void **state)
     f->meta.opt.transpose = true;
     save(f);
     unsigned char *b = tu_read_file(f->path, &n), *v3 = to_version(b, n, f->net.n_layers, 3, &n3);
-    assert_int_equal(n3, n - 32 - 8);
+    assert_int_equal(n3, n - 36 - 8);
     char p[4096];
     tu_path(p, f->dir, "v3.bin");
     tu_write_file(p, v3, n3);
@@ -791,7 +796,7 @@ static void test_version_3_still_loads(void **state)
     assert_null(m.sq);
     mlp_model_meta_free(&m);
     mlp_net_free(&net);
-    mlp_put_u32(v3 + 4, 4); /* a version 3 file called 4: 40 bytes short */
+    mlp_put_u32(v3 + 4, 4); /* a version 3 file called 4: 44 bytes short */
     mlp_put_u32(v3 + n3 - 4, mlp_crc32(0, v3, n3 - 4));
     tu_write_file(p, v3, n3);
     expect_refused(p, NULL);
@@ -895,7 +900,7 @@ static void test_first_error_reported(void **state)
     unsigned char *b = tu_read_file(f->path, &n);
     char p[4096];
     tu_path(p, f->dir, "two.bin");
-    const size_t cmd_off = 180, state_off = 184 + strlen(f->meta.cmdline) + 8 + 4 * f->net.n_params;
+    const size_t cmd_off = 184, state_off = 188 + strlen(f->meta.cmdline) + 8 + 4 * f->net.n_params;
     const struct {
         size_t off; /* the u32 set to v ... */
         uint32_t v;

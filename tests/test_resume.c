@@ -138,7 +138,7 @@ static void cut(unsigned char *b, size_t *n, size_t off, size_t k)
 }
 
 /* The checkpoint at path in the version 1 layout: no images' CRC and no step count in the
- * state, and none of the options of versions 3 and 4 (the last 36 bytes of the options, after
+ * state, and none of the options of versions 3 and 4 (the last 40 bytes of the options, after
  * the L + 1 layer sizes), version 1. */
 static void make_version_1(const char *path)
 {
@@ -149,7 +149,7 @@ static void make_version_1(const char *path)
     const size_t state = n - STATE_FROM_END;
     cut(b, &n, state + IMAGES_CRC_IN_STATE, 4);
     cut(b, &n, state + STEPS_IN_STATE, 8);
-    cut(b, &n, 20 + 4 * (mlp_get_u32(b + 16) + 1) + 4 * 4 + 80, 36);
+    cut(b, &n, 20 + 4 * (mlp_get_u32(b + 16) + 1) + 4 * 4 + 80, 40);
     mlp_put_u32(b + 4, 1);
     mlp_put_u32(b + n - 4, mlp_crc32(0, b, n - 4));
     tu_write_file(path, b, n);
@@ -196,7 +196,7 @@ static void set_cmdline(const char *path, size_t len, uint64_t done)
     size_t n;
     unsigned char *b = tu_read_file(path, &n);
     assert_non_null(b);
-    const size_t L = mlp_get_u32(b + 16), at = 20 + 4 * (L + 1) + 8 + 8 + 116 + 8 + 8;
+    const size_t L = mlp_get_u32(b + 16), at = 20 + 4 * (L + 1) + 8 + 8 + 120 + 8 + 8;
     const size_t old = mlp_get_u32(b + at), m = n - old + len;
     unsigned char *c = malloc(m);
     memcpy(c, b, at);

@@ -289,7 +289,7 @@ static void test_validation_split_and_untouched_data(void **state)
     mlp_sgd_opts fancy = plain;
     fancy.drop_in = 0.2f;
     fancy.drop_hidden = 0.5f;
-    fancy.aug = (mlp_augment){1.0f, 10.0f, 0.1f, 10.0f, 2.0f};
+    fancy.aug = (mlp_augment){1.0f, 10.0f, 0.1f, 10.0f, 2.0f, true};
     assert_int_equal(mlp_sgd_init(&sa, &a, 100, 6, 6, &plain, 5, &err), MLP_OK);
     assert_int_equal(mlp_sgd_init(&sb, &b, 100, 6, 6, &fancy, 5, &err), MLP_OK);
     assert_int_equal(mlp_sgd_init(&sc, &b, 100, 6, 6, &plain, 6, &err), MLP_OK);
@@ -556,7 +556,7 @@ static void test_augmentation_scratch_follows_the_pool(void **state)
     mlp_net net;
     mlp_sgd sgd;
     mlp_sgd_opts o = {.batch = 8, .epochs = 1, .lr = 0.5f, .schedule = MLP_SCHED_CONSTANT};
-    o.aug = (mlp_augment){1.0f, 10.0f, 0.1f, 0.0f, 0.0f};
+    o.aug = (mlp_augment){1.0f, 10.0f, 0.1f, 0.0f, 0.0f, false};
     assert_int_equal(mlp_net_init(&net, s, 3, MLP_ACT_TANH, MLP_COST_XENT, 8, NULL, pool, &err),
                      MLP_OK);
     mlp_net_init_params(&net, 1);
