@@ -64,16 +64,18 @@ const mlp_preset mlp_presets[] = {
     {"best",
      "784-1200-1200-10 ReLU, cross-entropy, max-norm 3.5, Nesterov momentum 0.9,\n"
      "lr 0.05 after a warm-up epoch falling as a cosine to 0.0005, L2 1e-4,\n"
-     "training images shifted by up to 2 whole pixels, batch 128, 50 epochs.\n",
+     "training images shifted by up to 2 whole pixels, rotated by up to 12\n"
+     "degrees, scaled by up to 12% and elastically distorted (alpha 34, sigma 5),\n"
+     "batch 128, 100 epochs.\n",
      "98.95-99.05% for dropout MLPs without distortions (Srivastava\n"
      "et al. 2014), 99.3% for 784-800-10 with elastic distortions (Simard et al.\n"
-     "2003)",
+     "2003), 99.65% for a 12-million-weight MLP trained for days on a GPU\n"
+     "(Ciresan et al. 2010)",
      {NET(1200, 1200), .act = MLP_ACT_RELU, .cost = MLP_COST_XENT,
-      /* Shifts alone: rotations, scaling and elastic distortions (alpha 34, sigma 4, 100
-       * epochs) reached 99.42% on MNIST, but take twice the epochs for 0.06 points and cost
-       * Fashion-MNIST 5 points. No dropout: with the shifts, dropout 0.3 of hidden outputs
-       * cost Fashion-MNIST a point (89.5% against 90.5%) and MNIST nothing measurable. */
-      .sgd = {.epochs = 50,
+      /* Tried (README.md has the table): shifts alone, 50 epochs: 99.23-99.34%; these
+       * distortions on 784-800-800-10 for 150 epochs: 99.49%. Digits only: on Fashion-MNIST
+       * the distortions cost points, which is why there is a preset of its own. */
+      .sgd = {.epochs = 100,
               .batch = 128,
               .lr = 0.05f,
               .lr_end = 0.0005f,
@@ -83,7 +85,34 @@ const mlp_preset mlp_presets[] = {
               .momentum = 0.9f,
               .nesterov = true,
               .maxnorm = 3.5f,
-              .aug = {.translate = 2.0f}}},
+              .aug = {.translate = 2.0f,
+                      .rotate = 12.0f,
+                      .scale = 0.12f,
+                      .elastic_alpha = 34.0f,
+                      .elastic_sigma = 5.0f}}},
+     0,
+     0},
+    {"fashion",
+     "784-1200-1200-10 ReLU, cross-entropy, for Fashion-MNIST: best's network and\n"
+     "descent, training images shifted by up to 1 pixel and mirrored left to right\n"
+     "at random, hidden dropout 0.2, 100 epochs.\n",
+     "none quoted here",
+     {NET(1200, 1200), .act = MLP_ACT_RELU, .cost = MLP_COST_XENT,
+      /* Tried on Fashion-MNIST (README.md has the table): best's distortions cost points;
+       * shifts of 2 pixels, mirror images and label smoothing gave 90.4%, no shifts or
+       * heavier dropout less; the shifts of 1 pixel and dropout 0.2 here did best. */
+      .sgd = {.epochs = 100,
+              .batch = 128,
+              .lr = 0.05f,
+              .lr_end = 0.0005f,
+              .schedule = MLP_SCHED_COSINE,
+              .warmup = 1,
+              .l2 = 1e-4f,
+              .momentum = 0.9f,
+              .nesterov = true,
+              .maxnorm = 3.5f,
+              .drop_hidden = 0.2f,
+              .aug = {.translate = 1.0f, .flip = true}}},
      0,
      0},
     {NULL, NULL, NULL, {.dir = NULL}, 0, 0},

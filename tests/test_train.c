@@ -439,8 +439,8 @@ static void test_presets(void **state)
     char listed[CAP];
     assert_int_equal(tu_cli_run(&f->c, "presets"), 0);
     strcpy(listed, f->c.out);
-    const char *names[] = {"3b1b", "nielsen", "nielsen2", "simard", "best"};
-    for (size_t k = 0; k < 5; k++) {
+    const char *names[] = {"3b1b", "nielsen", "nielsen2", "simard", "best", "fashion"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         char with_space[32];
         snprintf(with_space, sizeof with_space, "  %s ", names[k]);
         assert_non_null(strstr(listed, with_space));
