@@ -95,12 +95,12 @@ const mlp_preset mlp_presets[] = {
     {"fashion",
      "784-1200-1200-10 ReLU, cross-entropy, for Fashion-MNIST: best's network and\n"
      "descent, training images shifted by up to 1 pixel and mirrored left to right\n"
-     "at random, hidden dropout 0.2, 100 epochs.\n",
+     "at random, hidden dropout 0.1, 100 epochs.\n",
      "none quoted here",
      {NET(1200, 1200), .act = MLP_ACT_RELU, .cost = MLP_COST_XENT,
-      /* Tried on Fashion-MNIST (README.md has the table): best's distortions cost points;
-       * shifts of 2 pixels, mirror images and label smoothing gave 90.4%, no shifts or
-       * heavier dropout less; the shifts of 1 pixel and dropout 0.2 here did best. */
+      /* Tried on Fashion-MNIST (README.md has the table): best's distortions cost points,
+       * and so did shifts of 2 pixels, no shifts, label smoothing and dropout of 0.2 or
+       * more; 100 epochs gained half a point on 60. */
       .sgd = {.epochs = 100,
               .batch = 128,
               .lr = 0.05f,
@@ -111,7 +111,7 @@ const mlp_preset mlp_presets[] = {
               .momentum = 0.9f,
               .nesterov = true,
               .maxnorm = 3.5f,
-              .drop_hidden = 0.2f,
+              .drop_hidden = 0.1f,
               .aug = {.translate = 1.0f, .flip = true}}},
      0,
      0},
