@@ -56,7 +56,7 @@ static int setup(void **state)
                                        .maxnorm = 3.5f,
                                        .drop_in = 0.2f,
                                        .drop_hidden = 0.5f,
-                                       .aug = {2.0f, 15.0f, 0.1f, 34.0f, 4.0f},
+                                       .aug = {2.0f, 15.0f, 0.1f, 34.0f, 4.0f, true},
                                        .val = 100,
                                        .beta1 = 0.8f, /* unused by SGD, kept all the same */
                                        .beta2 = 0.99f,
