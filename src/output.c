@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -57,6 +59,21 @@ void mlp_output_cleanup(void)
 
 static volatile sig_atomic_t *stop_flag;
 
+/* The signals whose handler removes the files of the cleanup slots (mlp_output_signals). */
+static const int handled[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGPIPE,
+                              SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGXFSZ};
+
+/* Blocks (or, with old, restores) those signals in this thread: between creating a lock file
+ * and giving it a cleanup slot, a signal would leave the file behind. */
+static void hold_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t k = 0; k < sizeof handled / sizeof handled[0]; k++)
+        sigaddset(&set, handled[k]);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
 static void on_signal(int sig)
 {
     bool asks_stop = sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
@@ -71,17 +88,16 @@ static void on_signal(int sig)
 
 void mlp_output_signals(volatile sig_atomic_t *stop)
 {
-    static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGPIPE,
-                               SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGXFSZ};
-    static bool ignored[sizeof sigs / sizeof sigs[0]], first = true;
+    const int *sigs = handled;
+    static bool ignored[sizeof handled / sizeof handled[0]], first = true;
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
+    for (size_t k = 0; k < sizeof handled / sizeof handled[0]; k++)
         sigaddset(&sa.sa_mask, sigs[k]); /* one handler at a time */
     stop_flag = stop;
-    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+    for (size_t k = 0; k < sizeof handled / sizeof handled[0]; k++) {
         /* a signal ignored when the program started stays ignored (nohup, trap '' XFSZ) */
         if (first && sigaction(sigs[k], NULL, &old) == 0)
             ignored[k] = old.sa_handler == SIG_IGN;
@@ -207,7 +223,20 @@ static void remove_stale(const char *path)
 /* Takes path's lock (PATH.lock): created if missing, an flock on it, and then a check that
  * the name still refers to the file locked (a run that just released it removes it, and
  * whoever locked the removed file must try again). */
+static mlp_status lock_take_held(const mlp_output_file *t, int *fd_out, int *slot_out,
+                                 mlp_error *err);
+
 static mlp_status lock_take(const mlp_output_file *t, int *fd_out, int *slot_out, mlp_error *err)
+{
+    sigset_t old;
+    hold_signals(&old); /* delivered, with the lock in its slot, when they are let through */
+    mlp_status st = lock_take_held(t, fd_out, slot_out, err);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return st;
+}
+
+static mlp_status lock_take_held(const mlp_output_file *t, int *fd_out, int *slot_out,
+                                 mlp_error *err)
 {
     char lock[MLP_OUTPUT_MAX_PATH + 8];
     snprintf(lock, sizeof lock, "%s.lock", t->path);

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,16 +177,23 @@ mlp_status mlp_pool_create(mlp_pool **out, size_t n, mlp_error *err)
             return mlp_fail(err, MLP_ENOMEM, "out of memory for a thread pool");
         }
     }
+    /* Workers start with every signal blocked, so that signals reach the caller's thread,
+     * where output.c blocks them while it takes a lock. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     for (size_t i = 0; i + 1 < n; i++) {
         pool->args[i] = (worker_arg){pool, i + 1};
         int rc = pthread_create(&pool->threads[i], NULL, worker_main, &pool->args[i]);
         if (rc != 0) {
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
             pool->n = i + 1; /* only these exist; destroy joins them */
             mlp_pool_destroy(pool);
             return mlp_fail(err, MLP_ENOMEM, "cannot start thread %zu of %zu: %s", i + 2, n,
                             strerror(rc));
         }
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     *out = pool;
     return MLP_OK;
 }
