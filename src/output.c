@@ -88,21 +88,20 @@ static void on_signal(int sig)
 
 void mlp_output_signals(volatile sig_atomic_t *stop)
 {
-    const int *sigs = handled;
     static bool ignored[sizeof handled / sizeof handled[0]], first = true;
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     for (size_t k = 0; k < sizeof handled / sizeof handled[0]; k++)
-        sigaddset(&sa.sa_mask, sigs[k]); /* one handler at a time */
+        sigaddset(&sa.sa_mask, handled[k]); /* one handler at a time */
     stop_flag = stop;
     for (size_t k = 0; k < sizeof handled / sizeof handled[0]; k++) {
         /* a signal ignored when the program started stays ignored (nohup, trap '' XFSZ) */
-        if (first && sigaction(sigs[k], NULL, &old) == 0)
+        if (first && sigaction(handled[k], NULL, &old) == 0)
             ignored[k] = old.sa_handler == SIG_IGN;
         if (!ignored[k])
-            sigaction(sigs[k], &sa, NULL);
+            sigaction(handled[k], &sa, NULL);
     }
     first = false;
 }
