@@ -4,7 +4,7 @@
  * A run publishes (fn, ctx, n_use) and bumps `gen`; each worker waits until gen changes,
  * runs its part if its index is below n_use, and adds one to `done`. The caller runs part 0
  * and spins until `done` has counted every worker. Workers that have seen no new run for
- * SPIN_ROUNDS polls go to sleep on a condition variable; the caller wakes them only when
+ * SPIN_SECONDS go to sleep on a condition variable; the caller wakes them only when
  * some are asleep (`sleepers`), which keeps the common path free of locks. Both sides use
  * sequentially consistent atomics on gen and sleepers, so a worker going to sleep either
  * sees the new generation or is seen as asleep: a wake-up cannot be lost.
@@ -27,9 +27,14 @@
 #define cpu_relax() ((void)0)
 #endif
 
-/* About 50-100 us of polling at a few ns per pause: long enough to bridge the serial parts
- * of a training step, short enough that an idle pool soon stops using the CPU. */
-#define SPIN_ROUNDS 20000
+/* A worker waits this long for the next run before it sleeps: long enough to bridge the
+ * serial parts of a training step (microseconds), short enough that a worker with nothing
+ * to do soon stops competing for a core. Counted in time, not polls: beside busy programs
+ * each poll that yields can take a time slice, and a worker that kept polling (20,000
+ * polls, as it once did) stayed runnable for most of the time, taking a share of the CPU
+ * from the caller even while every product ran on the caller alone (config C beside two
+ * busy loops: 8.3 s an epoch, against 5.9 s with --threads 1). */
+#define SPIN_SECONDS 200e-6
 /* After this many polls a waiting thread yields its core at every poll instead. When other
  * programs keep the cores busy, the thread being waited for may not be running at all, and
  * spinning on would only keep it off the core for a whole time slice (measured: a 2-thread
@@ -39,20 +44,24 @@
  * and its shape: like is compared with like) by a comparison: PAIRS runs each way,
  * alternating, timed, after WARMUP runs of the site that are left out (first touches of its
  * buffers, cold caches). The faster way then holds for HOLD_MIN runs, twice as many each
- * time a comparison confirms it, up to HOLD_MAX runs or about HOLD_SECONDS, whichever comes
- * first, so that a change of load is seen within seconds. A second run on the threads that
- * takes BAIL times the mean run alone ends a comparison at once (beside busy programs each
- * such run can cost a time slice, and waiting for PAIRS of them would cost more than the
- * choice can win; one alone may be a program passing by) and, while the threads hold, one
- * ends the hold: the threads' runs are timed for that. */
+ * time a comparison confirms it, up to about HOLD_SECONDS, so that a change of load is seen
+ * within seconds. A second run on the threads that takes BAIL times the mean run alone ends
+ * a comparison at once (beside busy programs each such run can cost a time slice, and
+ * waiting for PAIRS of them would cost more than the choice can win; one alone may be a
+ * program passing by) and holds the caller alone for FAR_HOLD runs or FAR_SECONDS,
+ * whichever is longer: counted in runs alone, a product of microseconds (config A's) was
+ * checked again every few milliseconds, each check costing time slices, and beside two busy
+ * loops its epochs took 0.16 s against 0.06 s with --threads 1. While the threads hold, one
+ * such run ends the hold: the threads' runs are timed for that. */
 #define SITES        64 /* call sites told apart; more share the last slot */
 #define WARMUP       4
 #define PAIRS        8
 #define HOLD_MIN     64
-#define HOLD_MAX     16384
+#define HOLD_MAX     (1u << 24) /* runs: keeps the doubling from overflowing */
 #define HOLD_SECONDS 2.0
 #define BAIL         4.0
-#define FAR_HOLD     1024 /* the least hold of the caller alone after such runs */
+#define FAR_HOLD     1024 /* the least hold of the caller alone after such runs, */
+#define FAR_SECONDS  0.5  /* and in time */
 
 /* One poll of a wait that has already polled `spins` times: a pause, or, after YIELD_AFTER
  * polls, the core given up. */
@@ -119,9 +128,12 @@ static void *worker_main(void *p)
     for (;;) {
         unsigned g;
         unsigned spins = 0;
+        double since = 0.0; /* when the polls began to yield */
         while ((g = atomic_load(&pool->gen)) == seen) {
-            if (++spins < SPIN_ROUNDS) {
-                poll_pause(spins);
+            if (spins == YIELD_AFTER)
+                since = mlp_now();
+            if (spins < YIELD_AFTER || mlp_now() - since < SPIN_SECONDS) {
+                poll_pause(spins++);
                 continue;
             }
             pthread_mutex_lock(&pool->lock);
@@ -258,14 +270,18 @@ static void decide(site *s, bool far)
     bool alone = far || !(med_par < 0.9 * med_alone);
     s->mean_alone = far ? s->t_alone / (double)((s->compared + 1) / 2) : med_alone;
     unsigned hold = alone == s->alone && s->hold ? 2 * s->hold : HOLD_MIN;
-    if (far && hold < FAR_HOLD) /* strong evidence: no need to look again soon */
-        hold = FAR_HOLD;
     /* seconds a run of the way chosen takes: the hold's length in time */
     double per_run = alone ? s->mean_alone : med_par;
     if (hold > HOLD_MAX)
         hold = HOLD_MAX;
     if (per_run > 0.0 && hold > HOLD_MIN && (double)hold * per_run > HOLD_SECONDS)
         hold = HOLD_SECONDS / per_run > HOLD_MIN ? (unsigned)(HOLD_SECONDS / per_run) : HOLD_MIN;
+    if (far) { /* strong evidence: no need to look again soon */
+        if (hold < FAR_HOLD)
+            hold = FAR_HOLD;
+        if (per_run > 0.0 && (double)hold * per_run < FAR_SECONDS)
+            hold = FAR_SECONDS / per_run < HOLD_MAX ? (unsigned)(FAR_SECONDS / per_run) : HOLD_MAX;
+    }
     s->alone = alone;
     s->hold = s->left = hold;
     s->compared = s->strikes = 0;
