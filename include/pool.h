@@ -30,10 +30,11 @@ void mlp_pool_destroy(mlp_pool *pool); /* NULL is fine */
 size_t mlp_pool_size(const mlp_pool *pool);
 
 /* Runs fn on n_use = min(n_use, size) threads (0 means all) and waits for them, or, when that
- * has been measured to be faster at this call site, on the caller alone, which then calls
- * fn(ctx, t, n_use) for every t in order: the same parts, so the same results. key names the
- * call site and the size of its work (runs of one key must be alike: the same kernel on the
- * same shape); pool.c says how the choice is made. With NULL or n_use == 1, it is a plain call
+ * has been measured to be faster at this call site, on the caller alone as one part,
+ * fn(ctx, 0, 1), so fn must give the same results for any n (the kernels and the
+ * augmentation do: they split by output element and by image). key names the call site and
+ * the size of its work (runs of one key must be alike: the same kernel on the same shape);
+ * pool.c says how the choice is made. With NULL or n_use == 1, it is a plain call
  * fn(ctx, 0, 1). */
 void mlp_pool_run(mlp_pool *pool, uint64_t key, size_t n_use, mlp_pool_fn fn, void *ctx);
 
