@@ -173,14 +173,14 @@ TARGET static void SFX(forward)(float *y, const float *const *x, const float *W,
     for (size_t j = j0; j < j1; j += FWD_JT) {
         size_t jt = j1 - j < FWD_JT ? j1 - j : FWD_JT;
         size_t i = 0;
+        const bool first = j == j0;
         if (jt == FWD_JT)
             for (; i + FWD_IT <= B; i += FWD_IT)
                 SFX(fwd_tile)(y, x, W, in, out, i, j, FWD_IT, FWD_JT,
-                              j == j0 ? SFX(rows_after)(i + FWD_IT, B) : 0);
+                              first ? SFX(rows_after)(i + FWD_IT, B) : 0);
         for (; i < B; i += FWD_IT) {
-            size_t it = B - i < FWD_IT ? B - i : FWD_IT;
-            SFX(fwd_tile)(y, x, W, in, out, i, j, it, jt,
-                          j == j0 ? SFX(rows_after)(i + it, B) : 0);
+            size_t it = SFX(rows_after)(i, B);
+            SFX(fwd_tile)(y, x, W, in, out, i, j, it, jt, first ? SFX(rows_after)(i + it, B) : 0);
         }
     }
     /* Bias and activation over this thread's columns while they are still in cache. */

@@ -257,6 +257,13 @@ static double median(const double *t, size_t n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* Runs of per_run seconds that fill `seconds`, within [HOLD_MIN, HOLD_MAX]. */
+static unsigned runs_in(double seconds, double per_run)
+{
+    double runs = seconds / per_run;
+    return runs < HOLD_MIN ? HOLD_MIN : runs > HOLD_MAX ? HOLD_MAX : (unsigned)runs;
+}
+
 /* The end of a comparison: the faster way holds, for longer when it is the way that held
  * before. The ways are compared by their median runs, so that one run that lost its core to
  * a passing program (a time slice: milliseconds, beside runs of tens of microseconds) does
@@ -275,12 +282,12 @@ static void decide(site *s, bool far)
     if (hold > HOLD_MAX)
         hold = HOLD_MAX;
     if (per_run > 0.0 && hold > HOLD_MIN && (double)hold * per_run > HOLD_SECONDS)
-        hold = HOLD_SECONDS / per_run > HOLD_MIN ? (unsigned)(HOLD_SECONDS / per_run) : HOLD_MIN;
+        hold = runs_in(HOLD_SECONDS, per_run);
     if (far) { /* strong evidence: no need to look again soon */
         if (hold < FAR_HOLD)
             hold = FAR_HOLD;
         if (per_run > 0.0 && (double)hold * per_run < FAR_SECONDS)
-            hold = FAR_SECONDS / per_run < HOLD_MAX ? (unsigned)(FAR_SECONDS / per_run) : HOLD_MAX;
+            hold = runs_in(FAR_SECONDS, per_run);
     }
     s->alone = alone;
     s->hold = s->left = hold;
